@@ -1,0 +1,202 @@
+"""Behaviour of the transcript reader that decides who gets a callback."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from transcription.analysis import (
+    ANALYSER_VERSION,
+    LABELS,
+    CommentAnalysis,
+    analyse_comment,
+)
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "comments.jsonl"
+
+
+def _load_rows() -> list[dict]:
+    return [json.loads(line) for line in FIXTURE.read_text().splitlines() if line.strip()]
+
+
+def _f1(rows: list[dict], label: str) -> float:
+    tp = fp = fn = 0
+    for row in rows:
+        got = label in analyse_comment(row["text"]).flagged()
+        want = label in row["labels"]
+        tp += got and want
+        fp += got and not want
+        fn += want and not got
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "phrase"),
+    [
+        ("My rent is due Friday and the refund still isn't there", "distress", "rent"),
+        ("i'm scared i'll lose my account", "distress", "lose my account"),
+        ("I can't sleep over this", "distress", "can't sleep"),
+        ("The agent was rude and hung up on me", "negative", "hung up on me"),
+        ("I waited 45 minutes on hold", "negative", "waited 45 minutes on hold"),
+        ("please call me back", "contact_request", "call me back"),
+        ("I'd like a manager to phone me", "contact_request", "phone me"),
+        ("Can someone get in touch with me", "contact_request", "get in touch with me"),
+        ("STOP CALLING ME", "opt_out", "STOP CALLING ME"),
+        ("take me off your list", "opt_out", "take me off your list"),
+        ("dont call me again", "opt_out", "dont call me again"),
+    ],
+)
+def test_label_fires_on_clear_case(text: str, label: str, phrase: str) -> None:
+    """A clear phrase flags its label and is reported verbatim as a trigger."""
+    result = analyse_comment(text).labels[label]
+    assert result.flagged
+    assert phrase in result.phrases
+
+
+def test_spans_point_at_the_phrases() -> None:
+    """Each span slices the original text to exactly the reported phrase."""
+    text = "Honestly I'm WORRIED, my mother needs her medication. Please ring me back."
+    analysis = analyse_comment(text)
+    for result in analysis.labels.values():
+        assert len(result.spans) == len(result.phrases)
+        for (start, end), phrase in zip(result.spans, result.phrases, strict=True):
+            assert text[start:end] == phrase
+    assert analysis.labels["distress"].phrases == ("WORRIED", "medication")
+    assert analysis.labels["contact_request"].phrases == ("ring me back",)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm not worried, just curious",
+        "no complaints",
+        "I don't need a call back",
+        "you don't need to call me",
+        "nothing to complain about",
+        "not bad at all",
+        "don't stop calling me, I like the surveys",
+        "No worries, thanks",
+        "I don\u2019t need a call back",
+        "i dont need anyone to ring me",
+    ],
+)
+def test_negated_or_polite_phrase_flags_nothing(text: str) -> None:
+    """Negation and politeness cancel the cue they sit in front of."""
+    assert analyse_comment(text).flagged() == []
+
+
+def test_past_worry_that_was_resolved_is_not_distress() -> None:
+    """'I was worried at first but you fixed it' needs no urgent callback."""
+    assert not analyse_comment("I was worried at first but you fixed it").labels["distress"].flagged
+
+
+def test_ongoing_worry_is_distress_even_if_something_was_fixed() -> None:
+    """Present-tense worry still counts when a fix is mentioned."""
+    text = "I'm still worried even though they said it's fixed"
+    assert analyse_comment(text).labels["distress"].flagged
+
+
+def test_dont_call_me_back_is_not_an_opt_out() -> None:
+    """Declining a callback is not asking to leave the survey list."""
+    assert analyse_comment("Please don't call me back, just email me").flagged() == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The hold music wouldn't stop but she was lovely",
+        "I had a list of issues and she fixed them all",
+        "please take me off hold next time",
+        "He stopped the payment straight away",
+    ],
+)
+def test_other_senses_of_stop_and_list_are_not_opt_out(text: str) -> None:
+    """'stop' and 'list' in other senses don't opt the caller out."""
+    assert not analyse_comment(text).labels["opt_out"].flagged
+
+
+def test_reported_promise_of_a_call_is_not_a_request() -> None:
+    """'they said they'd call me back' reports a promise; it's a complaint, not a request."""
+    analysis = analyse_comment("they said they'd call me back and never did")
+    assert analysis.flagged() == ["negative"]
+
+
+def test_vader_alone_can_flag_negative_and_highlights_its_words() -> None:
+    """A strongly negative comment with no rule cue is still negative, with words highlighted."""
+    text = "Horrible, pathetic, a total nightmare"
+    result = analyse_comment(text).labels["negative"]
+    assert result.flagged
+    assert result.phrases
+    assert all(text[s:e] == p for (s, e), p in zip(result.spans, result.phrases, strict=True))
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n"])
+def test_empty_text_flags_nothing(text: str) -> None:
+    """Blank transcripts give every label, unflagged, with score 0."""
+    analysis = analyse_comment(text)
+    assert set(analysis.labels) == set(LABELS)
+    assert analysis.flagged() == []
+    assert all(r.score == 0.0 and r.phrases == () for r in analysis.labels.values())
+
+
+def test_scores_are_between_zero_and_one() -> None:
+    """Every score is a probability-like number in 0..1."""
+    for row in _load_rows():
+        for result in analyse_comment(row["text"]).labels.values():
+            assert 0.0 <= result.score <= 1.0
+
+
+def test_flagged_follows_labels_order() -> None:
+    """flagged() lists labels in LABELS order."""
+    text = "stop calling me, but first call me back, I'm worried and the agent was rude"
+    analysis = analyse_comment(text)
+    assert analysis.flagged() == [name for name in LABELS if analysis.labels[name].flagged]
+
+
+def test_to_dict_from_dict_round_trip_through_json() -> None:
+    """The stored JSON form rebuilds an equal analysis, version included."""
+    analysis = analyse_comment("Please call me back, I'm scared about the rent due on the 1st")
+    stored = json.loads(json.dumps(analysis.to_dict()))
+    assert stored["analyser_version"] == ANALYSER_VERSION
+    assert CommentAnalysis.from_dict(stored) == analysis
+
+
+def test_concurrent_calls_agree() -> None:
+    """Threads sharing the lazily built VADER get the same answers."""
+    texts = [row["text"] for row in _load_rows()]
+    expected = [analyse_comment(t) for t in texts]
+    results: list[list[CommentAnalysis]] = []
+
+    def work() -> None:
+        results.append([analyse_comment(t) for t in texts])
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r == expected for r in results)
+
+
+def test_fixture_has_enough_varied_rows_and_a_holdout() -> None:
+    """The labelled set is big enough and about 30% holdout."""
+    rows = _load_rows()
+    assert len(rows) >= 100
+    assert all(set(r["labels"]) <= set(LABELS) for r in rows)
+    holdout = sum(r["split"] == "holdout" for r in rows)
+    assert 0.25 <= holdout / len(rows) <= 0.35
+
+
+@pytest.mark.parametrize("label", ["distress", "opt_out"])
+def test_f1_on_labelled_set_is_at_least_0_9(label: str) -> None:
+    """Distress and opt-out reach F1 >= 0.9 on the whole labelled set."""
+    assert _f1(_load_rows(), label) >= 0.9
+
+
+@pytest.mark.parametrize("label", ["negative", "contact_request"])
+def test_f1_on_labelled_set_is_at_least_0_8_for_other_labels(label: str) -> None:
+    """Negative and contact requests stay at F1 >= 0.8 on the whole labelled set."""
+    assert _f1(_load_rows(), label) >= 0.8
