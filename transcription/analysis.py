@@ -31,7 +31,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 LABELS: tuple[str, ...] = ("distress", "negative", "contact_request", "opt_out")
 
 # Bump whenever a cue, weight or threshold changes: stored results name the rules used.
-ANALYSER_VERSION = "1.0.0"
+ANALYSER_VERSION = "1.1.0"
 
 FLAG_THRESHOLD = 0.5
 
@@ -84,6 +84,7 @@ _CUES: list[_Cue] = [
             r"panic(?:king|ked)?|in a panic",
             r"stressed|stressing|stress",
             r"desperate|beside myself|at my wits end|freaking out",
+            r"losing my mind|out of my mind|don't know what to do",
             r"can't sleep|cannot sleep|not sleeping",
             r"crying|in tears",
             r"nervous",
@@ -92,7 +93,7 @@ _CUES: list[_Cue] = [
     # Milder wording of worry; on its own still worth a quick call.
     *_group("distress", 0.7, [r"concerned", r"upset and worried"]),
     # Callers state urgency directly.
-    *_group("distress", 0.8, [r"urgent(?:ly)?", r"emergency", r"please help"]),
+    *_group("distress", 0.8, [r"urgent(?:ly)?", r"emergency", r"please help|help me please"]),
     # Home, job or account at stake: facts, so negation words nearby don't cancel them.
     *_group(
         "distress",
@@ -110,22 +111,27 @@ _CUES: list[_Cue] = [
     *_group(
         "distress",
         0.55,
-        [
-            r"can't afford|cannot afford|no money",
-            r"overdrawn|overdraft|debt",
-            r"on benefits|my pension|my wages",
-            r"rent|mortgage",
-        ],
+        [r"can't afford|cannot afford|no money", r"overdrawn|overdraft|debt"],
         negatable=False,
     ),
-    # Health and care at stake.
+    # Health at stake: someone's care depends on this being fixed.
     *_group(
         "distress",
         0.6,
         [
-            r"medication|medicine|insulin|prescription",
-            r"in hospital|asthma|carers?|newborn|disabled|chemo",
-            r"heating|freezing",
+            r"needs? (?:her|his|my|their|our) (?:medication|medicine|insulin|prescription)",
+            r"insulin|in hospital|asthma|newborn|chemo",
+        ],
+        negatable=False,
+    ),
+    # Money or care context: routine on its own ("pay my rent through the app"),
+    # distress next to a deadline, a fear or a hardship.
+    *_group(
+        "distress",
+        0.4,
+        [
+            r"on benefits|my pension|my wages|rent|mortgage",
+            r"medication|medicine|prescription|carers?|disabled|heating|freezing",
         ],
         negatable=False,
     ),
@@ -157,9 +163,11 @@ _CUES: list[_Cue] = [
             rf"on hold for (?:over |nearly |almost )?{_NUM}(?: (?:minutes?|mins?|hours?))?",
             rf"waited (?:for )?(?:over |nearly |almost )?{_NUM}(?: (?:minutes?|mins?|hours?))?",
             r"took (?:ages|forever|so long|too long|over an hour|an hour)|how long it took",
-            r"long wait|hold music|to get through",
+            r"long wait|hold music|to get through|put (?:me )?on hold",
+            rf"on the phone for (?:over |nearly |almost )?{_NUM}(?: (?:minutes?|mins?|hours?))?",
             r"transferred \w+ times|passed around|explain everything again",
             r"got cut off|cut me off|kept (?:crashing|dropping|cutting out|skipping)",
+            r"(?:call|line) (?:dropped|cut out)",
             r"wouldn't stop skipping|wouldn't stop",
         ],
     ),
@@ -173,6 +181,8 @@ _CUES: list[_Cue] = [
             r"didn't (?:resolve|fix|solve|sort|help)|couldn't help|nothing he could do"
             r"|nothing she could do|nothing they could do",
             r"still (?:hasn't|haven't|has not|isn't|not|no|without|locked|broken|waiting)",
+            r"still being charged",
+            r"nothing (?:was|has been|got) (?:resolved|fixed|sorted|done)",
             r"never (?:came|arrived|turned up|happened|got back|did)",
             r"(?:nobody|no one) (?:has |have |ever )?(?:called|rang|rung|phoned|got back|did)",
             r"nothing (?:ever )?gets? (?:fixed|done|sorted)",
@@ -186,6 +196,7 @@ _CUES: list[_Cue] = [
         0.8,
         [
             r"charged (?:me )?twice|double charged|overcharged|wrongly charged",
+            r"(?:took|taken) (?:\w+ ){0,2}twice",
             r"charged (?:me )?(?:a |an )?(?:\w+ )?fees?",
             r"want my money back",
         ],
@@ -198,9 +209,9 @@ _CUES: list[_Cue] = [
             r"complain(?:t|ts|ing)?",
             r"terrible|awful|rubbish|worst|appalling|disgusting|shocking|ridiculous",
             r"fed up|fuming|furious|angry|disappointed|upset",
-            r"waste of (?:my )?time",
+            r"waste of (?:my )?time|a joke",
             r"(?:not|wasn't|isn't|weren't|'m not|am not) (?:very |really |too |at all )?"
-            r"(?:happy|pleased|satisfied|impressed)",
+            r"(?:happy|pleased|satisfied|impressed|helpful)",
         ],
     ),
     # --- contact_request
@@ -213,6 +224,7 @@ _CUES: list[_Cue] = [
             rf"give {_ME} a (?:call|ring|bell)",
             rf"get (?:back )?in touch with {_ME}|get back to {_ME}",
             r"(?:a|want a|like a|need a) call ?back|callback",
+            r"speak to (?:a |the |your )?(?:manager|supervisor|team leader)",
         ],
     ),
     # Giving a number only makes sense if they want a call.
@@ -223,7 +235,7 @@ _CUES: list[_Cue] = [
         "opt_out",
         0.9,
         [
-            r"stop (?:calling|ringing|phoning|contacting|bothering|texting) (?:me|us)",
+            r"(?:stop|quit) (?:calling|ringing|phoning|contacting|bothering|texting) (?:me|us)",
             r"stop (?:sending|these|the|your|all)(?: \w+)? (?:surveys?|calls|texts)",
             r"(?:not|stop) keep (?:calling|ringing|phoning) me",
         ],
@@ -234,7 +246,7 @@ _CUES: list[_Cue] = [
         0.9,
         [
             r"(?:take|remove) (?:me|my number|my details)"
-            r" (?:off|from) (?:your |the |this )?(?:\w+ )?list",
+            r" (?:off|from) (?:your |the |this )?(?:\w+ )?(?:list|database|system)",
             r"take me off\b(?! hold)",
             r"remove my (?:number|details)",
             r"unsubscribe|opt (?:me )?out",
@@ -245,8 +257,10 @@ _CUES: list[_Cue] = [
         "opt_out",
         0.9,
         [
-            r"(?:don't|do not|didn't|never) (?:ever )?(?:call|ring|phone|contact) me again",
-            r"never want to be (?:called|contacted|rung)",
+            r"(?:don't|do not|didn't|never) (?:ever )?(?:call|ring|phone|contact)"
+            r" (?:me|this number) again",
+            r"(?:don't|do not|never) (?:want|wish) to be (?:called|contacted|rung|phoned)",
+            r"(?:don't|do not) wish to (?:receive|get|have|do) any (?:more )?(?:calls|surveys)",
             r"no more (?:phone )?(?:calls|surveys)",
             r"(?:don't|do not) want (?:any )?(?:more )?(?:of )?(?:these |your )?"
             r"(?:calls|surveys)",
@@ -259,8 +273,11 @@ _CUES: list[_Cue] = [
 
 # --------------------------------------------------------------------------- context
 
-# Where a negation stops reaching: sentence punctuation or a contrast word.
-_CLAUSE_BREAK = re.compile(r"[.!?;,]|\b(?:but|though|although|however|except)\b", re.IGNORECASE)
+# Where a negation stops reaching: sentence punctuation or a contrast word
+# ("not angry, just disappointed").
+_CLAUSE_BREAK = re.compile(
+    r"[.!?;,]|\b(?:but|though|although|however|except|just)\b", re.IGNORECASE
+)
 _WORD = re.compile(rf"[\w'{_CURLY}]+")
 _NEGATORS = frozenset(
     {"not", "no", "never", "nothing", "none", "without", "hardly", "stop", "nobody"}
@@ -278,7 +295,8 @@ _PAST = frozenset({"was", "were", "been", "felt"})
 # Words telling us an earlier worry is over.
 _RESOLVED = re.compile(
     r"\b(?:fixed|sorted|resolved|calmed me down|put my mind at ease|reassured"
-    r"|all good now|fine now|came through)\b",
+    r"|all good now|came through|(?:fine|ok|okay|good|sorted) now"
+    r"|now (?:i'?m|i am|it'?s|it is|all) (?:fine|ok|okay|good|sorted))\b",
     re.IGNORECASE,
 )
 # An offer or a refusal in the same sentence cancels a contact request.

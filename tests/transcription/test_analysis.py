@@ -64,7 +64,7 @@ def test_spans_point_at_the_phrases() -> None:
         assert len(result.spans) == len(result.phrases)
         for (start, end), phrase in zip(result.spans, result.phrases, strict=True):
             assert text[start:end] == phrase
-    assert analysis.labels["distress"].phrases == ("WORRIED", "medication")
+    assert analysis.labels["distress"].phrases == ("WORRIED", "needs her medication")
     assert analysis.labels["contact_request"].phrases == ("ring me back",)
 
 
@@ -97,6 +97,24 @@ def test_ongoing_worry_is_distress_even_if_something_was_fixed() -> None:
     """Present-tense worry still counts when a fix is mentioned."""
     text = "I'm still worried even though they said it's fixed"
     assert analyse_comment(text).labels["distress"].flagged
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'd like to pay my rent through the app in future",
+        "the heating engineer was great",
+        "I called to update my prescription delivery address, all done",
+    ],
+)
+def test_routine_mention_of_money_or_health_is_not_distress(text: str) -> None:
+    """Rent, heating or a prescription alone, with no fear or deadline, is routine."""
+    assert not analyse_comment(text).labels["distress"].flagged
+
+
+def test_contrast_word_ends_negation() -> None:
+    """'not angry, just disappointed' is still a negative experience."""
+    assert analyse_comment("I'm not angry just disappointed").labels["negative"].flagged
 
 
 def test_dont_call_me_back_is_not_an_opt_out() -> None:
