@@ -31,7 +31,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 LABELS: tuple[str, ...] = ("distress", "negative", "contact_request", "opt_out")
 
 # Bump whenever a cue, weight or threshold changes: stored results name the rules used.
-ANALYSER_VERSION = "1.1.0"
+ANALYSER_VERSION = "1.2.0"
 
 FLAG_THRESHOLD = 0.5
 
@@ -163,7 +163,9 @@ _CUES: list[_Cue] = [
             rf"on hold for (?:over |nearly |almost )?{_NUM}(?: (?:minutes?|mins?|hours?))?",
             rf"waited (?:for )?(?:over |nearly |almost )?{_NUM}(?: (?:minutes?|mins?|hours?))?",
             r"took (?:ages|forever|so long|too long|over an hour|an hour)|how long it took",
-            r"long wait|hold music|to get through|put (?:me )?on hold",
+            r"long wait|put (?:me )?on hold",
+            r"(?:couldn't|can't|cannot|never) get through"
+            r"|to get through to (?:anyone|anybody|someone|a person|a human)",
             rf"on the phone for (?:over |nearly |almost )?{_NUM}(?: (?:minutes?|mins?|hours?))?",
             r"transferred \w+ times|passed around|explain everything again",
             r"got cut off|cut me off|kept (?:crashing|dropping|cutting out|skipping)",
@@ -247,9 +249,12 @@ _CUES: list[_Cue] = [
         [
             r"(?:take|remove) (?:me|my number|my details)"
             r" (?:off|from) (?:your |the |this )?(?:\w+ )?(?:list|database|system)",
-            r"take me off\b(?! hold)",
+            # Bare "take me off" only at the end of a clause: not "take me off hold".
+            r"take me off(?=\s*(?:[.!?,]|please\b|$))",
             r"remove my (?:number|details)",
-            r"unsubscribe|opt (?:me )?out",
+            r"unsubscribe",
+            r"opt (?:me )?out(?= of (?:these |the |your |all |this )?(?:surveys?|calls)"
+            r"|\s*(?:[.!?,]|please\b|$))",
         ],
     ),
     # Never contact me again / no more surveys.
@@ -265,7 +270,7 @@ _CUES: list[_Cue] = [
             r"(?:don't|do not) want (?:any )?(?:more )?(?:of )?(?:these |your )?"
             r"(?:calls|surveys)",
             r"(?:don't|do not) want to do (?:any more |these )?surveys",
-            r"won't be (?:taking|doing) any more",
+            r"won't be (?:taking|doing) any more (?:of (?:these|your) )?surveys",
             r"leave me alone",
         ],
     ),
@@ -289,8 +294,9 @@ _BARE_NEGATIONS = frozenset(
 )
 # "no rush to call me back" is still a request.
 _NOT_NEGATION = re.compile(r"\bno (?:rush|hurry|pressure)\b", re.IGNORECASE)
-# "she said someone would call me back" reports a promise, it is not a request.
-_REPORTED = frozenset({"said", "promised", "supposed", "told"})
+# "she said someone would call me back" reports a promise, it is not a request;
+# "why did you ring me at 8am" is a complaint about a call, not a request.
+_REPORTED = frozenset({"said", "promised", "supposed", "told", "why"})
 _PAST = frozenset({"was", "were", "been", "felt"})
 # Words telling us an earlier worry is over.
 _RESOLVED = re.compile(
