@@ -1,0 +1,70 @@
+"""Voice survey web app: ``create_app`` builds it, one ``init_app`` per subsystem."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from ivr.config import load_config
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, with ``config`` overriding (tests)."""
+    app = Flask(__name__)
+    app.config.update(load_config())
+    app.config["MIGRATIONS_DIR"] = str(Path(__file__).resolve().parent.parent / "migrations")
+    if config:
+        app.config.update(config)
+    Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    if not app.config["SECRET_KEY"] or not app.config["API_TOKEN"]:
+        raise RuntimeError("SECRET_KEY and API_TOKEN must be set when real Twilio credentials are used")
+    if app.config["PROXY_HOPS"]:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=app.config["PROXY_HOPS"], x_proto=app.config["PROXY_HOPS"],
+            x_host=app.config["PROXY_HOPS"], x_port=app.config["PROXY_HOPS"],
+        )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+    from ivr import auth, cli, db, health, redis_client, views
+
+    db.init_app(app)
+    redis_client.init_app(app)
+    auth.init_app(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(views.bp)
+    _register_webhooks(app)
+    cli.init_app(app)
+    _register_extras(app)
+    if app.config["LOCAL_MODE"]:
+        log.warning("LOCAL MODE: no Twilio credentials; talking to the fake Twilio at %s",
+                    app.config["TWILIO_API_BASE_URL"])
+    return app
+
+
+def _register_webhooks(app: Flask) -> None:
+    from ivr import api, voice
+
+    app.register_blueprint(voice.bp)
+    app.register_blueprint(api.bp)
+    csrf = app.extensions.get("csrf")
+    if csrf is not None:  # Twilio and API calls are authenticated by signature or bearer token
+        csrf.exempt(voice.bp)
+        csrf.exempt(api.bp)
+
+
+def _register_extras(app: Flask) -> None:
+    """Subsystems in other packages plug in here (transcription CLI, callbacks)."""
+    try:
+        from transcription.cli import cli as transcription_cli
+    except ImportError:  # pragma: no cover - the package is optional at import time
+        transcription_cli = None
+    if transcription_cli is not None:
+        app.cli.add_command(transcription_cli)

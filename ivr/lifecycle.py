@@ -1,0 +1,58 @@
+"""A call's life: status callbacks that only move forward, and the end of a survey."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+
+from redis.exceptions import RedisError
+
+from ivr import events
+from ivr.db import db, utcnow
+from ivr.models import CallSession, CallStatus, SurveyOutcome
+
+log = logging.getLogger(__name__)
+
+# Called with the session id when a survey ends (completed, partial or opted out);
+# the callbacks package registers its rule evaluation here.
+finish_hooks: list[Callable[[int], None]] = []
+
+
+def apply_status(session: CallSession, params: Mapping[str, str]) -> bool:
+    """Apply one status callback; False when it was a duplicate or arrived too late to matter."""
+    try:
+        status = CallStatus(params.get("CallStatus", ""))
+    except ValueError:
+        raise ValueError(f"unknown CallStatus {params.get('CallStatus')!r}") from None
+    fresh = events.record(
+        "call.status", session=session,
+        data={"status": status.value, "duration": params.get("CallDuration"),
+              "sequence": params.get("SequenceNumber")},
+        dedupe_key=f"call-status:{session.call_sid}:{status.value}",
+    )
+    if not fresh or status.rank <= session.status.rank:
+        db.session.commit()
+        return False
+    session.status = status
+    if status is CallStatus.IN_PROGRESS and session.answered_at is None:
+        session.answered_at = utcnow()
+    ended = status.is_final
+    if ended:
+        session.ended_at = utcnow()
+        duration = params.get("CallDuration", "")
+        session.duration_seconds = int(duration) if duration.isdigit() else None
+        if session.outcome is SurveyOutcome.IN_PROGRESS:
+            session.outcome = SurveyOutcome.PARTIAL  # hung up mid-survey: keep what was said
+    db.session.commit()
+    if ended and session.outcome in (SurveyOutcome.PARTIAL, SurveyOutcome.COMPLETED):
+        survey_finished(session)
+    return True
+
+
+def survey_finished(session: CallSession) -> None:
+    """Tell the callback rules, after the session's state is committed."""
+    for hook in finish_hooks:
+        try:
+            hook(session.id)
+        except RedisError:
+            log.exception("could not hand session %s to the callback rules", session.id)

@@ -1,0 +1,26 @@
+"""Periodic jobs: ``python -m workers.cron`` runs RQ's CronScheduler."""
+
+from __future__ import annotations
+
+from rq.cron import CronScheduler
+
+from ivr.redis_client import get_redis
+from workers import jobs, queues
+from workers.context import worker_app
+
+SWEEP_SECONDS = 60
+
+
+def build_scheduler() -> CronScheduler:
+    scheduler = CronScheduler(connection=get_redis())
+    scheduler.register(jobs.sweep_recordings, queue_name=queues.DEFAULT, interval=SWEEP_SECONDS)
+    return scheduler
+
+
+def main() -> None:
+    with worker_app().app_context():
+        build_scheduler().start()
+
+
+if __name__ == "__main__":
+    main()
