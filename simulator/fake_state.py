@@ -1,0 +1,417 @@
+"""In-memory state of the fake Twilio: calls, recordings, callee scripts.
+
+The HTTP layer lives in :mod:`simulator.fake_twilio`; this module holds what it serves and
+places the calls (each in a background thread, driven by a :class:`SimulatedCall`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+
+from simulator.actions import Action
+from simulator.audio import wav_seconds
+from simulator.caller import (
+    Answer,
+    CallerSimulator,
+    DialOutcome,
+    DialRequest,
+    RecordedRequest,
+)
+from simulator.sids import new_sid, rfc2822
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "2010-04-01"
+
+
+@dataclass(frozen=True)
+class Callee:
+    """How the person at a number behaves when the fake calls them.
+
+    Attributes:
+        answer: answered, busy, no-answer or failed.
+        actions: what they do each time the call waits for input.
+        talk_seconds: how long they talk when reached through ``<Dial>``.
+    """
+
+    answer: Answer = "answered"
+    actions: Sequence[Action] = ()
+    talk_seconds: int = 1
+
+
+CalleeScript = Sequence[Action] | Callee | Callable[["FakeCall"], "Callee | Sequence[Action]"]
+
+
+@dataclass
+class FakeCall:
+    """A call as the fake's REST API reports it."""
+
+    sid: str
+    account_sid: str
+    to: str
+    from_: str
+    direction: str
+    url: str | None = None
+    method: str = "POST"
+    twiml: str | None = None
+    status_callback: str | None = None
+    status_callback_method: str = "POST"
+    status_callback_events: tuple[str, ...] = ("completed",)
+    parent_call_sid: str | None = None
+    status: str = "queued"
+    duration: int | None = None
+    date_created: datetime = field(default_factory=lambda: datetime.now(UTC))
+    date_updated: datetime = field(default_factory=lambda: datetime.now(UTC))
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    heard: list[str] = field(default_factory=list)
+    webhooks: list[RecordedRequest] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """Shape the call like Twilio's Call resource."""
+        uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Calls/{self.sid}"
+        return {
+            "sid": self.sid,
+            "account_sid": self.account_sid,
+            "parent_call_sid": self.parent_call_sid,
+            "to": self.to,
+            "to_formatted": self.to,
+            "from": self.from_,
+            "from_formatted": self.from_,
+            "status": self.status,
+            "direction": self.direction,
+            "duration": None if self.duration is None else str(self.duration),
+            "start_time": rfc2822(self.start_time) if self.start_time else None,
+            "end_time": rfc2822(self.end_time) if self.end_time else None,
+            "date_created": rfc2822(self.date_created),
+            "date_updated": rfc2822(self.date_updated),
+            "api_version": API_VERSION,
+            "answered_by": None,
+            "caller_name": None,
+            "forwarded_from": None,
+            "group_sid": None,
+            "phone_number_sid": None,
+            "price": None,
+            "price_unit": "USD",
+            "queue_time": "0",
+            "trunk_sid": None,
+            "uri": uri + ".json",
+            "subresource_uris": {"recordings": uri + "/Recordings.json"},
+        }
+
+
+@dataclass
+class FakeRecording:
+    """A stored recording (audio kept in memory as WAV)."""
+
+    sid: str
+    account_sid: str
+    call_sid: str
+    wav: bytes
+    duration: int
+    media_url: str
+    date_created: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def to_json(self) -> dict[str, Any]:
+        """Shape the recording like Twilio's Recording resource."""
+        uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Recordings/{self.sid}"
+        return {
+            "sid": self.sid,
+            "account_sid": self.account_sid,
+            "call_sid": self.call_sid,
+            "conference_sid": None,
+            "api_version": API_VERSION,
+            "channels": 1,
+            "date_created": rfc2822(self.date_created),
+            "date_updated": rfc2822(self.date_created),
+            "start_time": rfc2822(self.date_created),
+            "duration": str(self.duration),
+            "error_code": None,
+            "encryption_details": None,
+            "media_url": self.media_url,
+            "price": None,
+            "price_unit": "USD",
+            "source": "RecordVerb",
+            "status": "completed",
+            "track": "both",
+            "uri": uri + ".json",
+            "subresource_uris": {
+                "transcriptions": uri + "/Transcriptions.json",
+                "add_on_results": uri + "/AddOnResults.json",
+            },
+        }
+
+
+class FakeTwilio:
+    """The fake's state: thread-safe, and a :class:`RecordingSink` for simulated calls.
+
+    Args:
+        account_sid: the only account this fake serves.
+        auth_token: its auth token (HTTP basic auth and webhook signatures).
+        base_url: where the fake is served, for RecordingUrl; set from the first request
+            when left ``None``.
+        app_base_url: when set, webhooks are delivered to this scheme and host instead of
+            the one in the URL given to the API (signatures still cover the URL as given),
+            so an app configured with a public URL can be exercised offline.
+        duplicate_callbacks: send every status and recording callback twice.
+        reorder_callbacks: deliver each call's progress callbacks in reverse order.
+    """
+
+    def __init__(
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        base_url: str | None = None,
+        app_base_url: str | None = None,
+        duplicate_callbacks: bool = False,
+        reorder_callbacks: bool = False,
+    ) -> None:
+        self.account_sid = account_sid
+        self.duplicate_callbacks = duplicate_callbacks
+        self.reorder_callbacks = reorder_callbacks
+        self.auth_token = auth_token
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.app_base_url = app_base_url
+        self.calls: dict[str, FakeCall] = {}
+        self.recordings: dict[str, FakeRecording] = {}
+        self.deleted_recordings: set[str] = set()
+        self.api_log: list[dict[str, Any]] = []
+        self._scripts: dict[str, CalleeScript] = {}
+        self._media_failures: dict[str, deque[int]] = {}
+        self._threads: list[threading.Thread] = []
+        self._running: dict[str, Any] = {}  # CallSid -> SimulatedCall in progress
+        self._lock = threading.RLock()
+
+    # --- configuration used by tests and /_fake endpoints --------------------------------
+
+    def script_for(self, number: str, actions: CalleeScript) -> None:
+        """Set how the callee at ``number`` behaves when this fake calls it.
+
+        Args:
+            number: E.164 number.
+            actions: a list of actions (the callee answers), a :class:`Callee`, or a
+                callable taking the :class:`FakeCall` and returning either.
+        """
+        with self._lock:
+            self._scripts[number] = actions
+
+    def fail_media(self, recording_sid: str, statuses: Sequence[int]) -> None:
+        """Make the next media fetches of a recording answer with these HTTP codes."""
+        with self._lock:
+            self._media_failures.setdefault(recording_sid, deque()).extend(statuses)
+
+    def next_media_failure(self, recording_sid: str) -> int | None:
+        """Pop the next forced failure code for a recording's media, if any."""
+        with self._lock:
+            queue = self._media_failures.get(recording_sid)
+            return queue.popleft() if queue else None
+
+    def wait_for_calls(self, timeout: float = 10) -> None:
+        """Wait for the background call threads to finish (for tests).
+
+        Raises:
+            TimeoutError: if a call is still running after ``timeout`` seconds.
+        """
+        deadline = datetime.now(UTC).timestamp() + timeout
+        while True:
+            with self._lock:
+                alive = [t for t in self._threads if t.is_alive()]
+                self._threads = alive
+            if not alive:
+                return
+            remaining = deadline - datetime.now(UTC).timestamp()
+            if remaining <= 0:
+                raise TimeoutError(f"{len(alive)} simulated call(s) still running")
+            alive[0].join(remaining)
+
+    def callee(self, call: FakeCall) -> Callee:
+        """Resolve the script for the number a call goes to (answers silently by default)."""
+        with self._lock:
+            script = self._scripts.get(call.to)
+        if callable(script):
+            script = script(call)
+        if script is None:
+            return Callee()
+        if isinstance(script, Callee):
+            return script
+        return Callee(actions=tuple(script))
+
+    # --- recordings ---------------------------------------------------------------------
+
+    def store(self, account_sid: str, call_sid: str, wav: bytes) -> tuple[str, str, int]:
+        """Keep a recording; return (RecordingSid, RecordingUrl, duration in seconds)."""
+        sid = new_sid("RE")
+        duration = max(1, math.ceil(wav_seconds(wav))) if wav else 0
+        url = f"{self.base_url or ''}/{API_VERSION}/Accounts/{account_sid}/Recordings/{sid}"
+        with self._lock:
+            self.recordings[sid] = FakeRecording(sid, account_sid, call_sid, wav, duration, url)
+        return sid, url, duration
+
+    def delete_recording(self, sid: str) -> bool:
+        """Delete a recording; ``False`` if it did not exist."""
+        with self._lock:
+            if self.recordings.pop(sid, None) is None:
+                return False
+            self.deleted_recordings.add(sid)
+            return True
+
+    # --- calls --------------------------------------------------------------------------
+
+    def place_call(self, call: FakeCall) -> FakeCall:
+        """Register an outbound-api call and ring the callee in a background thread."""
+        with self._lock:
+            self.calls[call.sid] = call
+        thread = threading.Thread(target=self._run_call, args=(call,), name=f"call-{call.sid}")
+        thread.daemon = True
+        with self._lock:
+            self._threads.append(thread)
+        thread.start()
+        return call
+
+    def update_call(self, sid: str, *, status: str | None, url: str | None, method: str) -> None:
+        """Apply ``POST Calls/<sid>``: end the call or redirect it to new TwiML."""
+        with self._lock:
+            call = self.calls[sid]
+            running = self._running.get(sid)
+            if status in {"completed", "canceled"} and call.status in {"queued", "ringing"}:
+                call.status = "canceled"
+                call.date_updated = datetime.now(UTC)
+            if running is not None and status in {"completed", "canceled"}:
+                running.interrupt()
+            elif running is not None and url:
+                running.interrupt(redirect_url=self._delivery_url(url), method=method)
+
+    def _run_call(self, call: FakeCall) -> None:
+        """Ring the callee, then drive the call's TwiML with the callee's script."""
+        try:
+            self._drive(call)
+        except Exception:  # a crash must not kill the server; the call just fails
+            log.exception("simulated call %s crashed", call.sid)
+            self._set_status(call, "failed")
+
+    def _drive(self, call: FakeCall) -> None:
+        with self._lock:
+            if call.status == "canceled":
+                return
+        self._set_status(call, "ringing")
+        callee = self.callee(call)
+        url = call.url or f"{self.base_url}/_fake/twiml/{call.sid}"
+        with requests.Session() as http:
+            simulator = self._simulator(http, call, url)
+            sim_call = simulator.call(
+                self._delivery_url(url),
+                from_=call.from_,
+                to=call.to,
+                direction=call.direction,
+                call_sid=call.sid,
+                status_callback=call.status_callback,
+                status_events=call.status_callback_events,
+                method=call.method,
+                status_callback_method=call.status_callback_method,
+                answer=callee.answer,
+            )
+            with self._lock:
+                self._running[call.sid] = sim_call
+            if callee.answer == "answered":
+                self._set_status(call, "in-progress")
+            log.info("call %s to %s: %s", call.sid, call.to, callee.answer)
+            result = sim_call.run(callee.actions)
+            with self._lock:
+                self._running.pop(call.sid, None)
+                call.heard = result.heard
+                call.webhooks = result.requests
+            self._set_status(call, result.status, result.duration)
+
+    def _simulator(self, http: requests.Session, call: FakeCall, url: str) -> CallerSimulator:
+        return CallerSimulator(
+            account_sid=self.account_sid,
+            auth_token=self.auth_token,
+            recordings=self,
+            http=http,
+            public_base_url=self._public_base(url),
+            duplicate_callbacks=self.duplicate_callbacks,
+            reorder_callbacks=self.reorder_callbacks,
+            dial_handler=lambda request: self._dial(call, request),
+        )
+
+    def _dial(self, parent: FakeCall, request: DialRequest) -> DialOutcome:
+        """Place a ``<Dial>`` leg: the callee script of the dialled number decides."""
+        child = FakeCall(
+            sid=new_sid("CA"),
+            account_sid=self.account_sid,
+            to=request.number,
+            from_=request.caller_id,
+            direction="outbound-dial",
+            url=request.url,
+            method=request.method,
+            parent_call_sid=parent.sid,
+            status="ringing",
+        )
+        with self._lock:
+            self.calls[child.sid] = child
+        callee = self.callee(child)
+        duration = callee.talk_seconds if callee.answer == "answered" else 0
+        if callee.answer == "answered" and request.url:
+            # <Number url> runs TwiML on the dialled leg before the two are bridged.
+            with requests.Session() as http:
+                leg = self._simulator(http, child, request.url).call(
+                    self._delivery_url(request.url),
+                    from_=child.from_,
+                    to=child.to,
+                    direction="outbound-dial",
+                    call_sid=child.sid,
+                    method=request.method,
+                    parent_call_sid=parent.sid,
+                    status_events=(),
+                )
+                result = leg.run(callee.actions)
+            child.heard = result.heard
+            child.webhooks = result.requests
+            duration += result.duration
+        final = "completed" if callee.answer == "answered" else callee.answer
+        self._set_status(child, final, duration)
+        return DialOutcome(callee.answer, duration=duration, call_sid=child.sid)
+
+    def _set_status(self, call: FakeCall, status: str, duration: int | None = None) -> None:
+        now = datetime.now(UTC)
+        with self._lock:
+            if status == "in-progress":
+                call.start_time = now
+            elif status not in {"queued", "ringing"}:
+                call.end_time = now
+                call.duration = duration if duration is not None else 0
+            call.status = status
+            call.date_updated = now
+
+    def _delivery_url(self, url: str) -> str:
+        if not self.app_base_url:
+            return url
+        target, parts = urlsplit(self.app_base_url), urlsplit(url)
+        return urlunsplit((target.scheme, target.netloc, parts.path, parts.query, ""))
+
+    def _public_base(self, url: str) -> str | None:
+        if not self.app_base_url:
+            return None
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    def call_list(self) -> list[FakeCall]:
+        """A snapshot of all calls, dial legs included, in creation order."""
+        with self._lock:
+            return list(self.calls.values())
+
+    def log_api(self, entry: dict[str, Any]) -> None:
+        """Append one REST request to the log served at ``/_fake/requests``."""
+        with self._lock:
+            self.api_log.append(entry)
