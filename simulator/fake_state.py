@@ -306,6 +306,9 @@ class FakeTwilio:
                 return
         self._set_status(call, "ringing")
         callee = self.callee(call)
+        with self._lock:
+            if call.status == "canceled":  # canceled through the API while ringing
+                return
         url = call.url or f"{self.base_url}/_fake/twiml/{call.sid}"
         with requests.Session() as http:
             simulator = self._simulator(http, call, url)

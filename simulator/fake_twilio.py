@@ -133,8 +133,9 @@ def create_call(account_sid: str) -> Response:
         status_callback_method=form.get("StatusCallbackMethod", "POST").upper(),
         status_callback_events=tuple(events or ["completed"]),
     )
+    body = call.to_json()  # before the call thread can move it past queued
     _fake().place_call(call)
-    response = jsonify(call.to_json())
+    response = jsonify(body)
     response.status_code = 201
     return response
 
