@@ -34,6 +34,23 @@ def seed_command() -> None:
     click.echo(f"survey '{survey.slug}' ready (version {survey.active_version.number if survey.active_version else '-'})")
 
 
+DEMO_PEOPLE = [("admin@example.com", "admin", None), ("manager@example.com", "manager", None),
+               ("agent@example.com", "agent", "+14155550100")]
+
+
+@click.command("demo-users")
+def demo_users_command() -> None:
+    """Local mode only: create demo people with the password 'demo-password'."""
+    if not current_app.config["LOCAL_MODE"]:
+        raise click.ClickException("demo users are only created in local mode")
+    for email, role, phone in DEMO_PEOPLE:
+        try:
+            auth.create_user(email, "demo-password", role, phone=phone)
+        except ValueError:
+            continue  # already there
+        click.echo(f"created {role} {email}")
+
+
 @click.command("sweep")
 def sweep_command() -> None:
     """Enqueue recordings that are ready but have no live job."""
@@ -66,5 +83,5 @@ def simulate_command(url: str | None, from_: str, script: str | None, fake_twili
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(users)
-    for command in (seed_command, sweep_command, simulate_command):
+    for command in (seed_command, sweep_command, simulate_command, demo_users_command):
         app.cli.add_command(command)

@@ -8,7 +8,7 @@ from typing import Any
 
 # Local-mode credentials for the bundled fake Twilio. They only ever talk to loopback.
 LOCAL_ACCOUNT_SID = "AC" + "0" * 32
-LOCAL_AUTH_TOKEN = "local-fake-twilio-token"  # noqa: S105 - matches simulator.server's default
+LOCAL_AUTH_TOKEN = "0123456789abcdef0123456789abcdef"  # noqa: S105 - same dev value as simulator.server
 LOCAL_PHONE_NUMBER = "+15005550006"
 
 
