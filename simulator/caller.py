@@ -546,10 +546,12 @@ class SimulatedCall:
             steps.append(("answered", "in-progress"))
         final = "completed" if outcome.status == "answered" else outcome.status
         steps.append(("completed", final))
+        sent = 0  # each leg numbers its own events
         for event, call_status in steps:
             if event not in events:
                 continue
-            params = base | self._progress_fields(call_status)
+            params = base | self._progress_fields(call_status, sent)
+            sent += 1
             if event == "completed":
                 params["CallDuration"] = str(outcome.duration)
             self._callback("dial-status", target, params, method, hold=True)
@@ -610,21 +612,20 @@ class SimulatedCall:
         for _ in range(2 if self.sim.duplicate_callbacks else 1):
             self._send(kind, url, params, method)
 
-    def _progress_fields(self, call_status: str) -> dict[str, str]:
-        fields = {
+    def _progress_fields(self, call_status: str, sequence: int) -> dict[str, str]:
+        return {
             "CallStatus": call_status,
             "CallbackSource": "call-progress-events",
-            "SequenceNumber": str(self._sequence),
+            "SequenceNumber": str(sequence),
             "Timestamp": rfc2822(self._now()),
         }
-        self._sequence += 1
-        return fields
 
     def _progress(self, event: str, call_status: str) -> None:
         """Send one call-progress event if it was asked for."""
         if not self.status_callback or event not in self.status_events:
             return
-        params = self._params() | self._progress_fields(call_status)
+        params = self._params() | self._progress_fields(call_status, self._sequence)
+        self._sequence += 1
         if event == "completed":
             params["CallDuration"] = str(self.duration)
         self._callback(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from simulator.sids import new_sid, rfc2822
 log = logging.getLogger(__name__)
 
 API_VERSION = "2010-04-01"
+FINAL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 
 
 @dataclass(frozen=True)
@@ -223,14 +225,14 @@ class FakeTwilio:
         Raises:
             TimeoutError: if a call is still running after ``timeout`` seconds.
         """
-        deadline = datetime.now(UTC).timestamp() + timeout
+        deadline = time.monotonic() + timeout
         while True:
             with self._lock:
                 alive = [t for t in self._threads if t.is_alive()]
                 self._threads = alive
             if not alive:
                 return
-            remaining = deadline - datetime.now(UTC).timestamp()
+            remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(f"{len(alive)} simulated call(s) still running")
             alive[0].join(remaining)

@@ -17,7 +17,14 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from simulator.actions import action_from_json
 from simulator.audio import wav_to_mp3
-from simulator.fake_state import API_VERSION, Callee, FakeCall, FakeRecording, FakeTwilio
+from simulator.fake_state import (
+    API_VERSION,
+    FINAL_STATUSES,
+    Callee,
+    FakeCall,
+    FakeRecording,
+    FakeTwilio,
+)
 from simulator.sids import new_sid
 
 __all__ = ["Callee", "FakeCall", "FakeRecording", "FakeTwilio", "create_fake_twilio_app"]
@@ -183,6 +190,8 @@ def update_call(account_sid: str, call_sid: str) -> Response:
     status = request.form.get("Status")
     if status and status not in {"completed", "canceled"}:
         return twilio_error(400, 21218, f"Invalid value for Status: {status}")
+    if fake.calls[call_sid].status in FINAL_STATUSES:
+        return twilio_error(400, 21220, "Call is not in-progress. Cannot redirect.")
     fake.update_call(
         call_sid,
         status=status,
@@ -207,7 +216,8 @@ def fetch_recording(account_sid: str, name: str) -> Response:
         return jsonify(recording.to_json())
     failure = fake.next_media_failure(sid)
     if failure is not None:
-        return twilio_error(failure, 20000 + failure, f"Forced media failure {failure}")
+        code = {401: 20003, 404: 20404}.get(failure, 20000 + failure)
+        return twilio_error(failure, code, f"Forced media failure {failure}")
     if ext == "mp3":
         return Response(wav_to_mp3(recording.wav), mimetype="audio/mpeg")
     return Response(recording.wav, mimetype="audio/x-wav")

@@ -273,3 +273,12 @@ def test_caller_default_script_answers_and_hangs_up(client, fake, twiml_app, app
     fake.wait_for_calls()
     assert fake.calls[call.sid].heard == ["Hi"]
     assert twiml_app.to("/a") == []
+
+
+def test_redirecting_a_finished_call_is_refused(client, fake, app_url):
+    """Updating a call that already ended gets Twilio's 400 error 21220."""
+    call = client.calls.create(to=CUSTOMER, from_=SURVEY_NUMBER, url=f"{app_url}/voice")
+    fake.wait_for_calls()
+    with pytest.raises(TwilioRestException) as error:
+        client.calls(call.sid).update(url=f"{app_url}/other")
+    assert (error.value.status, error.value.code) == (400, 21220)
