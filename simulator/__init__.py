@@ -1,0 +1,14 @@
+"""Offline stand-ins for Twilio: a caller simulator and a fake of the REST API.
+
+* :mod:`simulator.caller` — :class:`CallerSimulator` places a simulated call against a
+  TwiML app and follows the TwiML like Twilio (signed requests, Gather/Record/Dial rules,
+  status and recording callbacks); time is virtual, nothing sleeps.
+* :mod:`simulator.actions` — what a scripted caller does (Press, Speak, Silent,
+  RecordAudio, HangUp) and ``parse_script``.
+* :mod:`simulator.fake_twilio` — :class:`FakeTwilio` and ``create_fake_twilio_app``: the
+  Calls and Recordings REST API, plus ``/_fake/*`` control endpoints.
+* :mod:`simulator.server` — ``python -m simulator.server`` serves the fake locally.
+* :mod:`simulator.terminal` — drive a call from a terminal or a script.
+* :mod:`simulator.sinks` — ``HttpRecordingSink`` for a simulator in another process.
+* :mod:`simulator.testing` — ``serve_app`` for tests.
+"""

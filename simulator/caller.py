@@ -282,7 +282,8 @@ class SimulatedCall:
         self.status = "ringing" if self.direction == "inbound" else "in-progress"
         self._progress("answered", "in-progress")
         self._fetch(self.url, self.method, {})
-        self.status = "in-progress"
+        if not self.ended:
+            self.status = "in-progress"
         self._advance()
         return self._turn()
 
@@ -396,10 +397,10 @@ class SimulatedCall:
         self._end("completed")
 
     def _reject(self, verb: ET.Element) -> None:
-        # A rejected call is never answered; Twilio reports it as busy.
+        # A rejected call is never answered: busy for reason="busy", else no-answer.
         self.elapsed = 0
-        self.answer = "busy"
-        self._end("busy")
+        self.answer = "busy" if verb.get("reason") == "busy" else "no-answer"
+        self._end(self.answer)
 
     def _answer_gather(self, verb: ET.Element, action: Action) -> None:
         inputs = set(verb.get("input", "dtmf").split())

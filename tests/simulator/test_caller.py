@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import pytest
 from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 
@@ -198,13 +199,17 @@ def test_application_error_ends_call(simulator, twiml_app, app_url):
     result = simulator.call(f"{app_url}/voice", from_=CALLER, to=SURVEY_NUMBER).run([])
     assert result.heard == ["We are sorry, an application error has occurred. Goodbye."]
     assert "HTTP 500" in result.errors[0]
+    assert result.status == "completed"
 
 
-def test_reject_ends_call_unanswered(simulator, twiml_app, app_url):
-    """<Reject> ends the call as busy with no duration."""
-    twiml_app.documents["/voice"] = twiml('<Reject reason="busy"/>')
+@pytest.mark.parametrize(
+    ("reject", "status"), [('<Reject reason="busy"/>', "busy"), ("<Reject/>", "no-answer")]
+)
+def test_reject_ends_call_unanswered(simulator, twiml_app, app_url, reject, status):
+    """<Reject> ends the call unanswered: busy for reason=busy, otherwise no-answer."""
+    twiml_app.documents["/voice"] = twiml(reject, "<Say>never</Say>")
     result = simulator.call(f"{app_url}/voice", from_=CALLER, to=SURVEY_NUMBER).run([])
-    assert (result.status, result.duration) == ("busy", 0)
+    assert (result.status, result.duration, result.heard) == (status, 0, [])
 
 
 def test_record_posts_recording_to_action(simulator, fake, twiml_app, app_url, wav):
