@@ -94,6 +94,11 @@ class CallResult:
     duration: int
     errors: list[str]
 
+    @property
+    def final_status(self) -> str:
+        """The CallStatus the call ended with (same as ``status``)."""
+        return self.status
+
 
 class RecordingSink(Protocol):
     """Stores the audio of a ``<Record>``, as Twilio's recording storage does."""

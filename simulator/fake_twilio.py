@@ -26,8 +26,16 @@ from simulator.fake_state import (
     FakeTwilio,
 )
 from simulator.sids import new_sid
+from simulator.sinks import HttpRecordingSink
 
-__all__ = ["Callee", "FakeCall", "FakeRecording", "FakeTwilio", "create_fake_twilio_app"]
+__all__ = [
+    "Callee",
+    "FakeCall",
+    "FakeRecording",
+    "FakeTwilio",
+    "HttpRecordingSink",
+    "create_fake_twilio_app",
+]
 
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 ACCOUNT = f"/{API_VERSION}/Accounts/<account_sid>"
