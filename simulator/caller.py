@@ -417,7 +417,9 @@ class SimulatedCall:
             )
             if digits:
                 params = {"Digits": digits, "FinishedOnKey": finished_on}
-        elif isinstance(action, Speak) and "speech" in inputs:
+            if not finished_on and len(digits) != _int(verb.get("numDigits"), 0):
+                self.elapsed += timeout  # Twilio waits out the timeout before submitting
+        elif isinstance(action, Speak) and action.text.strip() and "speech" in inputs:
             params = {"SpeechResult": action.text, "Confidence": f"{action.confidence:.8f}"}
         if params is None:
             # No usable input: the Gather times out.

@@ -337,6 +337,7 @@ class FakeTwilio:
                 call.heard = result.heard
                 call.webhooks = result.requests
             self._set_status(call, result.status, result.duration)
+            log.info("call %s ended: %s after %s s", call.sid, result.status, result.duration)
 
     def _simulator(self, http: requests.Session, call: FakeCall, url: str) -> CallerSimulator:
         return CallerSimulator(

@@ -280,9 +280,9 @@ def set_script() -> Response:
         return twilio_error(400, 21000, "number must be E.164 and answer one of " + str(ANSWERS))
     try:
         actions = tuple(action_from_json(item) for item in body.get("actions", []))
+        talk = int(body.get("talk_seconds", 1))
     except (ValueError, TypeError, AttributeError) as exc:
         return twilio_error(400, 21000, str(exc))
-    talk = int(body.get("talk_seconds", 1))
     _fake().script_for(number, Callee(answer, actions, talk))
     return jsonify(number=number, answer=answer, actions=len(actions))
 

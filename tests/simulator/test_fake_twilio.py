@@ -282,3 +282,13 @@ def test_redirecting_a_finished_call_is_refused(client, fake, app_url):
     with pytest.raises(TwilioRestException) as error:
         client.calls(call.sid).update(url=f"{app_url}/other")
     assert (error.value.status, error.value.code) == (400, 21220)
+
+
+def test_control_script_endpoint_rejects_bad_scripts(fake_url):
+    """An unknown action in a posted script is a 400, not a crash."""
+    response = requests.post(
+        f"{fake_url}/_fake/scripts",
+        json={"number": CUSTOMER, "actions": [{"dance": True}]},
+        timeout=5,
+    )
+    assert (response.status_code, response.json()["code"]) == (400, 21000)
