@@ -24,13 +24,20 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(config)
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
     if not app.config["SECRET_KEY"] or not app.config["API_TOKEN"]:
-        raise RuntimeError("SECRET_KEY and API_TOKEN must be set when real Twilio credentials are used")
+        raise RuntimeError(
+            "SECRET_KEY and API_TOKEN must be set when real Twilio credentials are used"
+        )
     if app.config["PROXY_HOPS"]:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=app.config["PROXY_HOPS"], x_proto=app.config["PROXY_HOPS"],
-            x_host=app.config["PROXY_HOPS"], x_port=app.config["PROXY_HOPS"],
+            app.wsgi_app,
+            x_for=app.config["PROXY_HOPS"],
+            x_proto=app.config["PROXY_HOPS"],
+            x_host=app.config["PROXY_HOPS"],
+            x_port=app.config["PROXY_HOPS"],
         )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     from ivr import auth, cli, db, health, redis_client, views
@@ -44,8 +51,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     _register_extras(app)
     if app.config["LOCAL_MODE"]:
-        log.warning("LOCAL MODE: no Twilio credentials; talking to the fake Twilio at %s",
-                    app.config["TWILIO_API_BASE_URL"])
+        log.warning(
+            "LOCAL MODE: no Twilio credentials; talking to the fake Twilio at %s",
+            app.config["TWILIO_API_BASE_URL"],
+        )
     return app
 
 

@@ -8,11 +8,35 @@ import re
 from ivr.models import QuestionKind
 
 _NUMBER_WORDS = {
-    "zero": 0, "oh": 0, "nought": 0, "nothing": 0,
-    "one": 1, "won": 1, "two": 2, "three": 3, "four": 4, "five": 5,
-    "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+    "zero": 0,
+    "oh": 0,
+    "nought": 0,
+    "nothing": 0,
+    "one": 1,
+    "won": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
 }
-_YES = {"yes", "yeah", "yep", "yup", "sure", "correct", "right", "absolutely", "definitely", "ok", "okay"}
+_YES = {
+    "yes",
+    "yeah",
+    "yep",
+    "yup",
+    "sure",
+    "correct",
+    "right",
+    "absolutely",
+    "definitely",
+    "ok",
+    "okay",
+}
 _NO = {"no", "nope", "nah", "not", "never", "negative"}
 _HUMAN_WORDS = re.compile(
     r"\b(agent|person|human|representative|operator|someone|somebody|real person)\b"
@@ -31,7 +55,7 @@ class Intent(enum.StrEnum):
 
 
 def _tokens(speech: str) -> list[str]:
-    return _TOKEN.findall(speech.lower().replace("’", "'"))
+    return _TOKEN.findall(speech.lower().replace("\u2019", "'"))
 
 
 def first_number(speech: str) -> int | None:
@@ -62,10 +86,7 @@ def parse_answer(kind: QuestionKind, digits: str, speech: str) -> int | None:
         verdict = parse_yes_no(digits, speech)
         return None if verdict is None else int(verdict)
     low, high = SCALES[kind]
-    if digits:
-        value = int(digits) if digits.isdigit() else None
-    else:
-        value = first_number(speech)
+    value = first_number(speech) if not digits else int(digits) if digits.isdigit() else None
     if value is None or not low <= value <= high:
         return None
     return value

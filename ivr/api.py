@@ -25,7 +25,11 @@ def token_required(view: F) -> F:
         expected = current_app.config["API_TOKEN"]
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
-            return error("unauthorized", "a valid 'Authorization: Bearer <API_TOKEN>' header is required", 401)
+            return error(
+                "unauthorized",
+                "a valid 'Authorization: Bearer <API_TOKEN>' header is required",
+                401,
+            )
         return view(*args, **kwargs)
 
     return cast(F, wrapper)
@@ -36,10 +40,18 @@ def token_required(view: F) -> F:
 def create_survey_call() -> Any:
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("to"), str):
-        return error("bad_request", 'send JSON like {"to": "+15551234567", "survey": "post-call"}', 400)
+        return error(
+            "bad_request", 'send JSON like {"to": "+15551234567", "survey": "post-call"}', 400
+        )
     try:
         session = outbound.place_survey_call(body["to"], body.get("survey"))
     except outbound.CallRefused as exc:
         return error(exc.code, str(exc), exc.status)
-    return jsonify({"call_sid": session.call_sid, "session_id": session.id,
-                    "status": session.status.value, "to": session.to_number}), 201
+    return jsonify(
+        {
+            "call_sid": session.call_sid,
+            "session_id": session.id,
+            "status": session.status.value,
+            "to": session.to_number,
+        }
+    ), 201

@@ -34,8 +34,9 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
 
 
-def create_user(email: str, password: str, role: str, *, name: str | None = None,
-                phone: str | None = None) -> User:
+def create_user(
+    email: str, password: str, role: str, *, name: str | None = None, phone: str | None = None
+) -> User:
     email = email.strip().lower()
     if db.session.scalar(db.select(User).where(User.email == email)) is not None:
         raise ValueError(f"a user with email {email} already exists")

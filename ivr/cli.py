@@ -31,11 +31,15 @@ def create_user(email: str, password: str, role: str, name: str | None, phone: s
 def seed_command() -> None:
     """Create the demo survey (idempotent)."""
     survey = seed.create_demo_survey()
-    click.echo(f"survey '{survey.slug}' ready (version {survey.active_version.number if survey.active_version else '-'})")
+    version = survey.active_version.number if survey.active_version else "-"
+    click.echo(f"survey '{survey.slug}' ready (version {version})")
 
 
-DEMO_PEOPLE = [("admin@example.com", "admin", None), ("manager@example.com", "manager", None),
-               ("agent@example.com", "agent", "+14155550100")]
+DEMO_PEOPLE = [
+    ("admin@example.com", "admin", None),
+    ("manager@example.com", "manager", None),
+    ("agent@example.com", "agent", "+14155550100"),
+]
 
 
 @click.command("demo-users")
@@ -62,20 +66,31 @@ def sweep_command() -> None:
 @click.command("simulate")
 @click.option("--url", default=None, help="Survey URL (default: this app's /twilio/voice/survey).")
 @click.option("--from", "from_", default="+14155550123", show_default=True, help="Caller's number.")
-@click.option("--script", default=None, help='Non-interactive answers, e.g. "9,4,1,record:comment.wav,2".')
+@click.option(
+    "--script", default=None, help='Non-interactive answers, e.g. "9,4,1,record:comment.wav,2".'
+)
 @click.option("--fake-twilio", default=None, help="Fake Twilio base URL that stores the recording.")
-def simulate_command(url: str | None, from_: str, script: str | None, fake_twilio: str | None) -> None:
+def simulate_command(
+    url: str | None, from_: str, script: str | None, fake_twilio: str | None
+) -> None:
     """Place a simulated survey call from the terminal (type digits, 'say ...', 'record FILE')."""
     from simulator.fake_twilio import HttpRecordingSink
     from simulator.terminal import parse_script, run_terminal_call
 
     cfg = current_app.config
     base = cfg["PUBLIC_BASE_URL"] or f"http://127.0.0.1:{cfg['PORT']}"
-    sink = HttpRecordingSink(fake_twilio or cfg["TWILIO_API_BASE_URL"], cfg["TWILIO_ACCOUNT_SID"],
-                             cfg["TWILIO_AUTH_TOKEN"])
+    sink = HttpRecordingSink(
+        fake_twilio or cfg["TWILIO_API_BASE_URL"],
+        cfg["TWILIO_ACCOUNT_SID"],
+        cfg["TWILIO_AUTH_TOKEN"],
+    )
     result = run_terminal_call(
-        url or f"{base}/twilio/voice/survey", sink=sink, account_sid=cfg["TWILIO_ACCOUNT_SID"],
-        auth_token=cfg["TWILIO_AUTH_TOKEN"], from_=from_, to=cfg["TWILIO_PHONE_NUMBER"],
+        url or f"{base}/twilio/voice/survey",
+        sink=sink,
+        account_sid=cfg["TWILIO_ACCOUNT_SID"],
+        auth_token=cfg["TWILIO_AUTH_TOKEN"],
+        from_=from_,
+        to=cfg["TWILIO_PHONE_NUMBER"],
         script=parse_script(script) if script else None,
     )
     click.echo(f"call ended: {result.final_status}")

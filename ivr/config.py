@@ -32,7 +32,9 @@ def database_uri(url: str | None, instance: Path) -> str:
     return url
 
 
-def load_config(environ: dict[str, str] | None = None, instance_path: str = "instance") -> dict[str, Any]:
+def load_config(
+    environ: dict[str, str] | None = None, instance_path: str = "instance"
+) -> dict[str, Any]:
     """Build the Flask config mapping from environment variables.
 
     Without Twilio credentials the app runs in *local mode*: it talks to the bundled
@@ -71,7 +73,9 @@ def load_config(environ: dict[str, str] | None = None, instance_path: str = "ins
         "RECORDINGS_DIR": env.get("RECORDINGS_DIR", str(instance / "recordings")),
         "RECORDING_MAX_SECONDS": _int(env.get("RECORDING_MAX_SECONDS"), 120),
         "RECORDING_MAX_BYTES": _int(env.get("RECORDING_MAX_BYTES"), 20_000_000),
-        "DELETE_TWILIO_RECORDING_AFTER_DOWNLOAD": _bool(env.get("DELETE_TWILIO_RECORDING_AFTER_DOWNLOAD")),
+        "DELETE_TWILIO_RECORDING_AFTER_DOWNLOAD": _bool(
+            env.get("DELETE_TWILIO_RECORDING_AFTER_DOWNLOAD")
+        ),
         "RECORDING_RETENTION_DAYS": _int(env.get("RECORDING_RETENTION_DAYS"), 90),
         "TRANSCRIPTION_ENGINE": env.get("TRANSCRIPTION_ENGINE", "faster-whisper"),
         "WHISPER_MODEL_PATH": env.get("WHISPER_MODEL_PATH") or None,

@@ -53,7 +53,9 @@ def opt_out(contact: Contact | None, *, source: str, session: CallSession | None
         return
     if contact.opted_out_at is None:
         contact.opted_out_at = utcnow()
-    events.record("contact.opted_out", session=session, data={"contact_id": contact.id, "source": source})
+    events.record(
+        "contact.opted_out", session=session, data={"contact_id": contact.id, "source": source}
+    )
 
 
 def set_callback_number(contact: Contact | None, number: str) -> None:

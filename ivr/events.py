@@ -29,15 +29,26 @@ def insert_or_get(row: T, unique_where: ColumnElement[bool]) -> T:
         return existing
 
 
-def record(kind: str, *, session: CallSession | None = None, user_id: int | None = None,
-           data: dict[str, Any] | None = None, dedupe_key: str | None = None) -> bool:
+def record(
+    kind: str,
+    *,
+    session: CallSession | None = None,
+    user_id: int | None = None,
+    data: dict[str, Any] | None = None,
+    dedupe_key: str | None = None,
+) -> bool:
     """Add an event to the current transaction; False if ``dedupe_key`` was seen before."""
     if dedupe_key is not None:
         seen = db.session.scalar(db.select(Event.id).where(Event.dedupe_key == dedupe_key))
         if seen is not None:
             return False
-    event = Event(kind=kind, session_id=session.id if session else None, user_id=user_id,
-                  data=data or {}, dedupe_key=dedupe_key)
+    event = Event(
+        kind=kind,
+        session_id=session.id if session else None,
+        user_id=user_id,
+        data=data or {},
+        dedupe_key=dedupe_key,
+    )
     if dedupe_key is None:
         db.session.add(event)
         return True

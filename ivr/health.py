@@ -26,4 +26,6 @@ def healthz() -> Any:
     except Exception as exc:
         checks["redis"] = f"error: {type(exc).__name__}"
     healthy = all(v == "ok" for v in checks.values())
-    return jsonify({"status": "ok" if healthy else "unavailable", **checks}), 200 if healthy else 503
+    return jsonify(
+        {"status": "ok" if healthy else "unavailable", **checks}
+    ), 200 if healthy else 503

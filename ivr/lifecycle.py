@@ -25,9 +25,13 @@ def apply_status(session: CallSession, params: Mapping[str, str]) -> bool:
     except ValueError:
         raise ValueError(f"unknown CallStatus {params.get('CallStatus')!r}") from None
     fresh = events.record(
-        "call.status", session=session,
-        data={"status": status.value, "duration": params.get("CallDuration"),
-              "sequence": params.get("SequenceNumber")},
+        "call.status",
+        session=session,
+        data={
+            "status": status.value,
+            "duration": params.get("CallDuration"),
+            "sequence": params.get("SequenceNumber"),
+        },
         dedupe_key=f"call-status:{session.call_sid}:{status.value}",
     )
     if not fresh or status.rank <= session.status.rank:

@@ -29,12 +29,15 @@ def _fetch_once(url: str, auth: tuple[str, str], dest: Path, max_bytes: int, tim
     try:
         response = requests.get(url, auth=auth, timeout=(5, timeout), stream=True)
     except requests.RequestException as exc:
-        raise MediaError(f"could not reach Twilio for the recording: {type(exc).__name__}",
-                         retryable=True) from exc
+        raise MediaError(
+            f"could not reach Twilio for the recording: {type(exc).__name__}", retryable=True
+        ) from exc
     with response:
         if response.status_code != 200:
-            raise MediaError(f"Twilio answered HTTP {response.status_code} for the recording media",
-                             retryable=response.status_code in RETRYABLE)
+            raise MediaError(
+                f"Twilio answered HTTP {response.status_code} for the recording media",
+                retryable=response.status_code in RETRYABLE,
+            )
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=dest.parent, suffix=".part")
         size = 0
@@ -43,8 +46,10 @@ def _fetch_once(url: str, auth: tuple[str, str], dest: Path, max_bytes: int, tim
                 for chunk in response.iter_content(64 * 1024):
                     size += len(chunk)
                     if size > max_bytes:
-                        raise MediaError(f"recording is larger than the {max_bytes // 1_000_000} MB limit",
-                                         retryable=False)
+                        raise MediaError(
+                            f"recording is larger than the {max_bytes // 1_000_000} MB limit",
+                            retryable=False,
+                        )
                     out.write(chunk)
             if size == 0:
                 raise MediaError("Twilio returned an empty recording", retryable=True)
@@ -55,8 +60,15 @@ def _fetch_once(url: str, auth: tuple[str, str], dest: Path, max_bytes: int, tim
     return size
 
 
-def download(url: str, auth: tuple[str, str], dest: Path, *, max_bytes: int,
-             retry_delays: Sequence[float] = (1.0, 3.0), timeout: float = 30.0) -> int:
+def download(
+    url: str,
+    auth: tuple[str, str],
+    dest: Path,
+    *,
+    max_bytes: int,
+    retry_delays: Sequence[float] = (1.0, 3.0),
+    timeout: float = 30.0,
+) -> int:
     """Fetch ``url`` into ``dest``; retries transient failures, then raises MediaError."""
     delays = list(retry_delays)
     while True:

@@ -27,8 +27,12 @@ from ivr.db import UTCDateTime, db, utcnow
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
     # Store the values (readable in SQL) and keep a CHECK constraint on every backend.
     return Enum(
-        cls, name=name, values_callable=lambda e: [m.value for m in e], native_enum=False,
-        create_constraint=True, length=24,
+        cls,
+        name=name,
+        values_callable=lambda e: [m.value for m in e],
+        native_enum=False,
+        create_constraint=True,
+        length=24,
     )
 
 
@@ -95,14 +99,14 @@ class RecordingStatus(enum.StrEnum):
     DELETED = "deleted"
 
 
-class Team(db.Model):  # type: ignore[name-defined,misc]
+class Team(db.Model):  # type: ignore[name-defined]
     __tablename__ = "teams"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
 
 
-class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
+class User(UserMixin, db.Model):  # type: ignore[name-defined]
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -124,11 +128,11 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
         return check_password_hash(self.password_hash, password)
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         return self.active
 
 
-class Contact(db.Model):  # type: ignore[name-defined,misc]
+class Contact(db.Model):  # type: ignore[name-defined]
     """A customer's phone number and what they allowed us to do with it."""
 
     __tablename__ = "contacts"
@@ -147,7 +151,7 @@ class Contact(db.Model):  # type: ignore[name-defined,misc]
         return self.opted_out_at is not None
 
 
-class Survey(db.Model):  # type: ignore[name-defined,misc]
+class Survey(db.Model):  # type: ignore[name-defined]
     __tablename__ = "surveys"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -160,7 +164,8 @@ class Survey(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     versions: Mapped[list[SurveyVersion]] = relationship(
-        back_populates="survey", foreign_keys="SurveyVersion.survey_id",
+        back_populates="survey",
+        foreign_keys="SurveyVersion.survey_id",
         order_by="SurveyVersion.number",
     )
     active_version: Mapped[SurveyVersion | None] = relationship(
@@ -169,7 +174,7 @@ class Survey(db.Model):  # type: ignore[name-defined,misc]
     team: Mapped[Team | None] = relationship()
 
 
-class SurveyVersion(db.Model):  # type: ignore[name-defined,misc]
+class SurveyVersion(db.Model):  # type: ignore[name-defined]
     """An immutable snapshot of a survey; answers point here so edits never change them."""
 
     __tablename__ = "survey_versions"
@@ -197,7 +202,7 @@ class SurveyVersion(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class Question(db.Model):  # type: ignore[name-defined,misc]
+class Question(db.Model):  # type: ignore[name-defined]
     __tablename__ = "questions"
     __table_args__ = (UniqueConstraint("version_id", "position"),)
 
@@ -214,7 +219,7 @@ class Question(db.Model):  # type: ignore[name-defined,misc]
     version: Mapped[SurveyVersion] = relationship(back_populates="questions")
 
 
-class CallSession(db.Model):  # type: ignore[name-defined,misc]
+class CallSession(db.Model):  # type: ignore[name-defined]
     """One Twilio call and the survey taken on it."""
 
     __tablename__ = "call_sessions"
@@ -264,7 +269,7 @@ class CallSession(db.Model):  # type: ignore[name-defined,misc]
         return next((a for a in self.answers if a.question.key == key), None)
 
 
-class Answer(db.Model):  # type: ignore[name-defined,misc]
+class Answer(db.Model):  # type: ignore[name-defined]
     __tablename__ = "answers"
     __table_args__ = (UniqueConstraint("session_id", "question_id"),)
 
@@ -286,7 +291,7 @@ class Answer(db.Model):  # type: ignore[name-defined,misc]
         return self.value is None
 
 
-class Recording(db.Model):  # type: ignore[name-defined,misc]
+class Recording(db.Model):  # type: ignore[name-defined]
     __tablename__ = "recordings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -314,7 +319,7 @@ class Recording(db.Model):  # type: ignore[name-defined,misc]
     session: Mapped[CallSession] = relationship(back_populates="recordings")
 
 
-class Event(db.Model):  # type: ignore[name-defined,misc]
+class Event(db.Model):  # type: ignore[name-defined]
     """Audit and timeline log. ``dedupe_key`` makes a Twilio callback count once."""
 
     __tablename__ = "events"

@@ -23,8 +23,12 @@ class CallRefused(Exception):
 
 def twilio_client() -> Client:
     cfg = current_app.config
-    return make_client(cfg["TWILIO_ACCOUNT_SID"], cfg["TWILIO_AUTH_TOKEN"],
-                       cfg["TWILIO_API_BASE_URL"], timeout=cfg["TWILIO_HTTP_TIMEOUT"])
+    return make_client(
+        cfg["TWILIO_ACCOUNT_SID"],
+        cfg["TWILIO_AUTH_TOKEN"],
+        cfg["TWILIO_API_BASE_URL"],
+        timeout=cfg["TWILIO_HTTP_TIMEOUT"],
+    )
 
 
 def public_url(path: str) -> str:
@@ -33,7 +37,9 @@ def public_url(path: str) -> str:
     return base + path
 
 
-def place_survey_call(to: str, survey_slug: str | None = None, *, is_test: bool = False) -> CallSession:
+def place_survey_call(
+    to: str, survey_slug: str | None = None, *, is_test: bool = False
+) -> CallSession:
     """Ring ``to`` and run the survey when they answer; refuses opted-out numbers."""
     try:
         number = contacts.to_e164(to)
@@ -45,8 +51,11 @@ def place_survey_call(to: str, survey_slug: str | None = None, *, is_test: bool 
         raise CallRefused("unknown_survey", f"no active survey named {exc}", status=404) from exc
     contact = contacts.find(number)
     if contact is not None and contact.opted_out:
-        raise CallRefused("opted_out", f"{number} opted out of surveys on "
-                          f"{contact.opted_out_at:%Y-%m-%d}; no survey call was placed")
+        raise CallRefused(
+            "opted_out",
+            f"{number} opted out of surveys on "
+            f"{contact.opted_out_at:%Y-%m-%d}; no survey call was placed",
+        )
     if contact is not None and contact.do_not_call_at is not None:
         raise CallRefused("do_not_call", f"{number} is on the do-not-call list")
     slug = version.survey.slug
@@ -54,7 +63,7 @@ def place_survey_call(to: str, survey_slug: str | None = None, *, is_test: bool 
         call = twilio_client().calls.create(
             to=number,
             from_=current_app.config["TWILIO_PHONE_NUMBER"],
-            url=public_url(survey.step_url("start", survey=slug)),
+            url=public_url(survey.step_url("start", {"survey": slug})),
             method="POST",
             fallback_url=public_url("/twilio/voice/fallback"),
             status_callback=public_url("/twilio/voice/status"),
@@ -62,9 +71,16 @@ def place_survey_call(to: str, survey_slug: str | None = None, *, is_test: bool 
             status_callback_method="POST",
         )
     except TwilioRestException as exc:
-        raise CallRefused("twilio_error", f"Twilio refused the call: {exc.msg}", status=502) from exc
-    session = survey.ensure_session(call.sid or "", current_app.config["TWILIO_PHONE_NUMBER"], number,
-                                    "outbound-api", is_test=is_test)
+        raise CallRefused(
+            "twilio_error", f"Twilio refused the call: {exc.msg}", status=502
+        ) from exc
+    session = survey.ensure_session(
+        call.sid or "",
+        current_app.config["TWILIO_PHONE_NUMBER"],
+        number,
+        "outbound-api",
+        is_test=is_test,
+    )
     if session.survey_version_id is None:
         session.survey_version = version
     if session.contact is None:
@@ -72,4 +88,3 @@ def place_survey_call(to: str, survey_slug: str | None = None, *, is_test: bool 
     events.record("call.placed", session=session, data={"survey": slug})
     db.session.commit()
     return session
-

@@ -27,13 +27,20 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-def register(session: CallSession, sid: str, media_url: str | None, duration: str | None) -> Recording:
+def register(
+    session: CallSession, sid: str, media_url: str | None, duration: str | None
+) -> Recording:
     """The recording row for a RecordingSid, created once whichever callback comes first."""
     rec = db.session.scalar(db.select(Recording).where(Recording.recording_sid == sid))
     if rec is None:
         rec = events.insert_or_get(
-            Recording(recording_sid=sid, session_id=session.id, media_url=media_url,
-                      duration_seconds=_int(duration), consent_given=bool(session.consent_recording)),
+            Recording(
+                recording_sid=sid,
+                session_id=session.id,
+                media_url=media_url,
+                duration_seconds=_int(duration),
+                consent_given=bool(session.consent_recording),
+            ),
             Recording.recording_sid == sid,
         )
     if media_url and not rec.media_url:
@@ -59,9 +66,12 @@ def on_status_callback(session: CallSession, form: dict[str, str]) -> Recording 
     elif status in ("failed", "absent") and rec.status is RecordingStatus.PENDING:
         rec.status = RecordingStatus.FAILED
         rec.failure_reason = f"Twilio reported the recording as {status}"
-    events.record("recording.callback", session=session,
-                  data={"recording_sid": sid, "status": status},
-                  dedupe_key=f"recording:{sid}:{status}")
+    events.record(
+        "recording.callback",
+        session=session,
+        data={"recording_sid": sid, "status": status},
+        dedupe_key=f"recording:{sid}:{status}",
+    )
     db.session.commit()
     if rec.media_ready:
         enqueue_processing(rec.id)
@@ -88,8 +98,14 @@ def enqueue_processing(recording_id: int) -> bool:
     rec = db.session.get(Recording, recording_id)
     assert rec is not None
     try:
-        queues.enqueue(process_recording, recording_id, queue=queues.TRANSCRIPTION,
-                       job_id=job_id(rec), timeout=900, retry=Retry(max=3, interval=[10, 60, 300]))
+        queues.enqueue(
+            process_recording,
+            recording_id,
+            queue=queues.TRANSCRIPTION,
+            job_id=job_id(rec),
+            timeout=900,
+            retry=Retry(max=3, interval=[10, 60, 300]),
+        )
     except RedisError:
         log.exception("could not enqueue recording %s; the sweep will retry", rec.recording_sid)
         rec.enqueued_at = None

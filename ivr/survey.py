@@ -38,7 +38,11 @@ SURVEY_PATH = "/twilio/voice/survey"
 RECORDING_CALLBACK_PATH = "/twilio/voice/recording"
 MAX_TRIES = 3  # the first ask plus two reprompts, then the question is skipped
 CALLBACK_TIMES = {"1": "now", "2": "later_today", "3": "tomorrow"}
-CALLBACK_TIME_WORDS = {"now": "as soon as possible", "later_today": "later today", "tomorrow": "tomorrow"}
+CALLBACK_TIME_WORDS = {
+    "now": "as soon as possible",
+    "later_today": "later today",
+    "tomorrow": "tomorrow",
+}
 
 
 class SurveyUnavailable(Exception):
@@ -75,8 +79,8 @@ class CallInput:
         return not self.digits and not self.speech
 
 
-def step_url(step: str, **params: object) -> str:
-    query = {"step": step, **{k: str(v) for k, v in params.items()}}
+def step_url(step: str, params: Mapping[str, object] | None = None) -> str:
+    query = {"step": step, **{k: str(v) for k, v in (params or {}).items()}}
     return f"{SURVEY_PATH}?{urlencode(query)}"
 
 
@@ -94,15 +98,27 @@ class Turn:
         return self.session.survey_version
 
     def say(self, text: str, target: VoiceResponse | Gather | None = None) -> None:
-        (target or self.response).say(text, voice=self.version.voice, language=self.version.language)
+        (target or self.response).say(
+            text, voice=self.version.voice, language=self.version.language
+        )
 
-    def gather(self, prompt: str, step: str, *, dtmf_only: bool = False, num_digits: int | None = None,
-               finish_on_key: str | None = None, hints: str | None = None, timeout: int = 5,
-               **params: object) -> None:
+    def gather(
+        self,
+        prompt: str,
+        step: str,
+        *,
+        dtmf_only: bool = False,
+        num_digits: int | None = None,
+        finish_on_key: str | None = None,
+        hints: str | None = None,
+        timeout: int = 5,
+        tries: int = 1,
+        params: Mapping[str, object] | None = None,
+    ) -> None:
         """Ask a question; an empty reply still comes back to us so we can count tries."""
         gather = self.response.gather(
             input="dtmf" if dtmf_only else "dtmf speech",
-            action=step_url(step, **params),
+            action=step_url(step, {"try": tries, **(params or {})}),
             method="POST",
             timeout=timeout,
             num_digits=num_digits,
@@ -129,7 +145,9 @@ def handle(inp: CallInput) -> VoiceResponse:
     session = load_session(inp)
     turn = Turn(session, inp)
     if session.contact and session.contact.opted_out and not session.opted_out:
-        reply = turn.hangup("You have asked not to receive surveys, so we will not ask you any questions. Goodbye.")
+        reply = turn.hangup(
+            "You have asked not to receive surveys, so we will not ask you any questions. Goodbye."
+        )
     else:
         reply = STEPS.get(inp.step, start)(turn)
     session.step = inp.step
@@ -162,14 +180,20 @@ def load_session(inp: CallInput) -> CallSession:
     return session
 
 
-def ensure_session(call_sid: str, from_number: str, to_number: str, direction: str,
-                   **values: object) -> CallSession:
+def ensure_session(
+    call_sid: str, from_number: str, to_number: str, direction: str, **values: object
+) -> CallSession:
     """The session row for a CallSid, created at most once even under concurrent webhooks."""
     existing = db.session.scalar(db.select(CallSession).where(CallSession.call_sid == call_sid))
     if existing is not None:
         return existing
-    session = CallSession(call_sid=call_sid, from_number=from_number, to_number=to_number,
-                          direction=direction or "inbound", **values)
+    session = CallSession(
+        call_sid=call_sid,
+        from_number=from_number,
+        to_number=to_number,
+        direction=direction or "inbound",
+        **values,
+    )
     return events.insert_or_get(session, CallSession.call_sid == call_sid)
 
 
@@ -189,13 +213,16 @@ def ask_question(turn: Turn, position: int, tries: int = 1) -> VoiceResponse:
     prompt = question.prompt if tries == 1 else f"Sorry, I didn't catch that. {question.prompt}"
     nps = question.kind is QuestionKind.NPS
     turn.gather(
-        prompt, "q", n=position, **{"try": tries},
+        prompt,
+        "q",
+        tries=tries,
+        params={"n": position},
         num_digits=None if nps else 1,
         finish_on_key="#" if nps else None,
         hints=question.speech_hints,
     )
     # Reached only if the Gather ends without calling back (it always should).
-    turn.response.redirect(step_url("q", n=position, **{"try": tries + 1}), method="POST")
+    turn.response.redirect(step_url("q", {"n": position, "try": tries + 1}), method="POST")
     return turn.response
 
 
@@ -223,8 +250,12 @@ def store_answer(turn: Turn, question: Question, value: int | None) -> Answer:
     if existing is not None:
         return existing
     answer = Answer(
-        session_id=turn.session.id, question_id=question.id, digits=turn.inp.digits or None,
-        speech=turn.inp.speech or None, confidence=turn.inp.confidence, value=value,
+        session_id=turn.session.id,
+        question_id=question.id,
+        digits=turn.inp.digits or None,
+        speech=turn.inp.speech or None,
+        confidence=turn.inp.confidence,
+        value=value,
         attempts=turn.inp.tries,
     )
     answer = events.insert_or_get(
@@ -238,8 +269,9 @@ def store_answer(turn: Turn, question: Question, value: int | None) -> Answer:
 
 
 def opt_out(turn: Turn) -> VoiceResponse:
-    contacts.opt_out(turn.session.contact, source="keypad" if turn.inp.digits else "voice",
-                     session=turn.session)
+    contacts.opt_out(
+        turn.session.contact, source="keypad" if turn.inp.digits else "voice", session=turn.session
+    )
     turn.session.opted_out = True
     turn.session.outcome = SurveyOutcome.PARTIAL
     return turn.hangup(
@@ -263,7 +295,9 @@ def offer_human(turn: Turn) -> VoiceResponse:
     if transfer_available():
         turn.say("Please hold while we connect you to a member of our team.")
         dial = turn.response.dial(
-            action=step_url("transferred"), method="POST", timeout=20,
+            action=step_url("transferred"),
+            method="POST",
+            timeout=20,
             caller_id=current_app.config["TWILIO_PHONE_NUMBER"],
         )
         dial.number(current_app.config["TRANSFER_NUMBER"])
@@ -289,8 +323,12 @@ def on_transferred(turn: Turn) -> VoiceResponse:
 def ask_consent(turn: Turn, tries: int = 1) -> VoiceResponse:
     if not turn.version.record_comment:
         return ask_callback(turn)
-    prompt = turn.version.disclosure if tries == 1 else f"Sorry, I didn't catch that. {turn.version.disclosure}"
-    turn.gather(prompt, "consent", num_digits=1, hints="yes, no", **{"try": tries})
+    prompt = (
+        turn.version.disclosure
+        if tries == 1
+        else f"Sorry, I didn't catch that. {turn.version.disclosure}"
+    )
+    turn.gather(prompt, "consent", num_digits=1, hints="yes, no", tries=tries)
     return turn.response
 
 
@@ -310,10 +348,16 @@ def on_consent(turn: Turn) -> VoiceResponse:
         return ask_callback(turn)
     turn.say(turn.version.comment_prompt)
     turn.response.record(
-        action=step_url("recorded"), method="POST", max_length=turn.version.comment_max_seconds,
-        timeout=5, finish_on_key="#", play_beep=True, trim="trim-silence",
+        action=step_url("recorded"),
+        method="POST",
+        max_length=turn.version.comment_max_seconds,
+        timeout=5,
+        finish_on_key="#",
+        play_beep=True,
+        trim="trim-silence",
         recording_status_callback=RECORDING_CALLBACK_PATH,
-        recording_status_callback_method="POST", recording_status_callback_event="completed",
+        recording_status_callback_method="POST",
+        recording_status_callback_event="completed",
     )
     # Silence: Twilio skips the action and carries on with the next verb.
     turn.response.redirect(step_url("no-comment"), method="POST")
@@ -325,8 +369,12 @@ def on_recorded(turn: Turn) -> VoiceResponse:
 
     sid = turn.inp.form.get("RecordingSid", "")
     if sid:
-        recordings.register(turn.session, sid, turn.inp.form.get("RecordingUrl"),
-                            turn.inp.form.get("RecordingDuration"))
+        recordings.register(
+            turn.session,
+            sid,
+            turn.inp.form.get("RecordingUrl"),
+            turn.inp.form.get("RecordingDuration"),
+        )
     turn.say("Thank you, we have your comment.")
     return ask_callback(turn)
 
@@ -335,11 +383,13 @@ def on_recorded(turn: Turn) -> VoiceResponse:
 
 
 def ask_callback(turn: Turn, tries: int = 1) -> VoiceResponse:
-    prompt = ("Would you like someone from our team to call you back about your experience? "
-              "Press 1 for yes, or 2 for no.")
+    prompt = (
+        "Would you like someone from our team to call you back about your experience? "
+        "Press 1 for yes, or 2 for no."
+    )
     if tries > 1:
         prompt = f"Sorry, I didn't catch that. {prompt}"
-    turn.gather(prompt, "offer", num_digits=1, hints="yes, no", **{"try": tries})
+    turn.gather(prompt, "offer", num_digits=1, hints="yes, no", tries=tries)
     return turn.response
 
 
@@ -358,10 +408,13 @@ def on_offer(turn: Turn) -> VoiceResponse:
 
 def ask_number(turn: Turn, tries: int = 1) -> VoiceResponse:
     last4 = turn.session.customer_number[-4:]
-    prompt = (f"We can call you back on the number ending in {' '.join(last4)}. "
-              "Press 1 to use this number, or 2 to give us a different number.")
-    turn.gather(prompt, "number", num_digits=1, hints="yes, this number, different number",
-                **{"try": tries})
+    prompt = (
+        f"We can call you back on the number ending in {' '.join(last4)}. "
+        "Press 1 to use this number, or 2 to give us a different number."
+    )
+    turn.gather(
+        prompt, "number", num_digits=1, hints="yes, this number, different number", tries=tries
+    )
     return turn.response
 
 
@@ -378,8 +431,14 @@ def on_number(turn: Turn) -> VoiceResponse:
 
 
 def ask_new_number(turn: Turn, tries: int = 1) -> VoiceResponse:
-    turn.gather("Please enter the phone number, including the area code, then press the pound key.",
-                "enter", dtmf_only=True, finish_on_key="#", timeout=10, **{"try": tries})
+    turn.gather(
+        "Please enter the phone number, including the area code, then press the pound key.",
+        "enter",
+        dtmf_only=True,
+        finish_on_key="#",
+        timeout=10,
+        tries=tries,
+    )
     return turn.response
 
 
@@ -396,7 +455,9 @@ def normalise_number(digits: str, like: str) -> str | None:
 
 
 def on_new_number(turn: Turn) -> VoiceResponse:
-    number = normalise_number(turn.inp.digits, turn.session.customer_number) if turn.inp.digits else None
+    number = (
+        normalise_number(turn.inp.digits, turn.session.customer_number) if turn.inp.digits else None
+    )
     if number is None:
         if turn.inp.tries < MAX_TRIES:
             turn.say("Sorry, that doesn't look like a full phone number.")
@@ -404,8 +465,13 @@ def on_new_number(turn: Turn) -> VoiceResponse:
         turn.say("We'll use the number you are calling from.")
         turn.session.callback_number = turn.session.customer_number
         return ask_when(turn)
-    turn.gather(f"You entered {spoken_digits(number)}. Press 1 if that is correct, or 2 to enter it again.",
-                "confirm", num_digits=1, hints="yes, no", num=number)
+    turn.gather(
+        f"You entered {spoken_digits(number)}. Press 1 if that is correct, or 2 to enter it again.",
+        "confirm",
+        num_digits=1,
+        hints="yes, no",
+        params={"num": number},
+    )
     return turn.response
 
 
@@ -419,9 +485,14 @@ def on_confirm_number(turn: Turn) -> VoiceResponse:
 
 
 def ask_when(turn: Turn, tries: int = 1) -> VoiceResponse:
-    turn.gather("When should we call? Press 1 for as soon as possible, 2 for later today, "
-                "or 3 for tomorrow.", "when", num_digits=1,
-                hints="now, as soon as possible, later today, tomorrow", **{"try": tries})
+    turn.gather(
+        "When should we call? Press 1 for as soon as possible, 2 for later today, "
+        "or 3 for tomorrow.",
+        "when",
+        num_digits=1,
+        hints="now, as soon as possible, later today, tomorrow",
+        tries=tries,
+    )
     return turn.response
 
 
@@ -441,7 +512,9 @@ def on_when(turn: Turn) -> VoiceResponse:
     if when is None and turn.inp.tries < MAX_TRIES:
         return ask_when(turn, turn.inp.tries + 1)
     turn.session.callback_preference = when or "now"
-    return finish(turn, f"Someone from our team will call you {CALLBACK_TIME_WORDS[when or 'now']}.")
+    return finish(
+        turn, f"Someone from our team will call you {CALLBACK_TIME_WORDS[when or 'now']}."
+    )
 
 
 def finish(turn: Turn, extra: str | None = None) -> VoiceResponse:

@@ -14,8 +14,10 @@ from ivr.twilio_auth import twilio_signed
 log = logging.getLogger(__name__)
 bp = Blueprint("voice", __name__, url_prefix="/twilio/voice")
 
-APOLOGY = ("We're sorry, something went wrong on our side and we can't continue the survey "
-           "right now. Thank you for your time. Goodbye.")
+APOLOGY = (
+    "We're sorry, something went wrong on our side and we can't continue the survey "
+    "right now. Thank you for your time. Goodbye."
+)
 
 
 def twiml(response: VoiceResponse) -> Response:
@@ -49,8 +51,12 @@ def session_for_callback() -> survey.CallSession | None:
     sid = request.form.get("CallSid", "")
     if not sid:
         return None
-    return survey.ensure_session(sid, request.form.get("From", ""), request.form.get("To", ""),
-                                 request.form.get("Direction", "outbound-api"))
+    return survey.ensure_session(
+        sid,
+        request.form.get("From", ""),
+        request.form.get("To", ""),
+        request.form.get("Direction", "outbound-api"),
+    )
 
 
 @bp.post("/survey")
@@ -98,10 +104,18 @@ def fallback() -> Response:
     """Twilio calls this when our voice URL failed: apologise, keep what was stored."""
     session = session_for_callback()
     if session is not None:
-        events.record("call.fallback", session=session,
-                      data={"error_code": request.form.get("ErrorCode"),
-                            "error_url": request.form.get("ErrorUrl")})
+        events.record(
+            "call.fallback",
+            session=session,
+            data={
+                "error_code": request.form.get("ErrorCode"),
+                "error_url": request.form.get("ErrorUrl"),
+            },
+        )
         db.session.commit()
-    log.error("Twilio used the fallback URL: %s %s", request.form.get("ErrorCode"),
-              request.form.get("ErrorUrl"))
+    log.error(
+        "Twilio used the fallback URL: %s %s",
+        request.form.get("ErrorCode"),
+        request.form.get("ErrorUrl"),
+    )
     return apology()

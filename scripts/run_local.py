@@ -78,7 +78,8 @@ def main() -> None:
         flask("demo-users", env=env)
 
     procs = [
-        f"web: {BIN}/gunicorn --bind 127.0.0.1:{port} --workers 2 --threads 4 --timeout 60 'ivr:create_app()'",
+        f"web: {BIN}/gunicorn --bind 127.0.0.1:{port} --workers 2 --threads 4 --timeout 60 "
+        "'ivr:create_app()'",
         f"worker: {BIN}/python -m workers.worker",
         f"scheduler: {BIN}/python -m workers.cron",
     ]

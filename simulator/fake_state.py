@@ -219,6 +219,18 @@ class FakeTwilio:
             queue = self._media_failures.get(recording_sid)
             return queue.popleft() if queue else None
 
+    def reset(self) -> None:
+        """Forget calls, recordings, scripts and planned failures (between tests)."""
+        self.wait_for_calls()
+        with self._lock:
+            self.calls.clear()
+            self.recordings.clear()
+            self.deleted_recordings.clear()
+            self.api_log.clear()
+            self._scripts.clear()
+            self._media_failures.clear()
+            self._running.clear()
+
     def wait_for_calls(self, timeout: float = 10) -> None:
         """Wait for the background call threads to finish (for tests).
 

@@ -60,25 +60,30 @@ def fake_twilio_url(fake_twilio: FakeTwilio) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def base_app(tmp_path_factory: pytest.TempPathFactory, redis_conn: Redis, fake_twilio_url: str) -> Flask:
+def base_app(
+    tmp_path_factory: pytest.TempPathFactory, redis_conn: Redis, fake_twilio_url: str
+) -> Flask:
     instance = tmp_path_factory.mktemp("instance")
     database = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'test.db'}"
-    app = create_app({
-        "TESTING": True,
-        "INSTANCE_DIR": str(instance),
-        "SQLALCHEMY_DATABASE_URI": database if not database.startswith("postgresql://")
-        else "postgresql+psycopg://" + database.removeprefix("postgresql://"),
-        "RECORDINGS_DIR": str(instance / "recordings"),
-        "API_TOKEN": API_TOKEN,
-        "SECRET_KEY": "test-secret",
-        "TWILIO_ACCOUNT_SID": LOCAL_ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": LOCAL_AUTH_TOKEN,
-        "TWILIO_PHONE_NUMBER": COMPANY_NUMBER,
-        "TWILIO_API_BASE_URL": fake_twilio_url,
-        "MEDIA_RETRY_DELAYS": (0.0, 0.0),
-        "WTF_CSRF_ENABLED": True,
-        "SESSION_COOKIE_SECURE": False,
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_DIR": str(instance),
+            "SQLALCHEMY_DATABASE_URI": database
+            if not database.startswith("postgresql://")
+            else "postgresql+psycopg://" + database.removeprefix("postgresql://"),
+            "RECORDINGS_DIR": str(instance / "recordings"),
+            "API_TOKEN": API_TOKEN,
+            "SECRET_KEY": "test-secret",
+            "TWILIO_ACCOUNT_SID": LOCAL_ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": LOCAL_AUTH_TOKEN,
+            "TWILIO_PHONE_NUMBER": COMPANY_NUMBER,
+            "TWILIO_API_BASE_URL": fake_twilio_url,
+            "MEDIA_RETRY_DELAYS": (0.0, 0.0),
+            "WTF_CSRF_ENABLED": True,
+            "SESSION_COOKIE_SECURE": False,
+        }
+    )
     app.extensions["redis"] = redis_conn
     with app.app_context():
         reset_schema()
@@ -116,28 +121,17 @@ def live_url(base_app: Flask) -> Iterator[str]:
 
 
 @pytest.fixture
-def app(base_app: Flask, live_url: str, redis_conn: Redis, fake_twilio: FakeTwilio) -> Iterator[Flask]:
+def app(
+    base_app: Flask, live_url: str, redis_conn: Redis, fake_twilio: FakeTwilio
+) -> Iterator[Flask]:
     """The app with empty tables, the demo survey, an empty Redis and a fresh fake Twilio."""
     redis_conn.flushdb()
-    reset_fake(fake_twilio)
+    fake_twilio.reset()
     with base_app.app_context():
         clear_tables()
         create_demo_survey()
         yield base_app
         db.session.remove()
-
-
-def reset_fake(fake: FakeTwilio) -> None:
-    fake.wait_for_calls()
-    if hasattr(fake, "reset"):
-        fake.reset()
-        return
-    fake.calls.clear()
-    fake.recordings.clear()
-    fake.deleted_recordings.clear()
-    fake.api_log.clear()
-    fake._scripts.clear()
-    fake._media_failures.clear()
 
 
 @pytest.fixture
@@ -147,8 +141,9 @@ def client(app: Flask) -> Any:
 
 @pytest.fixture
 def simulator(app: Flask, fake_twilio: FakeTwilio) -> CallerSimulator:
-    return CallerSimulator(account_sid=LOCAL_ACCOUNT_SID, auth_token=LOCAL_AUTH_TOKEN,
-                           recordings=fake_twilio)
+    return CallerSimulator(
+        account_sid=LOCAL_ACCOUNT_SID, auth_token=LOCAL_AUTH_TOKEN, recordings=fake_twilio
+    )
 
 
 @pytest.fixture
@@ -168,8 +163,9 @@ class Worker:
         self.connection = connection
 
     def run(self) -> None:
-        worker = SimpleWorker([queues.get_queue(q, self.connection) for q in queues.ALL],
-                              connection=self.connection)
+        worker = SimpleWorker(
+            [queues.get_queue(q, self.connection) for q in queues.ALL], connection=self.connection
+        )
         worker.work(burst=True, logging_level="WARNING")
 
     def queued(self) -> int:
@@ -185,7 +181,9 @@ def sign(url: str, params: dict[str, str], token: str = LOCAL_AUTH_TOKEN) -> dic
     return {"X-Twilio-Signature": RequestValidator(token).compute_signature(url, params)}
 
 
-def twilio_post(client: Any, app: Flask, path: str, params: dict[str, str], token: str = LOCAL_AUTH_TOKEN) -> Any:
+def twilio_post(
+    client: Any, app: Flask, path: str, params: dict[str, str], token: str = LOCAL_AUTH_TOKEN
+) -> Any:
     """POST like Twilio: form-encoded, signed over the public URL."""
     url = app.config["PUBLIC_BASE_URL"] + path
     return client.post(path, data=params, headers=sign(url, params, token))

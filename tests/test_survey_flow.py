@@ -16,10 +16,16 @@ from simulator.caller import CallerSimulator, CallResult
 from tests.conftest import COMPANY_NUMBER, CUSTOMER, Worker
 
 
-def call(simulator: CallerSimulator, survey_url: str, status_url: str, actions: list[Any],
-         caller: str = CUSTOMER) -> CallResult:
-    return simulator.call(survey_url, from_=caller, to=COMPANY_NUMBER,
-                          status_callback=status_url).run(actions)
+def call(
+    simulator: CallerSimulator,
+    survey_url: str,
+    status_url: str,
+    actions: list[Any],
+    caller: str = CUSTOMER,
+) -> CallResult:
+    return simulator.call(
+        survey_url, from_=caller, to=COMPANY_NUMBER, status_callback=status_url
+    ).run(actions)
 
 
 def session_for(result: CallResult) -> CallSession:
@@ -40,12 +46,23 @@ def heard(result: CallResult) -> str:
 COMMENT = tone_wav(2.0)
 
 
-def test_full_keypad_survey_stores_every_answer(app: Flask, simulator: CallerSimulator,
-                                                 survey_url: str, status_url: str) -> None:
+def test_full_keypad_survey_stores_every_answer(
+    app: Flask, simulator: CallerSimulator, survey_url: str, status_url: str
+) -> None:
     """A caller who keys every answer completes the survey with answers and a recording."""
-    result = call(simulator, survey_url, status_url, [
-        Press("9#"), Press("4"), Press("1"), Press("1"), RecordAudio(COMMENT), Press("2"),
-    ])
+    result = call(
+        simulator,
+        survey_url,
+        status_url,
+        [
+            Press("9#"),
+            Press("4"),
+            Press("1"),
+            Press("1"),
+            RecordAudio(COMMENT),
+            Press("2"),
+        ],
+    )
     session = session_for(result)
     assert answers(session) == {"nps": 9, "csat": 4, "resolved": 1}
     assert session.outcome is SurveyOutcome.COMPLETED
@@ -57,13 +74,22 @@ def test_full_keypad_survey_stores_every_answer(app: Flask, simulator: CallerSim
     assert result.errors == []
 
 
-def test_spoken_answers_are_understood(app: Flask, simulator: CallerSimulator,
-                                       survey_url: str, status_url: str) -> None:
+def test_spoken_answers_are_understood(
+    app: Flask, simulator: CallerSimulator, survey_url: str, status_url: str
+) -> None:
     """Words like "nine out of ten", "four" and "yes" become the right values."""
-    result = call(simulator, survey_url, status_url, [
-        Speak("nine out of ten"), Speak("I'd say four"), Speak("yes it was"), Speak("no thanks"),
-        Speak("no"),
-    ])
+    result = call(
+        simulator,
+        survey_url,
+        status_url,
+        [
+            Speak("nine out of ten"),
+            Speak("I'd say four"),
+            Speak("yes it was"),
+            Speak("no thanks"),
+            Speak("no"),
+        ],
+    )
     session = session_for(result)
     assert answers(session) == {"nps": 9, "csat": 4, "resolved": 1}
     assert session.consent_recording is False
@@ -71,12 +97,24 @@ def test_spoken_answers_are_understood(app: Flask, simulator: CallerSimulator,
     assert session.recordings == []
 
 
-def test_bad_input_is_reprompted_twice_then_skipped(app: Flask, simulator: CallerSimulator,
-                                                    survey_url: str, status_url: str) -> None:
+def test_bad_input_is_reprompted_twice_then_skipped(
+    app: Flask, simulator: CallerSimulator, survey_url: str, status_url: str
+) -> None:
     """Out of range, silence and nonsense get two reprompts, then the question is skipped."""
-    result = call(simulator, survey_url, status_url, [
-        Press("42#"), Silent(), Speak("banana"), Press("5"), Press("1"), Press("2"), Press("2"),
-    ])
+    result = call(
+        simulator,
+        survey_url,
+        status_url,
+        [
+            Press("42#"),
+            Silent(),
+            Speak("banana"),
+            Press("5"),
+            Press("1"),
+            Press("2"),
+            Press("2"),
+        ],
+    )
     session = session_for(result)
     assert answers(session) == {"nps": None, "csat": 5, "resolved": 1}
     nps = session.answer_for("nps")
@@ -89,7 +127,9 @@ def test_pressing_zero_without_transfer_number_books_a_callback(
     app: Flask, simulator: CallerSimulator, survey_url: str, status_url: str
 ) -> None:
     """0 at a question offers a person; with nobody to transfer to, a callback is booked."""
-    result = call(simulator, survey_url, status_url, [Press("8#"), Press("0"), Press("1"), Press("1")])
+    result = call(
+        simulator, survey_url, status_url, [Press("8#"), Press("0"), Press("1"), Press("1")]
+    )
     session = session_for(result)
     assert session.asked_for_human is True
     assert session.wants_callback is True
@@ -100,7 +140,10 @@ def test_pressing_zero_without_transfer_number_books_a_callback(
 
 
 def test_pressing_zero_in_hours_transfers_to_a_person(
-    app: Flask, simulator: CallerSimulator, survey_url: str, status_url: str,
+    app: Flask,
+    simulator: CallerSimulator,
+    survey_url: str,
+    status_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """With a transfer number in hours, 0 dials it and a completed transfer ends the survey."""
@@ -134,12 +177,20 @@ def test_star_asks_for_a_person_on_the_nps_question(
     assert session.callback_preference == "later_today"
 
 
-@pytest.mark.parametrize("actions", [
-    [Press("6#"), Press("9")],
-    [Speak("stop calling me")],
-], ids=["key-9", "voice-stop"])
+@pytest.mark.parametrize(
+    "actions",
+    [
+        [Press("6#"), Press("9")],
+        [Speak("stop calling me")],
+    ],
+    ids=["key-9", "voice-stop"],
+)
 def test_opt_out_is_immediate_and_blocks_future_survey_calls(
-    app: Flask, simulator: CallerSimulator, survey_url: str, status_url: str, client: Any,
+    app: Flask,
+    simulator: CallerSimulator,
+    survey_url: str,
+    status_url: str,
+    client: Any,
     actions: list[Any],
 ) -> None:
     """Opting out by key or voice is confirmed, then the API refuses to call the number."""
@@ -147,8 +198,11 @@ def test_opt_out_is_immediate_and_blocks_future_survey_calls(
     assert "removed from all future surveys" in heard(result)
     contact = db.session.scalar(db.select(Contact).where(Contact.phone == CUSTOMER))
     assert contact is not None and contact.opted_out_at is not None
-    response = client.post("/api/surveys/calls", json={"to": CUSTOMER},
-                           headers={"Authorization": "Bearer test-api-token"})
+    response = client.post(
+        "/api/surveys/calls",
+        json={"to": CUSTOMER},
+        headers={"Authorization": "Bearer test-api-token"},
+    )
     assert response.status_code == 409
     assert response.get_json()["error"] == "opted_out"
     again = call(simulator, survey_url, status_url, [Press("5#")])
@@ -159,9 +213,20 @@ def test_declining_consent_records_nothing_and_goes_on(
     app: Flask, simulator: CallerSimulator, survey_url: str, status_url: str, fake_twilio: Any
 ) -> None:
     """Saying no to the recording disclosure skips the comment, not the rest of the survey."""
-    result = call(simulator, survey_url, status_url, [
-        Press("10#"), Press("5"), Press("1"), Press("2"), Press("1"), Press("1"), Press("2"),
-    ])
+    result = call(
+        simulator,
+        survey_url,
+        status_url,
+        [
+            Press("10#"),
+            Press("5"),
+            Press("1"),
+            Press("2"),
+            Press("1"),
+            Press("1"),
+            Press("2"),
+        ],
+    )
     session = session_for(result)
     assert session.consent_recording is False
     assert session.recordings == [] and result.recordings == []
@@ -174,10 +239,22 @@ def test_caller_can_give_another_callback_number(
     app: Flask, simulator: CallerSimulator, survey_url: str, status_url: str
 ) -> None:
     """A different number is read back, confirmed, stored on the session and the contact."""
-    result = call(simulator, survey_url, status_url, [
-        Press("3#"), Press("1"), Press("2"), Press("2"),
-        Press("1"), Press("2"), Press("4155550199#"), Press("1"), Press("3"),
-    ])
+    result = call(
+        simulator,
+        survey_url,
+        status_url,
+        [
+            Press("3#"),
+            Press("1"),
+            Press("2"),
+            Press("2"),
+            Press("1"),
+            Press("2"),
+            Press("4155550199#"),
+            Press("1"),
+            Press("3"),
+        ],
+    )
     session = session_for(result)
     assert "You entered 4 1 5, 5 5 5, 0 1 9 9." in heard(result)
     assert session.callback_number == "+14155550199"
@@ -197,12 +274,26 @@ def test_hanging_up_mid_survey_keeps_answers_as_partial(
 
 
 def test_recording_is_downloaded_by_the_worker(
-    app: Flask, simulator: CallerSimulator, survey_url: str, status_url: str, worker: Worker,
+    app: Flask,
+    simulator: CallerSimulator,
+    survey_url: str,
+    status_url: str,
+    worker: Worker,
 ) -> None:
     """The recording callback queues one job; the worker fetches the media with basic auth."""
-    result = call(simulator, survey_url, status_url, [
-        Press("2#"), Press("1"), Press("2"), Press("1"), RecordAudio(COMMENT), Press("2"),
-    ])
+    result = call(
+        simulator,
+        survey_url,
+        status_url,
+        [
+            Press("2#"),
+            Press("1"),
+            Press("2"),
+            Press("1"),
+            RecordAudio(COMMENT),
+            Press("2"),
+        ],
+    )
     assert worker.queued() == 1
     worker.run()
     db.session.expire_all()

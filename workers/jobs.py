@@ -36,9 +36,13 @@ def fetch_media(rec: Recording) -> None:
     rec.download_attempts += 1
     db.session.commit()
     try:
-        size = download(rec.media_url, (cfg["TWILIO_ACCOUNT_SID"], cfg["TWILIO_AUTH_TOKEN"]), dest,
-                        max_bytes=cfg["RECORDING_MAX_BYTES"],
-                        retry_delays=cfg.get("MEDIA_RETRY_DELAYS", (1.0, 3.0)))
+        size = download(
+            rec.media_url,
+            (cfg["TWILIO_ACCOUNT_SID"], cfg["TWILIO_AUTH_TOKEN"]),
+            dest,
+            max_bytes=cfg["RECORDING_MAX_BYTES"],
+            retry_delays=cfg.get("MEDIA_RETRY_DELAYS", (1.0, 3.0)),
+        )
     except MediaError as exc:
         fail(rec, exc.reason)
         return

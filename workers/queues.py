@@ -23,13 +23,25 @@ def get_queue(name: str, connection: Redis | None = None) -> Queue:
     return Queue(name, connection=connection)
 
 
-def enqueue(func: Callable[..., Any], *args: Any, queue: str = DEFAULT, job_id: str | None = None,
-            timeout: int = 300, retry: Retry | None = None, failure_ttl: int = 7 * 86400,
-            connection: Redis | None = None) -> Job:
+def enqueue(
+    func: Callable[..., Any],
+    *args: Any,
+    queue: str = DEFAULT,
+    job_id: str | None = None,
+    timeout: int = 300,
+    retry: Retry | None = None,
+    failure_ttl: int = 7 * 86400,
+    connection: Redis | None = None,
+) -> Job:
     """Enqueue a job by ids, with the timeout, retry and failure TTL stated at the call."""
     return get_queue(queue, connection).enqueue(
-        func, *args, job_id=job_id, job_timeout=timeout, retry=retry,
-        failure_ttl=failure_ttl, result_ttl=3600,
+        func,
+        *args,
+        job_id=job_id,
+        job_timeout=timeout,
+        retry=retry,
+        failure_ttl=failure_ttl,
+        result_ttl=3600,
     )
 
 

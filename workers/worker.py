@@ -43,10 +43,12 @@ def main(argv: list[str] | None = None) -> None:
         if not args.no_preload:
             preload(dict(app.config))
         connection = get_redis()
-        worker = SimpleWorker([queues.get_queue(q, connection) for q in args.queues],
-                              connection=connection)
-        worker.work(burst=args.burst, with_scheduler=True, max_jobs=args.max_jobs,
-                    logging_level="INFO")
+        worker = SimpleWorker(
+            [queues.get_queue(q, connection) for q in args.queues], connection=connection
+        )
+        worker.work(
+            burst=args.burst, with_scheduler=True, max_jobs=args.max_jobs, logging_level="INFO"
+        )
 
 
 if __name__ == "__main__":
