@@ -43,34 +43,36 @@ CLIPS = (
     Clip(
         "anxious",
         "awb",
-        "I'm really worried, I was charged twice and my rent is due on Friday, "
-        "please call me back as soon as you can.",
+        "I'm really worried, I was charged twice and my rent is due on Friday. "
+        "I don't have enough money left in the account, please call me back as soon as you can.",
     ),
     Clip(
         "angry",
         "rms",
         "This is the third time I have called about the same problem and nobody has "
-        "fixed it. I am very angry and I want to speak to a manager.",
+        "fixed it. I am very angry and I want to speak to a manager today.",
     ),
     Clip(
         "happy",
         "slt",
         "The agent was wonderful and solved my problem quickly. Thank you so much, "
-        "I am very happy with the service.",
+        "I am very happy with the service and I will recommend you to my friends.",
     ),
     Clip(
         "opt_out",
         "rms",
-        "Please stop calling me and take me off your list. I do not want any more of these surveys.",
+        "Please stop calling me and take me off your list. I do not want any more of "
+        "these surveys and I do not want anyone to call me again.",
     ),
     Clip(
         "call_me",
         "kal16",
-        "Can someone call me back this afternoon? I still have a question about my bill.",
+        "Can someone call me back this afternoon? I still have a question about my bill "
+        "and the website did not answer it.",
     ),
     Clip(
         "neutral",
-        "kal16",
+        "slt",
         "The call was fine. The wait was a little long, but the agent answered my question "
         "and I have nothing else to add.",
     ),
@@ -78,13 +80,13 @@ CLIPS = (
         "delivery",
         "awb",
         "My package never arrived and the tracking page has not changed for a week. "
-        "I would like a refund, please.",
+        "I would like a refund, please, or a new package sent to my house.",
     ),
     Clip(
         "cancel",
         "slt",
         "I want to cancel my account because the price went up again and I cannot "
-        "afford it anymore.",
+        "afford it anymore. Please tell me how to close it without paying a fee.",
     ),
 )
 MP3_SOURCE = "call_me"
@@ -114,8 +116,10 @@ def to_phone_band(samples: np.ndarray, rate: int) -> np.ndarray:
 
 
 def add_line_noise(samples: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Normalise the speech and add quiet white hiss, like a phone line."""
+    """Normalise the speech, pad it with pauses and add quiet hiss, like a phone line."""
     speech = samples * (SPEECH_PEAK / max(float(np.max(np.abs(samples))), 1e-9))
+    # Callers pause after the beep and before hanging up.
+    speech = np.concatenate([np.zeros(int(0.6 * PHONE_RATE)), speech, np.zeros(PHONE_RATE)])
     hiss = rng.normal(0.0, 10 ** (NOISE_DBFS / 20), len(speech))
     return np.clip(speech + hiss, -1.0, 1.0)
 
