@@ -70,10 +70,11 @@ def _register_webhooks(app: Flask) -> None:
 
 
 def _register_extras(app: Flask) -> None:
-    """Subsystems in other packages plug in here (transcription CLI, callbacks)."""
-    try:
-        from transcription.cli import cli as transcription_cli
-    except ImportError:  # pragma: no cover - the package is optional at import time
-        transcription_cli = None
-    if transcription_cli is not None:
-        app.cli.add_command(transcription_cli)
+    """Subsystems in other packages plug in here."""
+    import callbacks
+    from ivr import dashboard
+    from transcription.cli import cli as transcription_cli
+
+    callbacks.init_app(app)
+    dashboard.init_app(app)
+    app.cli.add_command(transcription_cli)
