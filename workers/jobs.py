@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import current_app
 
+from ivr import contacts
 from ivr.db import db, utcnow
 from ivr.media import MediaError, download
 from ivr.models import Recording, RecordingStatus
@@ -16,7 +17,12 @@ log = logging.getLogger(__name__)
 
 
 def process_recording(recording_id: int) -> str:
-    """Download a comment recording (then transcribe and analyse it); returns the final status."""
+    """Download, transcribe and read a comment, then hand the call to the callback rules.
+
+    Each stage commits its result and the status says which stages are done, so a job
+    that runs again (retry, worker killed mid-way, duplicate enqueue) only does what is
+    left, and every stage's effect happens once.
+    """
     with job_context():
         rec = db.session.get(Recording, recording_id)
         if rec is None:
@@ -24,6 +30,11 @@ def process_recording(recording_id: int) -> str:
             return "missing"
         if rec.status is RecordingStatus.PENDING:
             fetch_media(rec)
+        if rec.status is RecordingStatus.DOWNLOADED:
+            transcribe(rec)
+        if rec.status is RecordingStatus.TRANSCRIBED:
+            analyse(rec)
+            evaluate_callbacks(rec.session_id)
         return rec.status.value
 
 
@@ -52,6 +63,49 @@ def fetch_media(rec: Recording) -> None:
     db.session.commit()
     if cfg["DELETE_TWILIO_RECORDING_AFTER_DOWNLOAD"]:
         delete_twilio_copy(rec)
+
+
+def transcribe(rec: Recording) -> None:
+    from transcription.audio import AudioError, decode_to_pcm16k
+    from transcription.engines import EngineSettings, get_engine
+
+    cfg = current_app.config
+    try:
+        audio = decode_to_pcm16k(
+            rec.local_path or "",
+            max_seconds=cfg["RECORDING_MAX_SECONDS"],
+            max_bytes=cfg["RECORDING_MAX_BYTES"],
+        )
+    except AudioError as exc:
+        fail(rec, exc.reason)
+        return
+    engine = get_engine(EngineSettings.from_config(cfg))  # loaded once per worker process
+    transcript = engine.transcribe(audio)
+    rec.transcript = transcript.text
+    rec.transcript_engine = transcript.engine
+    rec.status = RecordingStatus.TRANSCRIBED
+    db.session.commit()
+
+
+def analyse(rec: Recording) -> None:
+    from transcription.analysis import analyse_comment
+
+    result = analyse_comment(rec.transcript or "")
+    rec.analysis = result.to_dict()
+    rec.status = RecordingStatus.ANALYSED
+    if "opt_out" in result.flagged():
+        # "Stop calling me" in a comment counts as much as pressing 9.
+        contacts.opt_out(rec.session.contact, source="comment", session=rec.session)
+    db.session.commit()
+
+
+def evaluate_callbacks(session_id: int) -> None:
+    """Seconds after the transcript exists: let the rules open or upgrade a callback task."""
+    try:
+        from callbacks.service import evaluate_session
+    except ImportError:  # callbacks not installed in this build
+        return
+    evaluate_session(session_id)
 
 
 def delete_twilio_copy(rec: Recording) -> None:
