@@ -105,8 +105,13 @@ def _read_variable(handle: BinaryIO) -> tuple[str, np.ndarray]:
     dtype_id, nbytes = _unpack(handle, "BI")
     if dtype_id not in _DTYPES:
         raise ConversionError(f"variable {name} has unsupported dtype id {dtype_id}")
-    data = np.frombuffer(handle.read(nbytes), dtype=np.dtype(_DTYPES[dtype_id]).newbyteorder("<"))
-    return name, data.reshape(shape)
+    dtype = np.dtype(_DTYPES[dtype_id]).newbyteorder("<")
+    raw = handle.read(nbytes)
+    if len(raw) != nbytes:
+        raise ConversionError("model.bin ends early: the file is truncated")
+    if nbytes != dtype.itemsize * int(np.prod(shape, dtype=np.int64)):
+        raise ConversionError(f"variable {name} holds {nbytes} bytes, not a {shape} array")
+    return name, np.frombuffer(raw, dtype=dtype).reshape(shape)
 
 
 def map_state_dict(variables: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
