@@ -6,4 +6,24 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the dashboard blueprint."""
+    """Register the dashboard blueprint (mounted at /dashboard; start page ``dashboard.index``)."""
+    from ivr.dashboard.views import bp
+
+    app.register_blueprint(bp)
+    app.jinja_env.filters.setdefault("duration", _duration)
+
+
+def _duration(value: object) -> str:
+    """A timedelta as '4 min' / '2 h 5 min' / '3 d'."""
+    from datetime import timedelta
+
+    if not isinstance(value, timedelta):
+        return ""
+    minutes = int(value.total_seconds() // 60)
+    if minutes < 0:
+        return "-"
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 24 * 60:
+        return f"{minutes // 60} h {minutes % 60} min"
+    return f"{minutes // (24 * 60)} d {minutes % (24 * 60) // 60} h"

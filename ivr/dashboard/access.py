@@ -1,0 +1,50 @@
+"""Who sees which calls: admins see all, everyone else the surveys of their own team.
+
+A person without a team sees the surveys that have no team (a fresh install, the demo).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, true
+
+from ivr.db import db
+from ivr.models import CallSession, Role, Survey, SurveyVersion, User
+
+
+def survey_scope(user: User) -> ColumnElement[bool]:
+    """Condition on ``Survey`` limiting rows to what ``user`` may see."""
+    if user.role is Role.ADMIN:
+        return true()
+    if user.team_id is None:
+        return Survey.team_id.is_(None)
+    return Survey.team_id == user.team_id
+
+
+def scoped_sessions(stmt: Select[Any], user: User) -> Select[Any]:
+    """Join a ``CallSession`` select to its survey and keep the user's team's calls."""
+    return (
+        stmt.join(SurveyVersion, CallSession.survey_version_id == SurveyVersion.id)
+        .join(Survey, SurveyVersion.survey_id == Survey.id)
+        .where(survey_scope(user))
+    )
+
+
+def can_see_survey(user: User, survey: Survey | None) -> bool:
+    if survey is None:
+        return user.role is Role.ADMIN
+    if user.role is Role.ADMIN:
+        return True
+    return survey.team_id == user.team_id
+
+
+def can_see_session(user: User, session: CallSession) -> bool:
+    version = session.survey_version
+    return can_see_survey(user, version.survey if version else None)
+
+
+def visible_surveys(user: User) -> list[Survey]:
+    return list(
+        db.session.scalars(db.select(Survey).where(survey_scope(user)).order_by(Survey.name))
+    )

@@ -1,0 +1,1 @@
+// Manager dashboard scripts (try-it page lives in dashboard-tryit.js).
