@@ -1,0 +1,185 @@
+"""Agent console: the queue with live SLA countdowns, the task page, and its actions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+
+from callbacks import dialing, script, service
+from callbacks.api import task_json
+from callbacks.models import TaskState
+from ivr.auth import roles_required
+from ivr.db import utcnow
+from ivr.models import Role, User
+
+bp = Blueprint(
+    "callbacks",
+    __name__,
+    url_prefix="/callbacks",
+    template_folder="templates",
+    static_folder="static",
+)
+STAFF = (Role.AGENT, Role.MANAGER, Role.ADMIN)
+
+
+def agent() -> User:
+    user: User = current_user._get_current_object()
+    return user
+
+
+@bp.get("/")
+@roles_required(*STAFF)
+def queue() -> Any:
+    return render_template("callbacks/queue.html", tasks=service.queue(), now=utcnow())
+
+
+@bp.get("/queue.json")
+@roles_required(*STAFF)
+def queue_json() -> Any:
+    tasks = service.queue()
+    return jsonify(
+        {
+            "now": utcnow().isoformat(),
+            "callbacks": [
+                task_json(t, detail=False) | {"url": url_for(".task", task_id=t.id)} for t in tasks
+            ],
+        }
+    )
+
+
+@bp.get("/<int:task_id>")
+@roles_required(*STAFF)
+def task(task_id: int) -> Any:
+    try:
+        item = service.get_task(task_id)
+    except service.ActionRefused:
+        return render_template("callbacks/missing.html", task_id=task_id), 404
+    sessions = service.task_sessions(item)
+    scores = service.scores(sessions)
+    recording, analysis = service.comment(sessions)
+    calls, other_tasks = service.history(item)
+    player = (
+        url_for("dashboard.recording_audio", recording_id=recording.id)
+        if recording is not None and "dashboard.recording_audio" in current_app.view_functions
+        else None
+    )
+    return render_template(
+        "callbacks/task.html",
+        task=item,
+        sessions=sessions,
+        scores=scores,
+        recording=recording,
+        analysis=analysis,
+        segments=service.highlighted(analysis) if analysis else [],
+        player=player,
+        calls=calls,
+        other_tasks=other_tasks,
+        steps=script.apology(item, scores, analysis),
+        outcomes=service.OUTCOMES,
+        preference=service.PREFERENCE_WORDS.get(item.preference or "", None),
+        local_now=service.local_time(item, utcnow()),
+        local=lambda at: service.local_time(item, at),
+        now=utcnow(),
+        is_mine=item.claimed_by_id == agent().id,
+        states=TaskState,
+    )
+
+
+def _back(task_id: int) -> Any:
+    return redirect(url_for(".task", task_id=task_id))
+
+
+@bp.post("/<int:task_id>/claim")
+@roles_required(*STAFF)
+def claim(task_id: int) -> Any:
+    try:
+        service.claim(task_id, agent())
+    except service.ActionRefused as exc:
+        flash(str(exc), "error")
+        return render_template(
+            "callbacks/queue.html", tasks=service.queue(), now=utcnow()
+        ), exc.status
+    flash(f"You claimed task {task_id}.", "info")
+    return _back(task_id)
+
+
+@bp.post("/<int:task_id>/call")
+@roles_required(*STAFF)
+def call(task_id: int) -> Any:
+    try:
+        dialing.start_call(task_id, agent())
+    except service.ActionRefused as exc:
+        flash(str(exc), "error")
+        return _back(task_id)
+    flash(f"Calling your phone ({agent().phone}) now: answer it to be connected.", "info")
+    return _back(task_id)
+
+
+@bp.post("/<int:task_id>/release")
+@roles_required(*STAFF)
+def release(task_id: int) -> Any:
+    try:
+        service.release(task_id, agent())
+    except service.ActionRefused as exc:
+        flash(str(exc), "error")
+        return _back(task_id)
+    flash(f"Task {task_id} is back in the queue.", "info")
+    return redirect(url_for(".queue"))
+
+
+def _local_input(task_id: int, value: str) -> datetime | None:
+    """A datetime-local field, read in the callee's time zone."""
+    if not value:
+        return None
+    try:
+        naive = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return naive.replace(tzinfo=service.task_zone(service.get_task(task_id)))
+
+
+@bp.post("/<int:task_id>/outcome")
+@roles_required(*STAFF)
+def outcome(task_id: int) -> Any:
+    try:
+        service.record_outcome(
+            task_id,
+            agent(),
+            request.form.get("outcome", ""),
+            request.form.get("notes", ""),
+            retry_at=_local_input(task_id, request.form.get("retry_at", "")),
+        )
+    except service.ActionRefused as exc:
+        flash(str(exc), "error")
+        return _back(task_id)
+    label = service.OUTCOMES[request.form["outcome"]]
+    flash(f"Outcome recorded: {label}.", "info")
+    return redirect(url_for(".queue"))
+
+
+@bp.post("/<int:task_id>/reschedule")
+@roles_required(*STAFF)
+def reschedule(task_id: int) -> Any:
+    at = _local_input(task_id, request.form.get("at", ""))
+    if at is None:
+        flash("Pick a date and time.", "error")
+        return _back(task_id)
+    try:
+        service.reschedule(task_id, agent(), at)
+    except service.ActionRefused as exc:
+        flash(str(exc), "error")
+        return _back(task_id)
+    flash(f"Task {task_id} rescheduled.", "info")
+    return redirect(url_for(".queue"))

@@ -1,0 +1,372 @@
+"""Click-to-call: ring the agent's phone, then bridge to the customer from our number.
+
+Order of writes, so that a timeout can never produce a second call:
+
+1. ``start_call`` commits the attempt as ``dialing`` (task ``dialing``) and enqueues
+   ``place_call``; a second click finds the task already dialing and is refused.
+2. ``place_call`` stamps ``create_started_at`` with a conditional UPDATE (one winner even
+   if the job runs twice), commits, and only then calls ``calls.create``. A timeout
+   leaves the attempt ``dialing``: Twilio's callbacks (keyed by the attempt id in their
+   URL) settle it, or the sweep marks it ``unknown`` after a while. It is never retried.
+3. Status callbacks move the attempt forward only (conditional UPDATE on the rank), each
+   deduplicated with ``ivr.events.record``. A real attempt (the customer's phone was rung
+   and we know how it ended) increments ``attempts_count`` exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from flask import current_app
+from redis.exceptions import RedisError
+from rq import Retry
+from sqlalchemy import update
+from twilio.base.exceptions import TwilioRestException
+from twilio.twiml.voice_response import VoiceResponse
+
+from callbacks import hours, service, states
+from callbacks.models import AttemptStatus, CallbackAttempt, CallbackTask, TaskState
+from ivr import events
+from ivr.db import db, utcnow
+from ivr.models import User
+from ivr.outbound import public_url, twilio_client
+from workers import queues
+
+log = logging.getLogger(__name__)
+
+A, S = AttemptStatus, TaskState
+BASE = "/twilio/voice/callbacks/attempts"
+STALE_DIAL = timedelta(minutes=10)
+CUSTOMER_FINAL = {
+    "completed": A.COMPLETED,
+    "no-answer": A.NO_ANSWER,
+    "busy": A.BUSY,
+    "failed": A.FAILED,
+    "canceled": A.NO_ANSWER,  # the agent hung up while the customer's phone rang
+}
+TASK_AFTER = {
+    A.COMPLETED: S.COMPLETED,
+    A.NO_ANSWER: S.NO_ANSWER,
+    A.BUSY: S.NO_ANSWER,
+    A.FAILED: S.FAILED,
+}
+
+
+class DialRefused(service.ActionRefused):
+    """The callback must not be dialled now."""
+
+
+def url(attempt_id: int, leaf: str) -> str:
+    return public_url(f"{BASE}/{attempt_id}/{leaf}")
+
+
+# --- checks -----------------------------------------------------------------------------------
+
+
+def contact_block(task: CallbackTask) -> DialRefused | None:
+    """Do-not-call and opt-out, read fresh from the contact at dial time."""
+    contact = task.contact
+    db.session.refresh(contact)
+    if contact.do_not_call_at is not None:
+        return DialRefused("do_not_call", f"{task.phone} is on the do-not-call list.")
+    if contact.opted_out_at is not None and not (
+        task.consent_at is not None and task.consent_at >= contact.opted_out_at
+    ):
+        return DialRefused(
+            "opted_out", f"{task.phone} opted out and did not ask for this callback."
+        )
+    return None
+
+
+def check_dialable(task: CallbackTask, agent: User, now: datetime) -> None:
+    if task.state is not S.CLAIMED:
+        if task.state is S.DIALING:
+            raise DialRefused("already_dialing", "A call for this task is already being placed.")
+        raise DialRefused("bad_state", f"Claim the task first (it is {task.state.value}).")
+    if task.claimed_by_id != agent.id:
+        raise DialRefused("not_yours", "Another agent holds this task.", 403)
+    if not agent.phone:
+        raise DialRefused("no_agent_phone", "Your profile has no phone number to ring first.")
+    blocked = contact_block(task)
+    if blocked is not None:
+        raise blocked
+    if task.attempts_count >= service.max_attempts():
+        raise DialRefused(
+            "max_attempts", f"This customer was already called {task.attempts_count} times."
+        )
+    tz, window = service.task_zone(task), service.window()
+    local = now.astimezone(tz)
+    if not hours.is_allowed(now, tz, window):
+        raise DialRefused(
+            "outside_calling_hours",
+            f"It is {local:%H:%M} for the customer ({tz.key}); calls are allowed "
+            f"{window.start:%H:%M}-{window.end:%H:%M}.",
+        )
+    if now < task.scheduled_for:
+        when = service.local_time(task, task.scheduled_for)
+        raise DialRefused(
+            "not_yet", f"The customer asked to be called from {when:%a %H:%M} ({tz.key})."
+        )
+
+
+# --- placing the call -------------------------------------------------------------------------
+
+
+def start_call(task_id: int, agent: User, now: datetime | None = None) -> CallbackAttempt:
+    """Commit the attempt as dialing, then hand the Twilio request to the worker."""
+    now = now or utcnow()
+    task = service.get_task(task_id)
+    check_dialable(task, agent, now)
+    attempt = CallbackAttempt(
+        task_id=task.id,
+        agent_id=agent.id,
+        status=A.DIALING,
+        to_number=task.phone,
+        agent_number=agent.phone or "",
+    )
+    db.session.add(attempt)
+    db.session.flush()
+    try:
+        states.move(
+            task,
+            S.DIALING,
+            actor_id=agent.id,
+            reason=f"attempt {attempt.id}",
+            allowed_from=(S.CLAIMED,),
+            first_attempt_at=task.first_attempt_at or now,
+        )
+    except states.Conflict:
+        db.session.rollback()
+        raise DialRefused("conflict", "The task changed meanwhile; reload it.") from None
+    db.session.commit()
+    enqueue_placement(attempt.id)
+    return attempt
+
+
+def enqueue_placement(attempt_id: int) -> None:
+    from callbacks.jobs import place_call
+
+    try:
+        queues.enqueue(
+            place_call,
+            attempt_id,
+            queue=queues.HIGH,
+            job_id=f"callback-dial-{attempt_id}",
+            timeout=60,
+            # place_call refuses to run twice for an attempt, so a retry is harmless.
+            retry=Retry(max=1, interval=[2]),
+            failure_ttl=7 * 86400,
+        )
+    except RedisError:
+        log.exception("Redis unavailable: placing callback attempt %s inline", attempt_id)
+        place_call_now(attempt_id)
+
+
+def place_call_now(attempt_id: int) -> str:
+    """Ask Twilio to ring the agent; at most once per attempt, whatever happens."""
+    started = db.session.execute(
+        update(CallbackAttempt)
+        .where(CallbackAttempt.id == attempt_id)
+        .where(CallbackAttempt.create_started_at.is_(None))
+        .where(CallbackAttempt.status == A.DIALING)
+        .values(create_started_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    if started.rowcount != 1:  # type: ignore[attr-defined]
+        return "already_started"
+    attempt = db.session.get(CallbackAttempt, attempt_id)
+    assert attempt is not None
+    blocked = contact_block(attempt.task)
+    if blocked is not None:
+        _not_placed(attempt, str(blocked))
+        return "not_placed"
+    cfg = current_app.config
+    try:
+        call = twilio_client().calls.create(
+            to=attempt.agent_number,
+            from_=cfg["TWILIO_PHONE_NUMBER"],
+            url=url(attempt.id, "bridge"),
+            method="POST",
+            status_callback=url(attempt.id, "agent-status"),
+            status_callback_event=["initiated", "ringing", "answered", "completed"],
+            status_callback_method="POST",
+            timeout=int(cfg.get("CALLBACK_AGENT_RING_SECONDS", 25)),
+        )
+    except TwilioRestException as exc:
+        _not_placed(attempt, f"Twilio refused the call: {exc.msg}")
+        return "not_placed"
+    except Exception as exc:  # timeout or connection error: the call may exist
+        log.exception("calls.create for attempt %s did not answer", attempt.id)
+        attempt.error = f"Twilio did not answer ({type(exc).__name__}); not retried"
+        db.session.commit()
+        return "unknown"
+    attempt.agent_call_sid = call.sid
+    db.session.commit()
+    return "placed"
+
+
+def _not_placed(attempt: CallbackAttempt, why: str) -> None:
+    attempt.error = why
+    if advance(attempt, A.NOT_PLACED):
+        _task_back_to_agent(attempt.task, why)
+    db.session.commit()
+
+
+def _task_back_to_agent(task: CallbackTask, why: str) -> None:
+    try:
+        states.move(task, S.CLAIMED, reason=why, allowed_from=(S.DIALING,))
+    except states.Conflict:
+        log.info("task %s was no longer dialing (%s)", task.id, why)
+
+
+# --- Twilio callbacks --------------------------------------------------------------------------
+
+
+def advance(attempt: CallbackAttempt, status: AttemptStatus, **values: object) -> bool:
+    """Move the attempt forward only; True if this call did it (once, even under races)."""
+    lower = [s for s in AttemptStatus if s.rank < status.rank]
+    if not lower:
+        return False
+    if status.is_final:
+        values.setdefault("ended_at", utcnow())
+    result = db.session.execute(
+        update(CallbackAttempt)
+        .where(CallbackAttempt.id == attempt.id)
+        .where(CallbackAttempt.status.in_(lower))
+        .values(status=status, **values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(attempt)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _fresh(attempt: CallbackAttempt, leg: str, status: str) -> bool:
+    return events.record(
+        "callback.call_status",
+        session=attempt.task.session,
+        data={"task_id": attempt.task_id, "attempt_id": attempt.id, "leg": leg, "status": status},
+        dedupe_key=f"callback-attempt:{attempt.id}:{leg}:{status}",
+    )
+
+
+def get_attempt(attempt_id: int) -> CallbackAttempt | None:
+    return db.session.get(CallbackAttempt, attempt_id)
+
+
+def bridge_twiml(attempt: CallbackAttempt) -> VoiceResponse:
+    """What the agent hears on answering, then the <Dial> to the customer."""
+    response = VoiceResponse()
+    blocked = contact_block(attempt.task)
+    if blocked is not None or attempt.status.is_final:
+        why = str(blocked) if blocked else "This callback was cancelled."
+        if blocked is not None:
+            _not_placed(attempt, why)
+        response.say(f"This callback was stopped. {why}")
+        response.hangup()
+        return response
+    if advance(attempt, A.AGENT_ANSWERED, answered_at=utcnow()):
+        db.session.commit()
+    reasons = ", ".join(r["code"].replace("_", " ") for r in attempt.task.reasons[:3])
+    response.say(f"Connecting you to the customer now. Reasons: {reasons}.")
+    dial = response.dial(
+        caller_id=current_app.config["TWILIO_PHONE_NUMBER"],
+        action=url(attempt.id, "dial-ended"),
+        method="POST",
+        timeout=30,
+    )
+    dial.number(
+        attempt.to_number,
+        status_callback=url(attempt.id, "customer-status"),
+        status_callback_event="initiated ringing answered completed",
+        status_callback_method="POST",
+    )
+    return response
+
+
+def agent_leg_status(attempt: CallbackAttempt, status: str) -> None:
+    if not _fresh(attempt, "agent", status):
+        db.session.commit()
+        return
+    if status == "ringing":
+        advance(attempt, A.AGENT_RINGING)
+    elif status == "in-progress":
+        advance(attempt, A.AGENT_ANSWERED, answered_at=utcnow())
+    elif status in CUSTOMER_FINAL:
+        if attempt.status is A.CONNECTED:
+            customer_leg_status(attempt, "completed", None, None, dedupe=False)
+        elif attempt.status in (A.DIALING, A.AGENT_RINGING):
+            if advance(attempt, A.AGENT_UNREACHED, error=f"agent's phone: {status}"):
+                _task_back_to_agent(attempt.task, "agent did not answer")
+        elif attempt.status is A.AGENT_ANSWERED and advance(
+            attempt, A.NOT_PLACED, error="agent hung up before the customer was reached"
+        ):
+            _task_back_to_agent(attempt.task, "customer leg never started")
+    db.session.commit()
+
+
+def customer_leg_status(
+    attempt: CallbackAttempt,
+    status: str,
+    call_sid: str | None,
+    duration: str | None,
+    *,
+    dedupe: bool = True,
+) -> None:
+    """The customer's leg (``<Number statusCallback>`` or the Dial action)."""
+    if dedupe and not _fresh(attempt, "customer", status):
+        db.session.commit()
+        return
+    if call_sid and attempt.customer_call_sid is None:
+        attempt.customer_call_sid = call_sid
+    task = attempt.task
+    if status == "in-progress":
+        if advance(attempt, A.CONNECTED, answered_at=utcnow()):
+            _move_task(task, S.CONNECTED, (S.DIALING,), f"attempt {attempt.id} connected")
+    elif status in CUSTOMER_FINAL:
+        final = CUSTOMER_FINAL[status]
+        seconds = int(duration) if duration and duration.isdigit() else None
+        if advance(attempt, final, counted=True, duration_seconds=seconds):
+            _count(task)
+            _move_task(
+                task, TASK_AFTER[final], (S.DIALING, S.CONNECTED), f"attempt {attempt.id}: {status}"
+            )
+    db.session.commit()
+
+
+def _count(task: CallbackTask) -> None:
+    db.session.execute(
+        update(CallbackTask)
+        .where(CallbackTask.id == task.id)
+        .values(attempts_count=CallbackTask.attempts_count + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(task)
+
+
+def _move_task(
+    task: CallbackTask, target: TaskState, sources: tuple[TaskState, ...], why: str
+) -> None:
+    if task.state not in sources:
+        return
+    try:
+        states.move(task, target, reason=why, allowed_from=sources)
+    except (states.Conflict, states.InvalidTransition):
+        log.info("task %s not moved to %s: it changed meanwhile", task.id, target.value)
+
+
+def settle_stale(now: datetime) -> int:
+    """Attempts stuck before the customer leg (no callback ever came) become ``unknown``."""
+    stale = db.session.scalars(
+        db.select(CallbackAttempt)
+        .where(CallbackAttempt.status.in_((A.DIALING, A.AGENT_RINGING, A.AGENT_ANSWERED)))
+        .where(CallbackAttempt.created_at < now - STALE_DIAL)
+    ).all()
+    settled = 0
+    for attempt in stale:
+        if advance(attempt, A.UNKNOWN, error=attempt.error or "no word from Twilio"):
+            _task_back_to_agent(attempt.task, f"attempt {attempt.id} never reported back")
+            settled += 1
+        db.session.commit()
+    return settled
