@@ -5,7 +5,7 @@ A person without a team sees the surveys that have no team (a fresh install, the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypeVar
 
 from sqlalchemy import ColumnElement, Select, true
 
@@ -22,7 +22,10 @@ def survey_scope(user: User) -> ColumnElement[bool]:
     return Survey.team_id == user.team_id
 
 
-def scoped_sessions(stmt: Select[Any], user: User) -> Select[Any]:
+SelectT = TypeVar("SelectT", bound=Select)
+
+
+def scoped_sessions(stmt: SelectT, user: User) -> SelectT:
     """Join a ``CallSession`` select to its survey and keep the user's team's calls."""
     return (
         stmt.join(SurveyVersion, CallSession.survey_version_id == SurveyVersion.id)

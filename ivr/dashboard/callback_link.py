@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
 
 from ivr.db import db, utcnow
 from ivr.models import CallSession
@@ -195,15 +195,15 @@ def agent_condition(agent_id: int) -> ColumnElement[bool]:
     )
 
 
-def task_rows(session_ids: Sequence[int], since: datetime | None = None) -> list[tuple[Any, ...]]:
-    """(session_id, created_at, due_at, first_attempt_at) of tasks, for trends."""
+def task_rows(session_ids: Select[Any]) -> list[tuple[Any, ...]]:
+    """(session_id, created_at, due_at, first_attempt_at) of the tasks of these sessions."""
     models = _models()
-    if models is None or not session_ids:
+    if models is None:
         return []
     task = models[0]
     rows = db.session.execute(
         select(task.session_id, task.created_at, task.due_at, task.first_attempt_at).where(
-            task.session_id.in_(list(session_ids))
+            task.session_id.in_(session_ids)
         )
     ).all()
     return [tuple(r) for r in rows]

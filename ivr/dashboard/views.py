@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
 from ivr.auth import roles_required
-from ivr.dashboard import access, callback_link, detail, exports, flags, queries
+from ivr.dashboard import access, callback_link, charts, detail, editor, exports, flags, queries
+from ivr.dashboard import trends as trends_mod
 from ivr.db import db
-from ivr.models import Role, User
+from ivr.models import QuestionKind, Role, Survey, Team, User
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 MANAGERS = (Role.MANAGER, Role.ADMIN)
@@ -111,14 +122,129 @@ def recording_audio(recording_id: int) -> Response:
 @roles_required(*MANAGERS)
 def trends() -> Any:
     """Scores, rates and callback timing per day or week, as charts."""
-    return render_template("dashboard/trends.html")
+    filters = trends_mod.TrendFilters.from_args(request.args)
+    result = trends_mod.compute(_user(), filters)
+    return render_template(
+        "dashboard/trends.html",
+        t=result,
+        filters=filters,
+        charts=trend_charts(result),
+        surveys=access.visible_surveys(_user()),
+    )
+
+
+CHARTS = (
+    # (title, attribute, unit, fixed low, fixed high)
+    ("NPS", "nps_score", "", -100.0, 100.0),
+    ("CSAT average (1-5)", "csat_average", "", 0.0, 5.0),
+    ("Response rate", "response_rate", "%", 0.0, 100.0),
+    ("Completion rate", "completion_rate", "%", 0.0, 100.0),
+    ("Flagged rate", "flagged_rate", "%", 0.0, 100.0),
+    ("Callbacks within SLA", "sla_rate", "%", 0.0, 100.0),
+    ("Median minutes to first callback attempt", "median_first_attempt", " min", 0.0, None),
+    ("Calls", "calls", "", 0.0, None),
+)
+
+
+def trend_charts(result: trends_mod.Trends) -> list[dict[str, Any]]:
+    out = []
+    for title, attr, unit, lo, hi in CHARTS:
+        points = [(b.label, getattr(b, attr)) for b in result.series]
+        out.append(
+            {
+                "title": title,
+                "attr": attr,
+                "unit": unit,
+                "overall": getattr(result.total, attr),
+                "svg": charts.bar_chart(title, points, unit=unit.strip() and unit, lo=lo, hi=hi),
+            }
+        )
+    return out
 
 
 @bp.get("/surveys")
 @roles_required(*MANAGERS)
 def surveys() -> Any:
-    """Surveys the manager may edit."""
-    return render_template("dashboard/surveys.html", surveys=access.visible_surveys(_user()))
+    """Surveys the manager may edit and try."""
+    return render_template(
+        "dashboard/surveys.html",
+        surveys=access.visible_surveys(_user()),
+        teams=db.session.scalars(db.select(Team).order_by(Team.name)).all(),
+        errors={},
+    )
+
+
+@bp.post("/surveys")
+@roles_required(*MANAGERS)
+def survey_create() -> Any:
+    """Create a survey (starting from the demo questions) and open it in the editor."""
+    user = _user()
+    team_id = user.team_id
+    if user.role is Role.ADMIN:
+        team_id = queries._int(request.form.get("team_id"))
+    try:
+        survey = editor.create_survey(
+            request.form.get("name", ""), request.form.get("slug", ""), team_id, user
+        )
+    except editor.Invalid as exc:
+        return render_template(
+            "dashboard/surveys.html",
+            surveys=access.visible_surveys(user),
+            teams=db.session.scalars(db.select(Team).order_by(Team.name)).all(),
+            errors=exc.errors,
+        ), 400
+    flash(f"Created “{survey.name}”. Edit its questions, then try it.", "info")
+    return redirect(url_for("dashboard.survey_edit", survey_id=survey.id))
+
+
+def _survey_or_404(survey_id: int) -> Survey:
+    survey = db.session.get(Survey, survey_id)
+    if survey is None:
+        abort(404)
+    if not access.can_see_survey(_user(), survey):
+        abort(403)
+    return survey
+
+
+@bp.route("/surveys/<int:survey_id>/edit", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def survey_edit(survey_id: int) -> Any:
+    """Edit prompts, voice, questions, thresholds and callback rules; saving makes a version."""
+    survey = _survey_or_404(survey_id)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            draft = editor.parse_form(request.form)
+        except editor.Invalid as exc:
+            errors = exc.errors
+            draft = exc.draft or editor.VersionDraft()
+        else:
+            version = editor.save_version(survey, draft, _user())
+            if version is None:
+                flash("Nothing changed, so no new version was made.", "info")
+            else:
+                flash(
+                    f"Saved version {version.number}. New calls use it from now on; "
+                    "earlier answers stay with the version they answered.",
+                    "info",
+                )
+            return redirect(url_for("dashboard.survey_edit", survey_id=survey.id))
+    else:
+        draft = (
+            editor.VersionDraft.from_version(survey.active_version)
+            if survey.active_version
+            else editor.starter_draft()
+        )
+    return render_template(
+        "dashboard/survey_edit.html",
+        survey=survey,
+        draft=draft,
+        errors=errors,
+        languages=editor.LANGUAGES,
+        voices=editor.VOICES,
+        kinds=[k.value for k in QuestionKind],
+        versions=list(reversed(survey.versions)),
+    ), (400 if errors else 200)
 
 
 @bp.route("/privacy", methods=["GET", "POST"])
@@ -126,3 +252,11 @@ def surveys() -> Any:
 def privacy() -> Any:
     """Retention settings and "delete this caller's data"."""
     return render_template("dashboard/privacy.html")
+
+
+@bp.get("/surveys/<int:survey_id>/try")
+@roles_required(*MANAGERS)
+def try_page(survey_id: int) -> Any:
+    """Play the survey in the browser through the same TwiML flow as the phone."""
+    survey = _survey_or_404(survey_id)
+    return render_template("dashboard/try.html", survey=survey)
