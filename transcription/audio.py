@@ -111,9 +111,11 @@ def decode_to_pcm16k(
 def _check_size(path: Path, max_bytes: int) -> None:
     """Reject missing, empty and oversized files before reading them."""
     try:
-        size = path.stat().st_size
+        size = path.stat().st_size if path.is_file() else -1
     except OSError:
-        raise AudioError(f"recording file {path.name} was not found") from None
+        size = -1
+    if size < 0:
+        raise AudioError(f"recording file {path.name or path} was not found")
     if size == 0:
         raise AudioError("recording is empty: the file has no bytes")
     if size > max_bytes:

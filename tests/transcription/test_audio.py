@@ -115,7 +115,11 @@ def test_wav_without_samples_is_empty(tmp_path: Path) -> None:
         decode_to_pcm16k(path)
 
 
-def test_missing_file_is_refused(tmp_path: Path) -> None:
-    """A path that does not exist gives AudioError, not OSError."""
+@pytest.mark.parametrize("name", ["gone.wav", "", "."])
+def test_missing_file_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """A missing path, an empty path or a folder gives AudioError, not OSError."""
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(AudioError, match="was not found"):
-        decode_to_pcm16k(tmp_path / "gone.wav")
+        decode_to_pcm16k(name)
