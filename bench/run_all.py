@@ -1,0 +1,37 @@
+"""`make bench`: run every benchmark in turn, each in its own process, and print its figures."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+BENCHES = [
+    "analysis_bench.py",  # comment reading: P/R/F1 vs keyword and VADER baselines
+    "transcription_bench.py",  # Whisper engines vs plain openai-whisper: RTF, WER, RSS
+    "pipeline_bench.py",  # worker: warm model, callback -> analysed -> urgent task
+    "callbacks_bench.py",  # hang-up -> callback task visible in the API
+]
+
+
+def main() -> int:
+    failed = []
+    for name in BENCHES:
+        path = ROOT / name
+        if not path.exists():
+            continue
+        print(f"\n######## {name}", flush=True)
+        started = time.perf_counter()
+        result = subprocess.run([sys.executable, str(path)], cwd=ROOT.parent, check=False)
+        print(f"######## {name}: exit {result.returncode} in {time.perf_counter() - started:.0f} s")
+        if result.returncode:
+            failed.append(name)
+    if failed:
+        print("failed:", ", ".join(failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
