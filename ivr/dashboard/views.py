@@ -10,6 +10,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -18,7 +19,17 @@ from flask import (
 from flask_login import current_user
 
 from ivr.auth import roles_required
-from ivr.dashboard import access, callback_link, charts, detail, editor, exports, flags, queries
+from ivr.dashboard import (
+    access,
+    callback_link,
+    charts,
+    detail,
+    editor,
+    exports,
+    flags,
+    queries,
+    tryit,
+)
 from ivr.dashboard import trends as trends_mod
 from ivr.db import db
 from ivr.models import QuestionKind, Role, Survey, Team, User
@@ -259,4 +270,61 @@ def privacy() -> Any:
 def try_page(survey_id: int) -> Any:
     """Play the survey in the browser through the same TwiML flow as the phone."""
     survey = _survey_or_404(survey_id)
-    return render_template("dashboard/try.html", survey=survey)
+    return render_template(
+        "dashboard/try.html",
+        survey=survey,
+        version=survey.active_version,
+        recording_supported=tryit.recording_supported(),
+    )
+
+
+def _try_error(message: str, status: int = 400) -> tuple[Response, int]:
+    return jsonify(error=message), status
+
+
+@bp.post("/surveys/<int:survey_id>/try/start")
+@roles_required(*MANAGERS)
+def try_start(survey_id: int) -> Any:
+    """Start a simulated call into the survey's active version; returns the first turn."""
+    survey = _survey_or_404(survey_id)
+    if survey.active_version is None:
+        return _try_error("This survey has no active version yet.")
+    try:
+        entry, turn = tryit.start(survey, _user().id)
+    except tryit.TryItError as exc:
+        return _try_error(str(exc), 503)
+    return jsonify(tryit.turn_json(entry, turn))
+
+
+ENDED = "This try-it call has ended or expired. Start a new one."
+
+
+@bp.post("/try/<call_id>/respond")
+@roles_required(*MANAGERS)
+def try_respond(call_id: str) -> Any:
+    """Press keys, say something, stay silent or hang up; returns what the caller hears next."""
+    entry = tryit.registry().get(call_id, _user().id)
+    if entry is None:
+        return _try_error(ENDED, 404)
+    try:
+        action = tryit.action_from(request.get_json(silent=True) or {})
+    except tryit.TryItError as exc:
+        return _try_error(str(exc))
+    return jsonify(tryit.turn_json(entry, tryit.respond(entry, action)))
+
+
+@bp.post("/try/<call_id>/record")
+@roles_required(*MANAGERS)
+def try_record(call_id: str) -> Any:
+    """Speak a comment: an uploaded file or a microphone recording from the browser."""
+    entry = tryit.registry().get(call_id, _user().id)
+    if entry is None:
+        return _try_error(ENDED, 404)
+    upload = request.files.get("audio")
+    if upload is None:
+        return _try_error("No audio was sent.")
+    try:
+        turn = tryit.record(entry, upload.read(tryit.MAX_UPLOAD_BYTES + 1))
+    except tryit.TryItError as exc:
+        return _try_error(str(exc))
+    return jsonify(tryit.turn_json(entry, turn))

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, g
 
 from ivr.db import db, utcnow
 from ivr.models import (
@@ -51,6 +51,7 @@ def make_user(role: Role = Role.MANAGER, team: Team | None = None, email: str = 
 
 def login(client: Any, user: User) -> None:
     """Sign in through the real form (CSRF token included)."""
+    forget_csrf()
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert token is not None
@@ -60,7 +61,13 @@ def login(client: Any, user: User) -> None:
     assert response.status_code == 302
 
 
+def forget_csrf() -> None:
+    """The tests' app context outlives requests; drop the token Flask-WTF cached in ``g``."""
+    g.pop("csrf_token", None)
+
+
 def csrf_token(client: Any, path: str) -> str:
+    forget_csrf()
     page = client.get(path).get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert token is not None, f"no CSRF token on {path}"
