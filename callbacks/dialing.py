@@ -348,6 +348,7 @@ def _count(task: CallbackTask) -> None:
 def _move_task(
     task: CallbackTask, target: TaskState, sources: tuple[TaskState, ...], why: str
 ) -> None:
+    sources = tuple(s for s in sources if states.can_move(s, target))
     if task.state not in sources:
         return
     try:

@@ -95,7 +95,8 @@ def triggered(facts: Facts, rules: Mapping[str, Any]) -> list[Reason]:
         reasons.append(Reason("distress", f"sounded anxious: {_quote(flags['distress'])}", URGENT))
     if facts.asked_for_human and not facts.transferred:
         reasons.append(Reason("asked_for_human", "pressed 0 / asked for a person", HIGH))
-    if facts.wants_callback:
+    if facts.wants_callback and not (facts.asked_for_human and not facts.transferred):
+        # (pressing 0 with nobody free books a callback too: one reason is enough)
         reasons.append(Reason("callback_requested", "asked to be called back", HIGH))
     if "contact_request" in flags:
         detail = f"asked in the comment: {_quote(flags['contact_request'])}"

@@ -177,9 +177,8 @@ def evaluate_session(session_id: int, now: datetime | None = None) -> CallbackTa
 
 
 def _close_blocked(task: CallbackTask, blocked: str, session: CallSession) -> bool:
-    """Opt-out / do-not-call after a task opened: close it unless a call is under way."""
-    consented = task.consent_at is not None and blocked == "opted_out"
-    if consented or task.state not in (*states.WAITING, S.CLAIMED):
+    """Opt-out / do-not-call from a later survey: close the task unless a call is under way."""
+    if task.state not in (*states.WAITING, S.CLAIMED):
         return False
     states.move(task, S.CLOSED, reason=f"{blocked} (session {session.id})", outcome=blocked)
     return True
@@ -202,7 +201,10 @@ def _open_or_merge(
         preference=session.callback_preference,
     )
     reasons = [r.as_dict(session.id) for r in decision.reasons]
-    consent_at = (session.ended_at or now) if decision.consent else None
+    # Consent is stamped when the consenting survey is evaluated (also after its comment is
+    # analysed), so an opt-out said in the same call never outlives it, while an opt-out
+    # from a later call (stamped after) blocks the dial.
+    consent_at = now if decision.consent else None
     if task is None:
         fresh = CallbackTask(
             session_id=session.id,

@@ -39,7 +39,16 @@ TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
     S.RETRY_SCHEDULED: frozenset({S.OPEN, S.CLAIMED, S.ESCALATED, S.CLOSED}),
     S.CLAIMED: frozenset({S.OPEN, S.ESCALATED, S.DIALING, S.RETRY_SCHEDULED, S.CLOSED}),
     S.DIALING: frozenset(
-        {S.CLAIMED, S.CONNECTED, S.NO_ANSWER, S.FAILED, S.VOICEMAIL, S.RETRY_SCHEDULED, S.CLOSED}
+        {
+            S.CLAIMED,
+            S.CONNECTED,
+            S.COMPLETED,  # "completed" arrived before "in-progress" (callbacks reordered)
+            S.NO_ANSWER,
+            S.FAILED,
+            S.VOICEMAIL,
+            S.RETRY_SCHEDULED,
+            S.CLOSED,
+        }
     ),
     S.CONNECTED: frozenset({S.COMPLETED, S.VOICEMAIL, S.RETRY_SCHEDULED, S.CLOSED}),
     S.COMPLETED: frozenset({S.VOICEMAIL, S.RETRY_SCHEDULED, S.CLOSED, S.CLAIMED}),

@@ -1,0 +1,111 @@
+"""SLA escalation at the due time, on a controlled clock (no sleeping)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from redis import Redis
+from rq.registry import ScheduledJobRegistry
+
+from callbacks import escalation
+from callbacks.jobs import sweep
+from callbacks.models import Priority, TaskState
+from ivr.db import db
+from tests.callbacks.conftest import AUTH, Sink, make_task, reload_task
+from workers import queues
+
+ANXIOUS = "I'm worried sick about this and can't sleep."
+
+
+@pytest.fixture
+def hooked(app: Flask, webhook_sink: Sink, monkeypatch: pytest.MonkeyPatch) -> Sink:
+    monkeypatch.setitem(app.config, "ESCALATION_WEBHOOK_URL", webhook_sink.url)
+    return webhook_sink
+
+
+def test_escalation_job_is_scheduled_at_the_due_time(
+    app: Flask, redis_conn: Redis, any_time: None
+) -> None:
+    """Opening a task schedules one RQ job at exactly its deadline."""
+    task = make_task(comment=ANXIOUS)
+    registry = ScheduledJobRegistry(queues.HIGH, connection=redis_conn)
+    assert escalation.job_id(task) in registry.get_job_ids()
+    assert registry.get_scheduled_time(escalation.job_id(task)) == task.due_at.replace(
+        microsecond=0
+    )
+
+
+def test_nothing_happens_before_the_deadline(app: Flask, hooked: Sink, any_time: None) -> None:
+    """A second before due, the task is left alone and nobody is told."""
+    task = make_task()
+    assert escalation.escalate_if_due(task.id, now=task.due_at - timedelta(seconds=1)) is False
+    assert reload_task(task.id).state is TaskState.OPEN and hooked.received == []
+
+
+def test_missed_deadline_escalates_and_tells_supervisors(
+    app: Flask, hooked: Sink, any_time: None
+) -> None:
+    """At the deadline an unclaimed urgent task becomes critical and the webhook hears of it."""
+    task = make_task(comment=ANXIOUS)
+    assert escalation.escalate_if_due(task.id, now=task.due_at + timedelta(seconds=1))
+    task = reload_task(task.id)
+    assert task.state is TaskState.ESCALATED and task.priority == Priority.CRITICAL
+    [message] = hooked.received
+    assert message["task_id"] == task.id and message["priority"] == "critical"
+    assert "distress" in [r["code"] for r in message["reasons"]]
+
+
+def test_escalation_happens_once_per_deadline(app: Flask, hooked: Sink, any_time: None) -> None:
+    """The job and the sweep both firing give one escalation and one notification."""
+    task = make_task()
+    late = task.due_at + timedelta(minutes=1)
+    assert escalation.escalate_if_due(task.id, now=late)
+    assert escalation.escalate_if_due(task.id, now=late) is False
+    assert sweep(late)["escalated"] == 0
+    assert len(hooked.received) == 1
+    assert reload_task(task.id).priority == Priority.HIGH
+
+
+def test_task_connected_in_time_does_not_escalate(
+    app: Flask, hooked: Sink, agent: Any, any_time: None
+) -> None:
+    """A call that connected before the deadline means the job finds nothing to do."""
+    task = make_task()
+    task.state = TaskState.CONNECTED
+    db.session.commit()
+    assert escalation.escalate_if_due(task.id, now=task.due_at + timedelta(minutes=5)) is False
+    assert hooked.received == []
+
+
+def test_sweep_escalates_when_the_job_was_lost(
+    app: Flask, hooked: Sink, redis_conn: Redis, any_time: None
+) -> None:
+    """With Redis emptied (job gone) the periodic sweep still escalates the overdue task."""
+    task = make_task()
+    redis_conn.flushdb()
+    assert sweep(task.due_at + timedelta(minutes=2))["escalated"] == 1
+    assert reload_task(task.id).escalated_at is not None
+
+
+def test_escalated_task_shows_in_the_api(
+    app: Flask, client: Any, hooked: Sink, any_time: None
+) -> None:
+    """CRMs see the escalation flag and the raised priority."""
+    task = make_task()
+    escalation.escalate_if_due(task.id, now=task.due_at + timedelta(seconds=1))
+    [item] = client.get("/api/callbacks", headers=AUTH).get_json()["callbacks"]
+    assert item["escalated"] is True and item["state"] == "escalated"
+    assert item["priority_label"] == "high"
+
+
+def test_broken_webhook_does_not_undo_the_escalation(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, any_time: None
+) -> None:
+    """An unreachable webhook is logged; the task is still escalated."""
+    monkeypatch.setitem(app.config, "ESCALATION_WEBHOOK_URL", "http://127.0.0.1:1/hook")
+    task = make_task()
+    assert escalation.escalate_if_due(task.id, now=task.due_at + timedelta(seconds=1))
+    assert reload_task(task.id).state is TaskState.ESCALATED
