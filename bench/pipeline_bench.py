@@ -208,7 +208,7 @@ def run(stack: Stack, calls: int) -> None:
 
     ready = stack.start_worker(preload=True)
     print(
-        f"  worker start with preload          {ready:6.2f} s   (the model loads before the first job)"
+        f"  worker start with preload          {ready:6.2f} s   (model loaded before the first job)"
     )
 
     print(f"== recording callback -> analysed comment -> urgent callback task ({calls} calls)")
@@ -222,8 +222,8 @@ def run(stack: Stack, calls: int) -> None:
             to_task.append(found[0] - sent)
     rss = stack.worker_rss_mb()
     print(
-        f"  to analysed: p50 {statistics.median(analysed):5.2f} s  p95 {percentile(analysed, 95):5.2f} s"
-        f"  max {max(analysed):5.2f} s"
+        f"  to analysed: p50 {statistics.median(analysed):5.2f} s"
+        f"  p95 {percentile(analysed, 95):5.2f} s  max {max(analysed):5.2f} s"
     )
     if to_task:
         p95 = percentile(to_task, 95)
@@ -234,7 +234,8 @@ def run(stack: Stack, calls: int) -> None:
     else:
         print("  to task in API: callbacks API not available")
     print(
-        f"  worker RSS: {rss:.0f} MB after {calls + 2} jobs (cold worker after 2 jobs: {rss_cold:.0f} MB)"
+        f"  worker RSS: {rss:.0f} MB after {calls + 2} jobs"
+        f" (cold worker after 2 jobs: {rss_cold:.0f} MB)"
         f"   goal <= 700 MB: {'PASS' if rss <= 700 else 'FAIL'}"
     )
 

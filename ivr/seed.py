@@ -54,7 +54,8 @@ def create_demo_survey() -> Survey:
         greeting="Hello! Thanks for calling us today. We have a short survey about your call. "
         "At any time, press 0 to speak with a person, or 9 to stop receiving these surveys.",
         disclosure="We'd love to hear your thoughts in your own words. "
-        "This part of the call will be recorded so our team can listen to it. Press 1 if that's OK, or 2 to skip it.",
+        "This part of the call will be recorded so our team can listen to it. "
+        "Press 1 if that's OK, or 2 to skip it.",
         comment_prompt="Please tell us about your experience after the beep, then press pound.",
         goodbye="Thank you for your feedback. Goodbye.",
         rules=dict(DEFAULT_RULES),
