@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from ivr import contacts
 from ivr.auth import roles_required
 from ivr.dashboard import (
     access,
@@ -28,6 +29,7 @@ from ivr.dashboard import (
     exports,
     flags,
     queries,
+    retention,
     tryit,
 )
 from ivr.dashboard import trends as trends_mod
@@ -262,7 +264,27 @@ def survey_edit(survey_id: int) -> Any:
 @roles_required(*MANAGERS)
 def privacy() -> Any:
     """Retention settings and "delete this caller's data"."""
-    return render_template("dashboard/privacy.html")
+    if request.method == "POST":
+        if request.form.get("confirm") != "yes":
+            flash("Tick the box to confirm: erasure cannot be undone.", "error")
+            return render_privacy(400)
+        try:
+            report = retention.erase_caller(request.form.get("phone", ""), _user().id)
+        except contacts.InvalidNumber:
+            flash("That is not a phone number we can read, e.g. +1 415 555 0123.", "error")
+            return render_privacy(400)
+        flash(report.summary(), "info")
+        return redirect(url_for("dashboard.privacy"))
+    return render_privacy(200)
+
+
+def render_privacy(status: int) -> Any:
+    return render_template(
+        "dashboard/privacy.html",
+        retention_days=current_app.config["RECORDING_RETENTION_DAYS"],
+        pending=retention.pending_expiry_count(),
+        recent=retention.recent_erasures(),
+    ), status
 
 
 @bp.get("/surveys/<int:survey_id>/try")

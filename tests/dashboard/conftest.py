@@ -26,6 +26,7 @@ from ivr.models import (
     User,
 )
 from simulator.audio import tone_wav
+from simulator.fake_state import FakeTwilio
 from transcription.analysis import analyse_comment
 
 PASSWORD = "correct-horse-battery"
@@ -95,6 +96,7 @@ def make_session(
     opted_out: bool = False,
     outcome: SurveyOutcome = SurveyOutcome.COMPLETED,
     audio_dir: Path | None = None,
+    twilio: FakeTwilio | None = None,
 ) -> CallSession:
     """A finished survey call with the given answers and, with ``comment``, a recording."""
     survey = survey or demo_survey()
@@ -137,13 +139,18 @@ def make_session(
                 )
             )
     if comment is not None:
-        make_recording(session, comment, audio_dir)
+        make_recording(session, comment, audio_dir, twilio)
     db.session.commit()
     return session
 
 
-def make_recording(session: CallSession, comment: str, audio_dir: Path | None) -> Recording:
+def make_recording(
+    session: CallSession, comment: str, audio_dir: Path | None, twilio: FakeTwilio | None = None
+) -> Recording:
+    """An analysed comment; with ``twilio`` the fake holds Twilio's copy under its SID."""
     sid = f"RE{next(_seq):032d}"
+    if twilio is not None:
+        sid, _, _ = twilio.store(twilio.account_sid, session.call_sid, tone_wav(1.0))
     path = None
     size = None
     if audio_dir is not None:
