@@ -24,12 +24,14 @@ import numpy as np
 from transcription import guards
 
 SAMPLE_RATE = 16_000
+WINDOW_SAMPLES = 30 * SAMPLE_RATE  # Whisper decodes audio in 30 s windows
 ENGINES = ("faster-whisper", "openai-whisper")
 
 # Shared decoding options. Temperature fallback re-decodes a window that came out repetitive
 # or unsure; conditioning on previous text is off because survey comments are short and it
-# mainly spreads one window's mistake into the next. Timestamps are not predicted: a comment
-# fits in one 30 s window, and on the fixtures this was about 30 % faster with a lower WER.
+# mainly spreads one window's mistake into the next. Timestamps are skipped when the clip fits
+# in one 30 s window (on the fixtures about 30 % faster, with a lower WER); longer clips keep
+# them, because Whisper needs them to move to the next window without cutting a word.
 TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 BEST_OF = 5
 
@@ -174,7 +176,6 @@ def decoding_options(settings: EngineSettings) -> dict[str, Any]:
         "compression_ratio_threshold": guards.MAX_COMPRESSION_RATIO,
         "no_speech_threshold": guards.NO_SPEECH_PROB,
         "condition_on_previous_text": False,
-        "without_timestamps": True,
     }
 
 
@@ -202,15 +203,16 @@ class _GuardedEngine:
         duration = audio.size / SAMPLE_RATE
         if not guards.may_contain_speech(audio):
             return Transcript("", self.settings.language, duration, self.name)
+        options = {**self._options, "without_timestamps": audio.size <= WINDOW_SAMPLES}
         with self._lock:
-            decoded = self._decode(audio)
+            decoded = self._decode(audio, options)
         kept = [segment for segment in decoded if guards.keep_segment(segment)]
         text = " ".join(segment.text.strip() for segment in kept).strip()
         return Transcript(
             text, self.settings.language, duration, self.name, kept, len(decoded) - len(kept)
         )
 
-    def _decode(self, audio: np.ndarray) -> list[Segment]:
+    def _decode(self, audio: np.ndarray, options: dict[str, Any]) -> list[Segment]:
         raise NotImplementedError
 
 
@@ -231,9 +233,9 @@ class FasterWhisperEngine(_GuardedEngine):
             cpu_threads=settings.threads,
         )
 
-    def _decode(self, audio: np.ndarray) -> list[Segment]:
+    def _decode(self, audio: np.ndarray, options: dict[str, Any]) -> list[Segment]:
         # vad_filter stays off: on the phone fixtures it cut words (WER 0.55 against 0.08).
-        segments, _ = self.model.transcribe(audio, vad_filter=False, **self._options)
+        segments, _ = self.model.transcribe(audio, vad_filter=False, **options)
         return [
             Segment(s.start, s.end, s.text, s.no_speech_prob, s.avg_logprob, s.compression_ratio)
             for s in segments
@@ -256,8 +258,8 @@ class OpenAIWhisperEngine(_GuardedEngine):
         checkpoint = ensure_checkpoint(settings)
         self.model = whisper.load_model(str(checkpoint), device="cpu")
 
-    def _decode(self, audio: np.ndarray) -> list[Segment]:
-        result = self.model.transcribe(audio, fp16=False, verbose=None, **self._options)
+    def _decode(self, audio: np.ndarray, options: dict[str, Any]) -> list[Segment]:
+        result = self.model.transcribe(audio, fp16=False, verbose=None, **options)
         return [
             Segment(
                 float(s["start"]),

@@ -267,3 +267,16 @@ def test_both_engines_hear_the_same_words(
     assert max(disagreement.values()) <= ENGINE_DISAGREEMENT, disagreement
     identical = [n for n, rate in disagreement.items() if rate == 0.0]
     assert len(identical) >= len(disagreement) - 2, disagreement
+
+
+@pytest.mark.slow
+def test_comment_longer_than_one_window_is_transcribed_whole(
+    faster_engine: Engine, clips: dict[str, np.ndarray], manifest: dict[str, Any]
+) -> None:
+    """A 41 s comment spans two Whisper windows and loses no sentence at the seam."""
+    names = ["anxious.wav", "angry.wav", "opt_out.wav", "cancel.wav"]
+    audio = np.concatenate([clips[name] for name in names])
+    reference = " ".join(manifest["speech"][name] for name in names)
+    transcript = faster_engine.transcribe(audio)
+    assert transcript.duration > 30
+    assert word_error_rate(reference, transcript.text) <= OVERALL_WER, transcript.text
