@@ -7,7 +7,9 @@ Every way a file can be unusable ends in :class:`AudioError` with a reason a per
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import struct
 import tempfile
 import threading
@@ -74,6 +76,7 @@ def _link_ffmpeg() -> str:
     import imageio_ffmpeg
 
     folder = Path(tempfile.mkdtemp(prefix="transcription-ffmpeg-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     link = folder / "ffmpeg"
     link.symlink_to(imageio_ffmpeg.get_ffmpeg_exe())
     return str(link)
