@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
-WIDTH, HEIGHT = 560, 220
-LEFT, RIGHT, TOP, BOTTOM = 40, 10, 14, 34
+WIDTH, HEIGHT = 440, 210
+LEFT, RIGHT, TOP, BOTTOM = 52, 8, 18, 30
 
 
 def _nice_step(span: float) -> float:
@@ -69,8 +69,8 @@ def bar_chart(
     n = len(points)
     slot = plot_w / n
     bar_w = max(2.0, slot * 0.7)
-    label_every = max(1, math.ceil(n / 10))
-    show_values = n <= 16
+    label_every = max(1, math.ceil(n / 7))
+    show_values = n <= 10
     for i, (label, value) in enumerate(points):
         x = LEFT + i * slot + (slot - bar_w) / 2
         if value is not None:

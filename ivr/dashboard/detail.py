@@ -10,7 +10,7 @@ from markupsafe import Markup, escape
 
 from ivr.dashboard import callback_link, flags
 from ivr.db import db
-from ivr.models import CallSession, Event, Recording, User
+from ivr.models import CallSession, Event, QuestionKind, Recording, User
 
 
 def highlight(recording: Recording) -> Markup:
@@ -71,6 +71,8 @@ def timeline(session: CallSession, callback: callback_link.CallbackSummary | Non
     ]
     for answer in session.answers:
         value = "skipped" if answer.value is None else str(answer.value)
+        if answer.value is not None and answer.question.kind is QuestionKind.YES_NO:
+            value = "yes" if answer.value else "no"
         how = f"said “{answer.speech}”" if answer.speech else f"pressed {answer.digits or '-'}"
         steps.append(
             Step(answer.created_at, "answer", f"Answered {answer.question.key}: {value}", how)

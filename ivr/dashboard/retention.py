@@ -257,12 +257,15 @@ def pending_expiry_count(now: datetime | None = None) -> int:
     return len(expired_recordings(now or utcnow(), limit=10_000))
 
 
-def recent_erasures(limit: int = 10) -> list[Event]:
-    return list(
-        db.session.scalars(
-            select(Event)
-            .where(Event.kind.in_(["caller.data_deleted", "recording.expired"]))
-            .order_by(Event.id.desc())
-            .limit(limit)
-        )
-    )
+def recent_erasures(limit: int = 10) -> list[tuple[Event, str | None]]:
+    """Latest erasures and expiries with the email of whoever did them (None: the job)."""
+    from ivr.models import User
+
+    rows = db.session.execute(
+        select(Event, User.email)
+        .outerjoin(User, Event.user_id == User.id)
+        .where(Event.kind.in_(["caller.data_deleted", "recording.expired"]))
+        .order_by(Event.id.desc())
+        .limit(limit)
+    ).all()
+    return [(event, email) for event, email in rows]

@@ -154,7 +154,7 @@ CHARTS = (
     ("Completion rate", "completion_rate", "%", 0.0, 100.0),
     ("Flagged rate", "flagged_rate", "%", 0.0, 100.0),
     ("Callbacks within SLA", "sla_rate", "%", 0.0, 100.0),
-    ("Median minutes to first callback attempt", "median_first_attempt", " min", 0.0, None),
+    ("Median minutes to first callback attempt", "median_first_attempt", "", 0.0, None),
     ("Calls", "calls", "", 0.0, None),
 )
 

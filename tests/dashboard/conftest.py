@@ -128,7 +128,7 @@ def make_session(
     db.session.add(session)
     db.session.flush()
     by_key = {q.key: q for q in version.questions}
-    for key, value in (("nps", nps), ("csat", csat), ("resolved", resolved)):
+    for step, (key, value) in enumerate((("nps", nps), ("csat", csat), ("resolved", resolved))):
         if value is not None and key in by_key:
             db.session.add(
                 Answer(
@@ -136,6 +136,7 @@ def make_session(
                     question_id=by_key[key].id,
                     value=value,
                     digits=str(value),
+                    created_at=created + timedelta(seconds=20 * (step + 1)),
                 )
             )
     if comment is not None:
@@ -172,6 +173,7 @@ def make_recording(
         transcript_engine="test",
         analysis=analyse_comment(comment).to_dict(),
         created_at=session.created_at + timedelta(minutes=1),
+        updated_at=session.created_at + timedelta(minutes=4),
     )
     db.session.add(rec)
     db.session.flush()
