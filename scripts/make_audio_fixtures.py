@@ -1,9 +1,11 @@
 """Generate the phone-quality audio fixtures under tests/fixtures/audio.
 
-Speech is synthesised with espeak-ng, band-limited to the telephone band (300-3400 Hz),
-resampled to 8 kHz, mixed with light seeded noise and stored as mono mu-law WAV, the way
-Twilio hands recordings over. Needs ``espeak-ng`` on PATH (apt package ``espeak-ng``) and
-the ffmpeg binary from imageio-ffmpeg; the tests only need the committed output.
+Speech is synthesised with flite (Debian package ``flite``: its slt, rms, awb and kal16
+voices; espeak-ng's voices made tiny.en hear "my rent is due" as "my friend did you", and
+no mbrola voices are packaged here), band-limited to the telephone band (300-3400 Hz), resampled to
+8 kHz, padded with pauses, mixed with light seeded hiss and stored as mono mu-law WAV, the
+way Twilio hands recordings over. Also needs the ffmpeg binary from imageio-ffmpeg. The
+output is byte-for-byte reproducible; the tests only need the committed files.
 
 Usage (from the repo root)::
 
