@@ -51,9 +51,14 @@ def _user() -> User:
 
 
 def _agents() -> list[User]:
-    return list(
-        db.session.scalars(db.select(User).where(User.role == Role.AGENT).order_by(User.email))
-    )
+    """Agents to filter by: the manager's team (everyone's for admins)."""
+    user = _user()
+    stmt = db.select(User).where(User.role == Role.AGENT).order_by(User.email)
+    if user.role is not Role.ADMIN:
+        stmt = stmt.where(
+            User.team_id == user.team_id if user.team_id is not None else User.team_id.is_(None)
+        )
+    return list(db.session.scalars(stmt))
 
 
 @bp.get("/")

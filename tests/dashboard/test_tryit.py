@@ -192,3 +192,16 @@ def test_expired_calls_are_hung_up_and_forgotten(app: Flask, signed_in: Any) -> 
     finally:
         reg.ttl = tryit.TTL_SECONDS
     assert session_of(turn).status.value == "completed"
+
+
+def test_low_scores_in_try_it_open_no_callback_task(
+    app: Flask, signed_in: Any, worker: Any
+) -> None:
+    """A manager testing a bad score does not put a task in the agents' queue."""
+    models = pytest.importorskip("callbacks.models")
+    d = Driver(signed_in)
+    d.start()
+    for digits in ("0#", "1", "2", "2", "1", "1", "1"):
+        d.do(action="press", digits=digits)
+    worker.run()
+    assert db.session.scalar(db.select(db.func.count(models.CallbackTask.id))) == 0

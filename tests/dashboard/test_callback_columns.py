@@ -1,0 +1,133 @@
+"""Callback state, SLA and agent in the flagged list, read from the callbacks package."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import event
+
+from ivr.db import db, utcnow
+from ivr.models import CallSession, Role, User
+from tests.dashboard.conftest import make_session, make_user
+
+models = pytest.importorskip("callbacks.models")
+
+
+def add_task(
+    session: CallSession,
+    *,
+    state: Any = None,
+    first_after: int | None = None,
+    sla: int = 60,
+    agent: User | None = None,
+) -> Any:
+    created = session.created_at + timedelta(minutes=2)
+    task = models.CallbackTask(
+        session_id=session.id,
+        contact_id=session.contact_id,
+        phone=session.from_number,
+        timezone="America/New_York",
+        scheduled_for=created,
+        due_at=created + timedelta(minutes=sla),
+        created_at=created,
+        state=state or models.TaskState.OPEN,
+        first_attempt_at=created + timedelta(minutes=first_after) if first_after else None,
+    )
+    db.session.add(task)
+    db.session.flush()
+    if agent is not None:
+        db.session.add(
+            models.CallbackAttempt(
+                task_id=task.id,
+                agent_id=agent.id,
+                status=models.AttemptStatus.COMPLETED,
+                to_number=session.from_number,
+                agent_number="+14155550100",
+                created_at=task.first_attempt_at or created,
+            )
+        )
+    db.session.commit()
+    return task
+
+
+_phones = iter(range(2000, 3000))
+
+
+def caller(**kwargs: Any) -> CallSession:
+    """A flagged call from a caller of its own (one open task per contact)."""
+    return make_session(phone=f"+1415555{next(_phones)}", **kwargs)
+
+
+def rows(html: str) -> int:
+    return html.count("<tr data-session=")
+
+
+def test_state_filter(app: Flask, signed_in: Any) -> None:
+    """Filtering by "closed" keeps only calls whose task is closed."""
+    add_task(caller(nps=1), state=models.TaskState.CLOSED, first_after=5)
+    add_task(caller(nps=1))
+    caller(nps=1)
+    assert rows(signed_in.get("/dashboard/?callback=closed").get_data(as_text=True)) == 1
+    assert rows(signed_in.get("/dashboard/?callback=none").get_data(as_text=True)) == 1
+
+
+def test_sla_filter(app: Flask, signed_in: Any) -> None:
+    """SLA met and missed split attempted-in-time from late (or overdue) callbacks."""
+    add_task(caller(nps=1), first_after=5, sla=10)
+    add_task(caller(nps=1), first_after=30, sla=10)
+    add_task(caller(nps=1, at=utcnow() - timedelta(hours=5)), sla=10)
+    met = signed_in.get("/dashboard/?sla=met").get_data(as_text=True)
+    missed = signed_in.get("/dashboard/?sla=missed").get_data(as_text=True)
+    assert rows(met) == 1 and "within SLA" in met
+    assert rows(missed) == 2 and "SLA missed" in missed
+
+
+def test_agent_filter(app: Flask, signed_in: Any) -> None:
+    """Filtering by agent keeps the calls that agent called back."""
+    ann = make_user(Role.AGENT, email="ann@example.com")
+    add_task(caller(nps=1), first_after=5, agent=ann)
+    add_task(caller(nps=1), first_after=5, agent=make_user(Role.AGENT))
+    html = signed_in.get(f"/dashboard/?agent={ann.id}").get_data(as_text=True)
+    assert rows(html) == 1 and "ann@example.com" in html
+
+
+def test_time_to_callback_is_shown(app: Flask, signed_in: Any) -> None:
+    """The row shows minutes from the survey call to the first attempt."""
+    add_task(caller(nps=1), first_after=7, sla=60)
+    assert "9 min" in signed_in.get("/dashboard/").get_data(as_text=True)
+
+
+@pytest.fixture
+def query_counter(app: Flask) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    yield statements
+    event.remove(db.engine, "before_cursor_execute", count)
+
+
+def test_list_queries_do_not_grow_with_rows(
+    app: Flask, signed_in: Any, query_counter: list[str]
+) -> None:
+    """Two or twenty-five rows take the same number of queries (no query per row)."""
+    for _ in range(2):
+        add_task(caller(nps=1, comment="It was awful."), first_after=5)
+    signed_in.get("/dashboard/")  # warm up: login, user loading
+    db.session.expunge_all()
+    query_counter.clear()
+    signed_in.get("/dashboard/")
+    few = len(query_counter)
+    for _ in range(23):
+        add_task(caller(nps=1, comment="It was awful."), first_after=5)
+    db.session.expunge_all()
+    query_counter.clear()
+    html = signed_in.get("/dashboard/").get_data(as_text=True)
+    assert rows(html) == 25
+    assert len(query_counter) == few, "\n".join(q[:90] for q in query_counter)
