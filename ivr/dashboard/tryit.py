@@ -1,42 +1,54 @@
 """Try a survey in the browser: a simulated phone call, driven a turn at a time.
 
 The caller simulator sends signed webhooks over HTTP to this same app, so the browser
-hears exactly what a phone caller would. Each call lives in this web process (a dict
-keyed by a random id, guarded by locks, expiring after ``TTL_SECONDS`` of inactivity):
-``SimulatedCall`` is not thread-safe, so every turn holds the call's own lock.
+hears exactly what a phone caller would. Between turns the call's state is kept in Redis
+(signed with SECRET_KEY, expiring), not in the web process: gunicorn runs several
+workers and the next click may reach another one. A Redis lock per call serialises turns
+(``SimulatedCall`` is not thread-safe). Calls idle for ``TTL_SECONDS`` are hung up by the
+next try-it request, so their sessions end like an abandoned phone call.
 
 Try-it sessions are marked ``CallSession.is_test`` and come from ``TRY_CALLER``, a
-fictional number kept on the do-not-call list so no callback is ever dialled for it.
+fictional number kept on the do-not-call list so no callback is ever opened for it.
 
 Recording a comment stores the audio in the fake Twilio (local mode). With real Twilio
-credentials there is nowhere Twilio-like to keep it, so the recording step is skipped
-with a message (the rest of the survey still plays).
+credentials there is nowhere Twilio-like to keep it, so the recording step is refused
+with a message and the manager skips it (the rest of the survey still plays).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import pickle
 import secrets
 import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import current_app, request
 
 from ivr.db import db, utcnow
 from ivr.models import CallSession, Contact, Survey
+from ivr.redis_client import get_redis
 from simulator.actions import Action, HangUp, Press, RecordAudio, Silent, Speak
 from simulator.caller import CallerSimulator, SimulatedCall, Turn
 from simulator.sinks import HttpRecordingSink
 
 TRY_CALLER = "+15555550100"  # 555-01xx: reserved for fiction, never a real customer
-TTL_SECONDS = 15 * 60
+TTL_SECONDS = 15 * 60  # idle time after which a try-it call is hung up
 MAX_CALLS = 50
 MAX_UPLOAD_BYTES = 10_000_000
 FFMPEG_TIMEOUT = 60
+STATE_KEY = "tryit:call:{}"
+LOCK_KEY = "tryit:lock:{}"
+TOUCHED = "tryit:touched"  # sorted set: call id -> last activity (epoch seconds)
+_LIVE_ATTRIBUTES = ("sim", "_lock")  # rebuilt on every turn, never stored
 
 
 class TryItError(Exception):
@@ -49,73 +61,93 @@ class TryCall:
     user_id: int
     survey_id: int
     call: SimulatedCall
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    touched: float = field(default_factory=time.monotonic)
     session_id: int | None = None
 
 
-class Registry:
-    """The process's live try-it calls."""
-
-    def __init__(self, ttl: float = TTL_SECONDS, max_calls: int = MAX_CALLS) -> None:
-        self.ttl = ttl
-        self.max_calls = max_calls
-        self._calls: dict[str, TryCall] = {}
-        self._lock = threading.Lock()
-
-    def add(self, entry: TryCall) -> None:
-        stale = self._expire()
-        with self._lock:
-            if len(self._calls) >= self.max_calls:
-                raise TryItError("Too many try-it calls are running; try again in a few minutes.")
-            self._calls[entry.id] = entry
-        _hang_up_all(stale)
-
-    def get(self, call_id: str, user_id: int) -> TryCall | None:
-        stale = self._expire()
-        _hang_up_all(stale)
-        with self._lock:
-            entry = self._calls.get(call_id)
-        if entry is None or entry.user_id != user_id:
-            return None
-        entry.touched = time.monotonic()
-        return entry
-
-    def remove(self, call_id: str) -> None:
-        with self._lock:
-            self._calls.pop(call_id, None)
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._calls)
-
-    def _expire(self) -> list[TryCall]:
-        now = time.monotonic()
-        with self._lock:
-            stale = [c for c in self._calls.values() if now - c.touched > self.ttl]
-            for c in stale:
-                del self._calls[c.id]
-        return stale
+def _simulator() -> CallerSimulator:
+    cfg = current_app.config
+    sink = HttpRecordingSink(
+        cfg["TWILIO_API_BASE_URL"], cfg["TWILIO_ACCOUNT_SID"], cfg["TWILIO_AUTH_TOKEN"]
+    )
+    return CallerSimulator(
+        account_sid=cfg["TWILIO_ACCOUNT_SID"], auth_token=cfg["TWILIO_AUTH_TOKEN"], recordings=sink
+    )
 
 
-def _hang_up_all(entries: list[TryCall]) -> None:
-    for entry in entries:
-        with entry.lock:
-            if not entry.call.ended:
+def _sign(payload: bytes) -> bytes:
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, payload, hashlib.sha256).digest()
+
+
+def _dump(entry: TryCall) -> bytes:
+    state = {k: v for k, v in vars(entry.call).items() if k not in _LIVE_ATTRIBUTES}
+    state["requests"] = []  # webhook bodies: not needed to carry on
+    payload = pickle.dumps(
+        {
+            "user_id": entry.user_id,
+            "survey_id": entry.survey_id,
+            "session_id": entry.session_id,
+            "call": state,
+        }
+    )
+    return _sign(payload) + payload
+
+
+def _load(call_id: str, raw: bytes) -> TryCall | None:
+    signature, payload = raw[:32], raw[32:]
+    if not hmac.compare_digest(signature, _sign(payload)):
+        return None
+    data = pickle.loads(payload)  # noqa: S301 - written and signed by this app
+    call = SimulatedCall.__new__(SimulatedCall)
+    vars(call).update(data["call"])
+    call.sim = _simulator()
+    call._lock = threading.Lock()
+    return TryCall(call_id, data["user_id"], data["survey_id"], call, data["session_id"])
+
+
+def _save(entry: TryCall) -> None:
+    redis = get_redis()
+    if entry.call.ended:
+        redis.delete(STATE_KEY.format(entry.id))
+        redis.zrem(TOUCHED, entry.id)
+        return
+    redis.set(STATE_KEY.format(entry.id), _dump(entry), ex=TTL_SECONDS + 3600)
+    redis.zadd(TOUCHED, {entry.id: time.time()})
+
+
+@contextmanager
+def checked_out(call_id: str, user_id: int | None) -> Iterator[TryCall | None]:
+    """The call, locked for one turn and saved back after it (None: unknown or not yours)."""
+    redis = get_redis()
+    lock = redis.lock(LOCK_KEY.format(call_id), timeout=FFMPEG_TIMEOUT * 2, blocking_timeout=30)
+    if not lock.acquire():
+        raise TryItError("The previous answer is still being handled; try again.")
+    try:
+        raw = redis.get(STATE_KEY.format(call_id))
+        entry = _load(call_id, raw) if isinstance(raw, bytes) else None
+        if entry is None or (user_id is not None and entry.user_id != user_id):
+            yield None
+            return
+        yield entry
+        _save(entry)
+    finally:
+        lock.release()
+
+
+def hang_up_stale(now: float | None = None) -> int:
+    """Hang up try-it calls idle longer than ``TTL_SECONDS``; returns how many."""
+    redis = get_redis()
+    cutoff = (now or time.time()) - TTL_SECONDS
+    stale = [
+        m.decode() if isinstance(m, bytes) else str(m)
+        for m in redis.zrangebyscore(TOUCHED, 0, cutoff)
+    ]
+    for call_id in stale:
+        with checked_out(call_id, None) as entry:
+            if entry is not None and not entry.call.ended:
                 entry.call.hang_up()
-
-
-_registry_lock = threading.Lock()
-
-
-def registry(app: Flask | None = None) -> Registry:
-    """The app's registry of live try-it calls, created on first use."""
-    extensions = (app or current_app).extensions
-    with _registry_lock:
-        reg = extensions.get("dashboard_tryit")
-        if not isinstance(reg, Registry):
-            reg = extensions["dashboard_tryit"] = Registry()
-    return reg
+        redis.zrem(TOUCHED, call_id)
+    return len(stale)
 
 
 def recording_supported() -> bool:
@@ -139,31 +171,25 @@ def _test_contact() -> None:
     db.session.commit()
 
 
-def start(survey: Survey, user_id: int) -> tuple[TryCall, Turn]:
+def start(survey: Survey, user_id: int) -> dict[str, Any]:
     """Place a simulated call into the survey and play it up to the first question."""
     cfg = current_app.config
+    hang_up_stale()
+    if get_redis().zcard(TOUCHED) >= MAX_CALLS:
+        raise TryItError("Too many try-it calls are running; try again in a few minutes.")
     _test_contact()
     base = _base_url()
-    sink = HttpRecordingSink(
-        cfg["TWILIO_API_BASE_URL"], cfg["TWILIO_ACCOUNT_SID"], cfg["TWILIO_AUTH_TOKEN"]
-    )
-    simulator = CallerSimulator(
-        account_sid=cfg["TWILIO_ACCOUNT_SID"], auth_token=cfg["TWILIO_AUTH_TOKEN"], recordings=sink
-    )
-    call = simulator.call(
+    call = _simulator().call(
         f"{base}/twilio/voice/survey?survey={survey.slug}",
         from_=TRY_CALLER,
         to=cfg["TWILIO_PHONE_NUMBER"],
         status_callback=f"{base}/twilio/voice/status",
     )
     entry = TryCall(secrets.token_urlsafe(16), user_id, survey.id, call)
-    registry().add(entry)
-    with entry.lock:
-        turn = call.start()
-        entry.session_id = mark_test(call.sid)
-    if turn.ended:
-        registry().remove(entry.id)
-    return entry, turn
+    turn = call.start()
+    entry.session_id = mark_test(call.sid)
+    _save(entry)
+    return turn_json(entry, turn)
 
 
 def mark_test(call_sid: str) -> int | None:
@@ -194,14 +220,16 @@ def action_from(payload: dict[str, Any]) -> Action:
     raise TryItError("Unknown action.")
 
 
-def respond(entry: TryCall, action: Action) -> Turn:
-    with entry.lock:
+def respond(call_id: str, user_id: int, action: Action) -> dict[str, Any] | None:
+    """Answer the waiting <Gather>/<Record>; None when the call is unknown or not the user's."""
+    hang_up_stale()
+    with checked_out(call_id, user_id) as entry:
+        if entry is None:
+            return None
         turn = entry.call.respond(action)
         if entry.session_id is None:
             entry.session_id = mark_test(entry.call.sid)
-    if turn.ended:
-        registry().remove(entry.id)
-    return turn
+        return turn_json(entry, turn)
 
 
 def to_wav(data: bytes, max_seconds: int) -> bytes:
@@ -247,19 +275,22 @@ def to_wav(data: bytes, max_seconds: int) -> bytes:
         return dest.read_bytes()
 
 
-def record(entry: TryCall, audio: bytes) -> Turn:
+def record(call_id: str, user_id: int, audio: bytes) -> dict[str, Any] | None:
     """Answer the waiting <Record> with uploaded audio (converted to WAV)."""
     if not recording_supported():
         raise TryItError(
             "Recording a comment in try-it works in local mode only (with real Twilio "
             "credentials there is no fake Twilio to keep it). Choose “Skip the comment”."
         )
-    version_seconds = 120
-    session = db.session.get(CallSession, entry.session_id) if entry.session_id else None
-    if session is not None and session.survey_version is not None:
-        version_seconds = session.survey_version.comment_max_seconds
-    wav = to_wav(audio, version_seconds)
-    return respond(entry, RecordAudio(wav, "#"))
+    with checked_out(call_id, user_id) as entry:
+        if entry is None:
+            return None
+        max_seconds = 120
+        session = db.session.get(CallSession, entry.session_id) if entry.session_id else None
+        if session is not None and session.survey_version is not None:
+            max_seconds = session.survey_version.comment_max_seconds
+        turn = entry.call.respond(RecordAudio(to_wav(audio, max_seconds), "#"))
+        return turn_json(entry, turn)
 
 
 def turn_json(entry: TryCall, turn: Turn) -> dict[str, Any]:

@@ -317,10 +317,9 @@ def try_start(survey_id: int) -> Any:
     if survey.active_version is None:
         return _try_error("This survey has no active version yet.")
     try:
-        entry, turn = tryit.start(survey, _user().id)
+        return jsonify(tryit.start(survey, _user().id))
     except tryit.TryItError as exc:
         return _try_error(str(exc), 503)
-    return jsonify(tryit.turn_json(entry, turn))
 
 
 ENDED = "This try-it call has ended or expired. Start a new one."
@@ -330,28 +329,24 @@ ENDED = "This try-it call has ended or expired. Start a new one."
 @roles_required(*MANAGERS)
 def try_respond(call_id: str) -> Any:
     """Press keys, say something, stay silent or hang up; returns what the caller hears next."""
-    entry = tryit.registry().get(call_id, _user().id)
-    if entry is None:
-        return _try_error(ENDED, 404)
     try:
-        action = tryit.action_from(request.get_json(silent=True) or {})
+        turn = tryit.respond(
+            call_id, _user().id, tryit.action_from(request.get_json(silent=True) or {})
+        )
     except tryit.TryItError as exc:
         return _try_error(str(exc))
-    return jsonify(tryit.turn_json(entry, tryit.respond(entry, action)))
+    return jsonify(turn) if turn is not None else _try_error(ENDED, 404)
 
 
 @bp.post("/try/<call_id>/record")
 @roles_required(*MANAGERS)
 def try_record(call_id: str) -> Any:
     """Speak a comment: an uploaded file or a microphone recording from the browser."""
-    entry = tryit.registry().get(call_id, _user().id)
-    if entry is None:
-        return _try_error(ENDED, 404)
     upload = request.files.get("audio")
     if upload is None:
         return _try_error("No audio was sent.")
     try:
-        turn = tryit.record(entry, upload.read(tryit.MAX_UPLOAD_BYTES + 1))
+        turn = tryit.record(call_id, _user().id, upload.read(tryit.MAX_UPLOAD_BYTES + 1))
     except tryit.TryItError as exc:
         return _try_error(str(exc))
-    return jsonify(tryit.turn_json(entry, turn))
+    return jsonify(turn) if turn is not None else _try_error(ENDED, 404)

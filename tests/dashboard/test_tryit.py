@@ -181,17 +181,45 @@ def test_bad_actions_are_refused(app: Flask, signed_in: Any, payload: dict[str, 
     assert response.status_code == 400 and response.get_json()["error"]
 
 
-def test_expired_calls_are_hung_up_and_forgotten(app: Flask, signed_in: Any) -> None:
-    """A call idle longer than the TTL is dropped and its session ends."""
+def test_expired_calls_are_hung_up_and_forgotten(
+    app: Flask, signed_in: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A call idle longer than the TTL is hung up (its session ends) and then unknown."""
     d = Driver(signed_in)
     turn = d.start()
-    reg = tryit.registry(app)
-    reg.ttl = 0
-    try:
-        assert d.do(action="press", digits="1#").status_code == 404
-    finally:
-        reg.ttl = tryit.TTL_SECONDS
+    monkeypatch.setattr(tryit, "TTL_SECONDS", -1)
+    assert d.do(action="press", digits="1#").status_code == 404
     assert session_of(turn).status.value == "completed"
+
+
+def test_call_continues_on_another_web_worker(app: Flask, signed_in: Any, redis_conn: Any) -> None:
+    """A turn served by a second app instance (another gunicorn worker) carries on the call."""
+    from ivr import create_app
+
+    d = Driver(signed_in)
+    d.start()
+    other = create_app(dict(app.config))
+    other.extensions["redis"] = redis_conn
+    browser = other.test_client()
+    cookie = signed_in.get_cookie("session")
+    assert cookie is not None
+    browser.set_cookie("session", cookie.value)
+    response = browser.post(
+        f"/dashboard/try/{d.call_id}/respond",
+        json={"action": "press", "digits": "9#"},
+        headers=d.headers,
+    )
+    assert "How satisfied" in " ".join(response.get_json()["said"])
+
+
+def test_tampered_state_is_not_loaded(app: Flask, signed_in: Any, redis_conn: Any) -> None:
+    """Call state edited in Redis fails its signature and is treated as ended."""
+    d = Driver(signed_in)
+    d.start()
+    key = tryit.STATE_KEY.format(d.call_id)
+    raw = redis_conn.get(key)
+    redis_conn.set(key, raw[:-1] + bytes([raw[-1] ^ 1]))
+    assert d.do(action="press", digits="9#").status_code == 404
 
 
 def test_low_scores_in_try_it_open_no_callback_task(
