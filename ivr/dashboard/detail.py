@@ -85,7 +85,12 @@ def timeline(session: CallSession, callback: callback_link.CallbackSummary | Non
         length = f"{rec.duration_seconds}s" if rec.duration_seconds is not None else ""
         steps.append(Step(rec.created_at, "recording", "Comment recorded", length))
         if rec.transcript:
-            labels = ", ".join(flags.flagged_labels(rec.analysis)) or "nothing flagged"
+            labels = ", ".join(
+                flags.REASONS[flags.ANALYSIS_REASONS[name]]
+                for name in flags.flagged_labels(rec.analysis)
+                if name in flags.ANALYSIS_REASONS
+            )
+            labels = labels or "nothing flagged"
             steps.append(Step(rec.updated_at, "transcript", "Transcribed and read", labels))
         if rec.status.value == "deleted":
             steps.append(Step(rec.updated_at, "deleted", "Audio deleted"))
@@ -123,7 +128,8 @@ def timeline(session: CallSession, callback: callback_link.CallbackSummary | Non
                 )
             )
     else:
-        steps.append(Step(None, "task", "No callback task"))
+        why = " (test call)" if session.is_test else ""
+        steps.append(Step(None, "task", f"No callback task{why}"))
     # Undated steps (flags) keep their place after the step before them.
     keyed: list[tuple[datetime, int, Step]] = []
     last = session.created_at

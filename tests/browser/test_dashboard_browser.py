@@ -57,14 +57,18 @@ def test_recording_plays_with_access(
     sign_in(page, boss)
     page.click("tr:has-text('0142') a")
     page.wait_for_load_state()
+    assert page.evaluate("document.querySelector('audio.player').readyState") == 0  # preload none
+    page.evaluate("document.querySelector('audio.player').play()")  # what the play button does
     page.wait_for_function(
-        "() => { const a = document.querySelector('audio.player'); return a && a.readyState >= 1; }"
+        "() => { const a = document.querySelector('audio.player'); return a.readyState >= 1; }"
     )
     duration = page.evaluate("document.querySelector('audio.player').duration")
     assert duration == pytest.approx(1.0, abs=0.1)
     assert page.locator("mark.flag-distress").count() >= 1
     assert page.locator("ol.timeline li", has_text="Callback attempt").count() == 1
     assert str(calls["distress"].id) in page.url
+    page.reload()
+    assert "played by manager@example.com" in page.inner_text("ul.audit")
     screenshot(page, "03-call-detail")
 
 
