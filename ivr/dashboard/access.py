@@ -51,3 +51,13 @@ def visible_surveys(user: User) -> list[Survey]:
     return list(
         db.session.scalars(db.select(Survey).where(survey_scope(user)).order_by(Survey.name))
     )
+
+
+def visible_agents(user: User) -> list[User]:
+    """Agents a person may filter by: their team's (everyone's for admins)."""
+    stmt = db.select(User).where(User.role == Role.AGENT).order_by(User.email)
+    if user.role is not Role.ADMIN:
+        stmt = stmt.where(
+            User.team_id == user.team_id if user.team_id is not None else User.team_id.is_(None)
+        )
+    return list(db.session.scalars(stmt))

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
+
+if TYPE_CHECKING:
+    from ivr.dashboard.trends import Trends
 
 WIDTH, HEIGHT = 440, 210
 LEFT, RIGHT, TOP, BOTTOM = 52, 8, 18, 30
@@ -94,3 +98,33 @@ def bar_chart(
             )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - labels and values are escaped above
+
+
+CHARTS = (
+    # (title, attribute, unit, fixed low, fixed high)
+    ("NPS", "nps_score", "", -100.0, 100.0),
+    ("CSAT average (1-5)", "csat_average", "", 0.0, 5.0),
+    ("Response rate", "response_rate", "%", 0.0, 100.0),
+    ("Completion rate", "completion_rate", "%", 0.0, 100.0),
+    ("Flagged rate", "flagged_rate", "%", 0.0, 100.0),
+    ("Callbacks within SLA", "sla_rate", "%", 0.0, 100.0),
+    ("Median minutes to first callback attempt", "median_first_attempt", "", 0.0, None),
+    ("Calls", "calls", "", 0.0, None),
+)
+
+
+def trend_charts(result: Trends) -> list[dict[str, Any]]:
+    """One bar chart per figure, over the periods of ``result``."""
+    out = []
+    for title, attr, unit, lo, hi in CHARTS:
+        points = [(b.label, getattr(b, attr)) for b in result.series]
+        out.append(
+            {
+                "title": title,
+                "attr": attr,
+                "unit": unit,
+                "overall": getattr(result.total, attr),
+                "svg": bar_chart(title, points, unit=unit, lo=lo, hi=hi),
+            }
+        )
+    return out

@@ -20,7 +20,8 @@ PER_PAGE = 25
 SNIPPET_CHARS = 140
 
 
-def _int(value: str | None) -> int | None:
+def int_arg(value: str | None) -> int | None:
+    """A whole number from a form or query value; None when missing or malformed."""
     try:
         return int(value) if value else None
     except ValueError:
@@ -56,12 +57,12 @@ class Filters:
             reasons=tuple(r for r in raw_reasons if r in flags.REASONS),
             date_from=_date(args.get("from")),
             date_to=_date(args.get("to")),
-            survey_id=_int(args.get("survey")),
-            agent_id=_int(args.get("agent")),
+            survey_id=int_arg(args.get("survey")),
+            agent_id=int_arg(args.get("agent")),
             callback_state=args.get("callback", "") or "",
             sla=args.get("sla", "") if args.get("sla") in ("met", "missed") else "",
             include_tests=args.get("tests") == "1",
-            page=max(1, _int(args.get("page")) or 1),
+            page=max(1, int_arg(args.get("page")) or 1),
         )
 
     def to_args(self, **changes: Any) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from ivr import contacts
 from ivr.auth import roles_required
 from ivr.dashboard import (
     access,
+    audio,
     callback_link,
     charts,
     detail,
@@ -50,17 +51,6 @@ def _user() -> User:
     return current_user._get_current_object()  # type: ignore[no-any-return,unused-ignore]
 
 
-def _agents() -> list[User]:
-    """Agents to filter by: the manager's team (everyone's for admins)."""
-    user = _user()
-    stmt = db.select(User).where(User.role == Role.AGENT).order_by(User.email)
-    if user.role is not Role.ADMIN:
-        stmt = stmt.where(
-            User.team_id == user.team_id if user.team_id is not None else User.team_id.is_(None)
-        )
-    return list(db.session.scalars(stmt))
-
-
 @bp.get("/")
 @roles_required(*MANAGERS)
 def index() -> Any:
@@ -73,7 +63,7 @@ def index() -> Any:
         filters=filters,
         reasons=flags.REASONS,
         surveys=access.visible_surveys(_user()),
-        agents=_agents(),
+        agents=access.visible_agents(_user()),
         callback_states=callback_link.states(),
         callbacks_available=callback_link.available(),
     )
@@ -109,25 +99,17 @@ def call_detail(session_id: int) -> Any:
         scores=queries.scores_of(session),
         caller=queries.mask_number(session.customer_number),
         transcripts=[(r, detail.highlight(r)) for r in session.recordings if r.transcript],
-        playable=[r for r in session.recordings if audio_available(r)],
+        playable=[r for r in session.recordings if audio.local_file(r) is not None],
         callback=callback,
         steps=detail.timeline(session, callback),
         audit=detail.audit_trail(session),
     )
 
 
-def audio_available(rec: Any) -> bool:
-    from ivr.dashboard.audio import local_file
-
-    return local_file(rec) is not None
-
-
 @bp.get("/recordings/<int:recording_id>/audio")
 @roles_required(*EVERYONE)
 def recording_audio(recording_id: int) -> Response:
     """Stream a recording (Range supported) to someone who may see its call; audited."""
-    from ivr.dashboard import audio
-
     rec = queries.recording(recording_id)
     if rec is None:
         abort(404)
@@ -146,38 +128,9 @@ def trends() -> Any:
         "dashboard/trends.html",
         t=result,
         filters=filters,
-        charts=trend_charts(result),
+        charts=charts.trend_charts(result),
         surveys=access.visible_surveys(_user()),
     )
-
-
-CHARTS = (
-    # (title, attribute, unit, fixed low, fixed high)
-    ("NPS", "nps_score", "", -100.0, 100.0),
-    ("CSAT average (1-5)", "csat_average", "", 0.0, 5.0),
-    ("Response rate", "response_rate", "%", 0.0, 100.0),
-    ("Completion rate", "completion_rate", "%", 0.0, 100.0),
-    ("Flagged rate", "flagged_rate", "%", 0.0, 100.0),
-    ("Callbacks within SLA", "sla_rate", "%", 0.0, 100.0),
-    ("Median minutes to first callback attempt", "median_first_attempt", "", 0.0, None),
-    ("Calls", "calls", "", 0.0, None),
-)
-
-
-def trend_charts(result: trends_mod.Trends) -> list[dict[str, Any]]:
-    out = []
-    for title, attr, unit, lo, hi in CHARTS:
-        points = [(b.label, getattr(b, attr)) for b in result.series]
-        out.append(
-            {
-                "title": title,
-                "attr": attr,
-                "unit": unit,
-                "overall": getattr(result.total, attr),
-                "svg": charts.bar_chart(title, points, unit=unit.strip() and unit, lo=lo, hi=hi),
-            }
-        )
-    return out
 
 
 @bp.get("/surveys")
@@ -199,7 +152,7 @@ def survey_create() -> Any:
     user = _user()
     team_id = user.team_id
     if user.role is Role.ADMIN:
-        team_id = queries._int(request.form.get("team_id"))
+        team_id = queries.int_arg(request.form.get("team_id"))
     try:
         survey = editor.create_survey(
             request.form.get("name", ""), request.form.get("slug", ""), team_id, user

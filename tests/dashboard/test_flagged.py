@@ -169,3 +169,12 @@ def test_detail_page_shows_answers_transcript_highlight_and_timeline(
     assert '<mark class="flag-distress"' in html
     assert "Answered nps: 2" in html and "Comment recorded" in html
     assert "twilio.com" not in html
+
+
+def test_paging_and_export_links_keep_the_filters(app: Flask, signed_in: Any) -> None:
+    """The next-page and CSV links carry the chosen reason."""
+    for i in range(30):
+        make_session(nps=1, at=utcnow() - timedelta(minutes=i + 1))
+    html = signed_in.get("/dashboard/?reason=low_score").get_data(as_text=True)
+    assert "/dashboard/?reason=low_score&amp;page=2" in html
+    assert "/dashboard/flagged.csv?reason=low_score" in html
