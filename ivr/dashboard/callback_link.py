@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
 
 from ivr.db import db, utcnow
-from ivr.models import CallSession
+from ivr.models import CallSession, Event
 
 
 def _models() -> tuple[Any, Any] | None:
@@ -79,42 +79,74 @@ def _value(raw: Any) -> str:
     return str(getattr(raw, "value", raw)) if raw is not None else ""
 
 
+EVALUATED = "callback.evaluated"  # the callbacks package logs the task a session fed
+
+
+def _linked_task_ids(task: Any, session_ids: Sequence[int]) -> dict[int, set[int]]:
+    """Session id -> ids of the tasks it opened or was merged into (two queries in all)."""
+    links: dict[int, set[int]] = {sid: set() for sid in session_ids}
+    rows = db.session.execute(
+        select(Event.session_id, Event.data["task_id"].as_integer()).where(
+            Event.kind == EVALUATED, Event.session_id.in_(list(session_ids))
+        )
+    ).all()
+    for session_id, task_id in rows:
+        if session_id is not None and task_id is not None:
+            links[session_id].add(int(task_id))
+    direct = db.session.execute(
+        select(task.session_id, task.id).where(task.session_id.in_(list(session_ids)))
+    ).all()
+    for session_id, task_id in direct:
+        links[session_id].add(task_id)
+    return links
+
+
 def summaries(
     session_ids: Sequence[int], *, with_attempts: bool = False
 ) -> dict[int, CallbackSummary]:
-    """The latest callback task of each session, in one or two queries (never one per row)."""
+    """The newest callback task each session opened or was merged into; a fixed number of
+    queries whatever the number of sessions."""
     models = _models()
     if models is None or not session_ids:
         return {}
     CallbackTask, CallbackAttempt = models
-    tasks = db.session.scalars(
-        select(CallbackTask)
-        .where(CallbackTask.session_id.in_(list(session_ids)))
-        .order_by(CallbackTask.created_at)
-    ).all()
+    links = _linked_task_ids(CallbackTask, session_ids)
+    all_ids = set().union(*links.values())
+    if not all_ids:
+        return {}
+    tasks = {
+        t.id: t
+        for t in db.session.scalars(select(CallbackTask).where(CallbackTask.id.in_(all_ids)))
+    }
+    views: dict[int, CallbackSummary] = {}
     result: dict[int, CallbackSummary] = {}
-    for task in tasks:  # later tasks win: the newest is the one the loop is on
-        result[task.session_id] = CallbackSummary(
-            task_id=task.id,
-            state=_value(task.state),
-            priority=_priority(task.priority),
-            outcome=_value(task.outcome) or None,
-            notes=task.notes,
-            reasons=list(task.reasons or []),
-            created_at=task.created_at,
-            due_at=task.due_at,
-            first_attempt_at=task.first_attempt_at,
-            closed_at=task.closed_at,
-        )
-    if with_attempts and result:
-        by_task = {s.task_id: s for s in result.values()}
+    for session_id, task_ids in links.items():
+        linked = [tasks[i] for i in task_ids if i in tasks]
+        if not linked:
+            continue
+        task = max(linked, key=lambda t: (t.created_at, t.id))  # the one the loop is on
+        if task.id not in views:
+            views[task.id] = CallbackSummary(
+                task_id=task.id,
+                state=_value(task.state),
+                priority=_priority(task.priority),
+                outcome=_value(task.outcome) or None,
+                notes=task.notes,
+                reasons=list(task.reasons or []),
+                created_at=task.created_at,
+                due_at=task.due_at,
+                first_attempt_at=task.first_attempt_at,
+                closed_at=task.closed_at,
+            )
+        result[session_id] = views[task.id]
+    if with_attempts and views:
         attempts = db.session.scalars(
             select(CallbackAttempt)
-            .where(CallbackAttempt.task_id.in_(list(by_task)))
+            .where(CallbackAttempt.task_id.in_(list(views)))
             .order_by(CallbackAttempt.created_at)
         ).all()
         for attempt in attempts:
-            by_task[attempt.task_id].attempts.append(
+            views[attempt.task_id].attempts.append(
                 AttemptView(
                     agent_id=attempt.agent_id,
                     status=_value(attempt.status),
@@ -124,6 +156,21 @@ def summaries(
                 )
             )
     return result
+
+
+def _has_task(task: Any, where: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Sessions that opened, or were merged into, a task matching ``where``."""
+    matching = select(task.id).where(where)
+    return or_(
+        CallSession.id.in_(select(task.session_id).where(where, task.session_id.is_not(None))),
+        exists(
+            select(Event.id).where(
+                Event.session_id == CallSession.id,
+                Event.kind == EVALUATED,
+                Event.data["task_id"].as_integer().in_(matching),
+            )
+        ),
+    )
 
 
 def states() -> list[str]:
@@ -153,7 +200,7 @@ def state_condition(state: str) -> ColumnElement[bool]:
         return true() if state == "none" else false()
     task = models[0]
     if state == "none":
-        return ~CallSession.id.in_(select(task.session_id).where(task.session_id.is_not(None)))
+        return ~_has_task(task, true())
     enum_class = getattr(task.__table__.c.state.type, "enum_class", None)
     if enum_class is not None:
         try:
@@ -162,7 +209,7 @@ def state_condition(state: str) -> ColumnElement[bool]:
             return false()
     else:
         literal = state
-    return CallSession.id.in_(select(task.session_id).where(task.state == literal))
+    return _has_task(task, task.state == literal)
 
 
 def sla_condition(met: bool, now: datetime | None = None) -> ColumnElement[bool]:
@@ -179,7 +226,7 @@ def sla_condition(met: bool, now: datetime | None = None) -> ColumnElement[bool]
             task.first_attempt_at > task.due_at,
             and_(task.first_attempt_at.is_(None), task.due_at < now),
         )
-    return CallSession.id.in_(select(task.session_id).where(cond))
+    return _has_task(task, cond)
 
 
 def agent_condition(agent_id: int) -> ColumnElement[bool]:
@@ -188,11 +235,7 @@ def agent_condition(agent_id: int) -> ColumnElement[bool]:
     if models is None:
         return false()
     task, attempt = models
-    return CallSession.id.in_(
-        select(task.session_id)
-        .join(attempt, attempt.task_id == task.id)
-        .where(attempt.agent_id == agent_id)
-    )
+    return _has_task(task, task.id.in_(select(attempt.task_id).where(attempt.agent_id == agent_id)))
 
 
 def task_rows(session_ids: Select[Any]) -> list[tuple[Any, ...]]:

@@ -131,3 +131,33 @@ def test_list_queries_do_not_grow_with_rows(
     html = signed_in.get("/dashboard/").get_data(as_text=True)
     assert rows(html) == 25
     assert len(query_counter) == few, "\n".join(q[:90] for q in query_counter)
+
+
+def test_session_merged_into_an_open_task_shows_it(app: Flask, signed_in: Any) -> None:
+    """A second survey merged into the caller's open task shows that task's state."""
+    from ivr import events
+
+    first = make_session(phone="+14155553001", nps=1, at=utcnow() - timedelta(hours=2))
+    second = make_session(phone="+14155553001", nps=2)
+    task = add_task(first)
+    events.record("callback.evaluated", session=second, data={"task_id": task.id})
+    db.session.commit()
+    html = signed_in.get("/dashboard/?callback=open").get_data(as_text=True)
+    assert rows(html) == 2
+    assert rows(signed_in.get("/dashboard/?callback=none").get_data(as_text=True)) == 0
+
+
+def test_real_survey_call_shows_the_task_the_rules_opened(
+    app: Flask, signed_in: Any, simulator: Any, survey_url: str, status_url: str, worker: Any
+) -> None:
+    """End to end: a low score on the phone opens a task, and the list shows it open."""
+    from simulator.actions import Press
+    from tests.conftest import COMPANY_NUMBER, CUSTOMER
+
+    simulator.call(survey_url, from_=CUSTOMER, to=COMPANY_NUMBER, status_callback=status_url).run(
+        [Press("2#"), Press("1"), Press("2"), Press("2"), Press("2")]
+    )
+    worker.run()
+    html = signed_in.get("/dashboard/?callback=open").get_data(as_text=True)
+    assert rows(html) == 1
+    assert 'class="state state-open"' in html
