@@ -34,10 +34,16 @@ def on_survey_finished(session_id: int) -> None:
     exists before the caller has even heard the goodbye. If that fails for any reason the
     caller is not affected: the same evaluation is enqueued as a job on the high queue
     (and the periodic sweep evaluates any finished survey that still has no verdict).
+    ``CALLBACK_EVALUATE_INLINE=False`` always uses the job instead.
     """
+    from flask import current_app
+
     from callbacks import service
     from ivr.db import db
 
+    if not current_app.config.get("CALLBACK_EVALUATE_INLINE", True):
+        enqueue_evaluation(session_id)
+        return
     try:
         service.evaluate_session(session_id)
     except Exception:
