@@ -92,6 +92,7 @@ def simulate_command(
         from_=from_,
         to=cfg["TWILIO_PHONE_NUMBER"],
         script=parse_script(script) if script else None,
+        status_callback=f"{base}/twilio/voice/status",
     )
     click.echo(f"call ended: {result.final_status}")
 
