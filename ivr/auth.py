@@ -12,7 +12,7 @@ from flask_login import LoginManager, current_user
 from flask_wtf import CSRFProtect
 
 from ivr.db import db
-from ivr.models import Role, User
+from ivr.models import Role, Team, User
 
 login_manager = LoginManager()
 login_manager.login_view = "views.login"
@@ -35,18 +35,36 @@ def init_app(app: Flask) -> None:
 
 
 def create_user(
-    email: str, password: str, role: str, *, name: str | None = None, phone: str | None = None
+    email: str,
+    password: str,
+    role: str,
+    *,
+    name: str | None = None,
+    phone: str | None = None,
+    team: str | None = None,
 ) -> User:
     email = email.strip().lower()
     if db.session.scalar(db.select(User).where(User.email == email)) is not None:
         raise ValueError(f"a user with email {email} already exists")
     if len(password) < 8:
         raise ValueError("the password must have at least 8 characters")
-    user = User(email=email, role=Role(role), name=name, phone=phone)
+    user = User(
+        email=email, role=Role(role), name=name, phone=phone, team=find_or_create_team(team)
+    )
     user.set_password(password)
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def find_or_create_team(name: str | None) -> Team | None:
+    if not name:
+        return None
+    team = db.session.scalar(db.select(Team).where(Team.name == name))
+    if team is None:
+        team = Team(name=name)
+        db.session.add(team)
+    return team
 
 
 def authenticate(email: str, password: str) -> User | None:

@@ -18,10 +18,13 @@ users = AppGroup("users", help="Manage people who sign in to the web UI.")
 @click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.AGENT.value)
 @click.option("--name", default=None)
 @click.option("--phone", default=None, help="Agent's phone (E.164) rung for click-to-call.")
-def create_user(email: str, password: str, role: str, name: str | None, phone: str | None) -> None:
+@click.option("--team", default=None, help="Team name (created if new); managers see its surveys.")
+def create_user(
+    email: str, password: str, role: str, name: str | None, phone: str | None, team: str | None
+) -> None:
     """Create a person who can sign in."""
     try:
-        user = auth.create_user(email, password, role, name=name, phone=phone)
+        user = auth.create_user(email, password, role, name=name, phone=phone, team=team)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"created {user.role.value} {user.email}")

@@ -120,3 +120,36 @@ def test_migrations_match_the_models_and_go_down_and_up(app: Flask) -> None:
     flask_migrate.upgrade()
     with db.engine.connect() as conn:
         assert "call_sessions" in db.inspect(conn).get_table_names()
+
+
+def test_users_create_command_makes_a_person_who_can_sign_in(app: Flask) -> None:
+    """`flask users create` with a role and team gives a login that lands on its start page."""
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "lee@example.com",
+            "--password",
+            "s3cret-pass",
+            "--role",
+            "manager",
+            "--team",
+            "Billing",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    client = app.test_client()
+    login = client.get("/login")
+    token = login.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
+    response = client.post(
+        "/login", data={"email": "lee@example.com", "password": "s3cret-pass", "csrf_token": token}
+    )
+    assert response.status_code == 302
+    assert client.get("/").headers["Location"].endswith("/dashboard/")
+    from ivr.models import User
+
+    user = db.session.scalar(db.select(User).where(User.email == "lee@example.com"))
+    assert user is not None and user.team is not None and user.team.name == "Billing"
+    again = runner.invoke(args=["users", "create", "lee@example.com", "--password", "s3cret-pass"])
+    assert again.exit_code != 0 and "already exists" in again.output
