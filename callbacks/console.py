@@ -72,7 +72,9 @@ def task(task_id: int) -> Any:
     calls, other_tasks = service.history(item)
     player = (
         url_for("dashboard.recording_audio", recording_id=recording.id)
-        if recording is not None and "dashboard.recording_audio" in current_app.view_functions
+        if recording is not None
+        and recording.local_path
+        and "dashboard.recording_audio" in current_app.view_functions
         else None
     )
     return render_template(

@@ -19,8 +19,11 @@ negative comment                       ``negative_comment``   normal     standar
 Decisions:
     * Opt-out (this call, an earlier one, or "stop calling me" in the comment) means no
       callback, except that an explicit request in the same call (callback offer accepted
-      or 0 pressed) is consent for that one callback: only those reasons are kept. A
-      comment's "call me" is not enough to override an opt-out said in the same breath.
+      or 0 pressed) is consent for that one callback: only those reasons (and distress,
+      which only makes it urgent) are kept, and dialling re-checks that no opt-out came
+      later. A comment's "call me" does not override an opt-out said in the same breath.
+    * Pressing 0 with nobody free also books a callback; that is one reason
+      (``asked_for_human``), not two.
     * Do-not-call always wins: no task is opened (and dialling re-checks it).
     * A caller who pressed 0 and was transferred live already reached a person, so the
       press-0 reason is dropped; low scores given before the transfer still count.

@@ -6,7 +6,7 @@ import threading
 from types import SimpleNamespace
 from typing import Any
 
-from flask import Flask
+from flask import Flask, url_for
 
 from callbacks.models import TaskState
 from ivr.models import User
@@ -124,3 +124,56 @@ def test_forms_need_the_csrf_token(app: Flask, client: Any, agent: User) -> None
     login(client, agent)
     assert client.post(f"/callbacks/{task.id}/claim").status_code == 400
     assert reload_task(task.id).state is TaskState.OPEN
+
+
+def test_call_now_tells_the_agent_their_phone_will_ring(
+    app: Flask, client: Any, agent: User, any_time: None
+) -> None:
+    """Clicking "Call now" says which phone rings first and shows the task as dialing."""
+    task = make_task()
+    login(client, agent)
+    token = csrf_token(client, "/callbacks/")
+    client.post(f"/callbacks/{task.id}/claim", data={"csrf_token": token})
+    response = client.post(
+        f"/callbacks/{task.id}/call", data={"csrf_token": token}, follow_redirects=True
+    )
+    page = response.get_data(as_text=True)
+    assert f"Calling your phone ({agent.phone}) now" in page
+    assert '<span id="state">dialing</span>' in page
+
+
+def test_escalated_task_is_flagged_in_the_queue(
+    app: Flask, client: Any, agent: User, any_time: None
+) -> None:
+    """After a missed deadline the queue marks the task escalated."""
+    from datetime import timedelta
+
+    from callbacks import escalation
+
+    task = make_task()
+    escalation.escalate_if_due(task.id, now=task.due_at + timedelta(seconds=1))
+    login(client, agent)
+    page = client.get("/callbacks/").get_data(as_text=True)
+    assert '<span class="badge urgent">escalated</span>' in page
+
+
+def test_task_page_plays_the_recording_through_the_dashboard_route(
+    app: Flask, client: Any, agent: User, tmp_path: Any
+) -> None:
+    """With the dashboard's audio route present, the comment has a player."""
+    from ivr.db import db
+
+    task = make_task(comment="The agent was rude and I'm upset.")
+    rec = task.session.recordings[0]
+    audio = tmp_path / "c.wav"
+    audio.write_bytes(b"RIFF")
+    rec.local_path = str(audio)
+    db.session.commit()
+    login(client, agent)
+    page = client.get(f"/callbacks/{task.id}").get_data(as_text=True)
+    if "dashboard.recording_audio" in app.view_functions:
+        with app.test_request_context():
+            player = url_for("dashboard.recording_audio", recording_id=rec.id)
+        assert f'<audio controls preload="none" src="{player}">' in page
+    else:
+        assert "<audio" not in page

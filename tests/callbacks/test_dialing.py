@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -233,8 +234,6 @@ def test_stuck_dial_is_settled_by_the_sweep(
     app: Flask, client: Any, agent: User, any_time: None
 ) -> None:
     """With no word from Twilio for ten minutes the attempt becomes unknown, uncounted."""
-    from datetime import timedelta
-
     from callbacks.jobs import sweep
 
     task = make_task()
@@ -251,3 +250,93 @@ def test_stuck_dial_is_settled_by_the_sweep(
     db.session.expire_all()
     assert attempts()[0].status is AttemptStatus.UNKNOWN and not attempts()[0].counted
     assert reload_task(task.id).state is TaskState.CLAIMED
+
+
+def test_duplicated_and_reordered_callbacks_count_one_attempt(
+    app: Flask,
+    client: Any,
+    agent: User,
+    worker: Worker,
+    fake_twilio: FakeTwilio,
+    any_time: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Twilio sending every status twice and out of order still gives one completed attempt."""
+    monkeypatch.setattr(fake_twilio, "duplicate_callbacks", True)
+    monkeypatch.setattr(fake_twilio, "reorder_callbacks", True)
+    task = make_task()
+    claim(client, task, agent)
+    dial(client, task, agent, worker, fake_twilio)
+    [attempt] = attempts()
+    assert attempt.status is AttemptStatus.COMPLETED and attempt.counted
+    task = reload_task(task.id)
+    assert task.attempts_count == 1 and task.state is TaskState.COMPLETED
+
+
+def test_consented_callback_is_dialled_despite_the_opt_out(
+    app: Flask, client: Any, agent: User, any_time: None
+) -> None:
+    """Opted out of surveys but asked for this call in the same survey: the dial goes ahead."""
+    task = make_task(nps=None, opted_out=True, wants_callback=True)
+    contact = db.session.get(Contact, task.contact_id)
+    assert contact is not None
+    contact.opted_out_at = utcnow() - timedelta(seconds=5)  # pressed 9 earlier in that call
+    db.session.commit()
+    claim(client, task, agent)
+    assert call_now(client, task, agent).status_code == 202
+
+
+def test_opt_out_from_a_later_call_blocks_the_consented_callback(
+    app: Flask, client: Any, agent: User, any_time: None
+) -> None:
+    """The consent was for one callback before the caller opted out again: no dial."""
+    task = make_task(nps=None, wants_callback=True)
+    claim(client, task, agent)
+    contact = db.session.get(Contact, task.contact_id)
+    assert contact is not None
+    contact.opted_out_at = utcnow() + timedelta(seconds=1)
+    db.session.commit()
+    response = call_now(client, task, agent)
+    assert response.status_code == 409 and response.get_json()["error"] == "opted_out"
+
+
+def test_bridge_twiml_dials_the_customer_from_the_company_number(
+    app: Flask, client: Any, agent: User, any_time: None
+) -> None:
+    """The agent's leg gets <Dial callerId=company><Number statusCallback=...>customer."""
+    import xml.etree.ElementTree as ET
+
+    from tests.conftest import twilio_post
+
+    task = make_task()
+    claim(client, task, agent)
+    attempt = dialing.start_call(task.id, agent)
+    response = twilio_post(
+        client,
+        app,
+        f"/twilio/voice/callbacks/attempts/{attempt.id}/bridge",
+        {"CallSid": "CA" + "1" * 32, "CallStatus": "in-progress"},
+    )
+    root = ET.fromstring(response.get_data(as_text=True))  # noqa: S314 - our own TwiML
+    dial_verb = root.find("Dial")
+    assert dial_verb is not None and dial_verb.get("callerId") == COMPANY_NUMBER
+    number = dial_verb.find("Number")
+    assert number is not None and number.text == CUSTOMER
+    assert number.get("statusCallback", "").endswith(
+        f"/twilio/voice/callbacks/attempts/{attempt.id}/customer-status"
+    )
+
+
+def test_callback_webhooks_refuse_unsigned_requests(
+    app: Flask, client: Any, agent: User, any_time: None
+) -> None:
+    """A forged status callback is rejected and the attempt is untouched."""
+    task = make_task()
+    claim(client, task, agent)
+    attempt = dialing.start_call(task.id, agent)
+    response = client.post(
+        f"/twilio/voice/callbacks/attempts/{attempt.id}/customer-status",
+        data={"CallStatus": "completed", "CallSid": "CA" + "2" * 32},
+    )
+    assert response.status_code == 403
+    assert attempts()[0].status is AttemptStatus.DIALING
