@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from flask import Flask
 
 from callbacks import service
@@ -15,7 +16,7 @@ from simulator.audio import tone_wav
 from simulator.caller import CallerSimulator
 from simulator.fake_state import FakeTwilio
 from tests.callbacks.conftest import AGENT_PHONE, AUTH, CUSTOMER
-from tests.conftest import COMPANY_NUMBER, Worker
+from tests.conftest import COMPANY_NUMBER, FIXTURES, Worker
 from transcription.analysis import analyse_comment
 
 ANXIOUS = "I'm so anxious about this, I can't afford another charge and I can't sleep."
@@ -147,3 +148,27 @@ def test_agent_calls_back_through_twilio_and_the_outcome_is_stored(
     assert task.attempts[0].status is AttemptStatus.COMPLETED
     assert task.attempts[0].outcome == "resolved"
     assert open_callbacks(client) == []
+
+
+@pytest.mark.slow
+def test_anxious_recorded_comment_becomes_urgent_through_whisper(
+    app: Flask,
+    client: Any,
+    simulator: CallerSimulator,
+    survey_url: str,
+    status_url: str,
+    worker: Worker,
+) -> None:
+    """The real path: the worker transcribes anxious.wav and the task turns urgent."""
+    clip = FIXTURES / "audio" / "anxious.wav"
+    survey(
+        simulator,
+        survey_url,
+        status_url,
+        [Press("6#"), Press("3"), Press("1"), Press("1"), RecordAudio(clip), Press("2")],
+    )
+    worker.run()
+    [item] = open_callbacks(client)
+    assert item["priority"] == Priority.URGENT
+    assert "distress" in [r["code"] for r in item["reasons"]]
+    assert "worried" in (item["transcript"] or "").lower()
