@@ -25,11 +25,12 @@
       .then(function (data) {
         if (!data) { return; }
         skew = Date.parse(data.now) - Date.now();
+        // Reload only when the set of tasks, their order, state or priority changed.
         var known = Array.prototype.map.call(table.querySelectorAll("tr[data-task]"), function (tr) {
-          return tr.dataset.task + ":" + tr.children[4].textContent.trim().split("\n")[0];
+          return tr.dataset.task + ":" + tr.dataset.state + ":" + tr.dataset.priority;
         }).join(",");
         var fresh = data.callbacks.map(function (t) {
-          return t.id + ":" + t.state.replace(/_/g, " ");
+          return t.id + ":" + t.state + ":" + t.priority;
         }).join(",");
         if (known !== fresh) { window.location.reload(); }
       })

@@ -177,3 +177,15 @@ def test_task_page_plays_the_recording_through_the_dashboard_route(
         assert f'<audio controls preload="none" src="{player}">' in page
     else:
         assert "<audio" not in page
+
+
+def test_queue_feed_gives_the_page_what_it_compares(app: Flask, client: Any, agent: User) -> None:
+    """The refresh feed lists each task's id, state, priority and page link."""
+    task = make_task()
+    login(client, agent)
+    feed = client.get("/callbacks/queue.json").get_json()
+    [item] = feed["callbacks"]
+    assert (item["id"], item["state"], item["priority"]) == (task.id, "open", task.priority)
+    assert item["url"] == f"/callbacks/{task.id}"
+    page = client.get("/callbacks/").get_data(as_text=True)
+    assert f'data-task="{task.id}" data-state="open" data-priority="{task.priority}"' in page
