@@ -131,7 +131,7 @@ def mark_escalated(task: CallbackTask, *, priority: int, now: datetime) -> Callb
 
     Either way the priority goes up and ``escalated_at`` is stamped, and it is logged.
     """
-    if task.state in WAITING:
+    if task.state in WAITING and task.state is not S.ESCALATED:
         return move(task, S.ESCALATED, reason="SLA missed", priority=priority, escalated_at=now)
     task.priority = priority
     task.escalated_at = now

@@ -109,3 +109,18 @@ def test_broken_webhook_does_not_undo_the_escalation(
     task = make_task()
     assert escalation.escalate_if_due(task.id, now=task.due_at + timedelta(seconds=1))
     assert reload_task(task.id).state is TaskState.ESCALATED
+
+
+def test_released_escalated_task_stays_escalated(
+    app: Flask, hooked: Sink, agent: Any, any_time: None
+) -> None:
+    """Claiming and releasing an escalated task does not hide the escalation."""
+    from callbacks import service
+
+    task = make_task()
+    escalation.escalate_if_due(task.id, now=task.due_at + timedelta(seconds=1))
+    service.claim(task.id, agent)
+    service.release(task.id, agent)
+    task = reload_task(task.id)
+    assert task.state is TaskState.ESCALATED and task.claimed_by_id is None
+    assert escalation.escalate_if_due(task.id, now=task.due_at + timedelta(hours=1)) is False
