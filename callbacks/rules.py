@@ -47,6 +47,7 @@ class Score:
     key: str
     value: int | None
     low_threshold: int | None
+    yes_no: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,11 @@ def triggered(facts: Facts, rules: Mapping[str, Any]) -> list[Reason]:
         if score.key not in named and not rules.get("question_thresholds", True):
             continue
         if threshold is not None and score.value <= int(threshold):
-            detail = f"{score.key.upper()} {score.value} (≤ {threshold})"
+            detail = (
+                f"answered no ({score.key})"
+                if score.yes_no
+                else f"{score.key.upper()} {score.value} (≤ {threshold})"
+            )
             reasons.append(Reason(f"low_{score.key}", detail, NORMAL))
     if "negative" in flags and rules.get("negative_comment", True):
         reasons.append(

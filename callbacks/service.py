@@ -20,7 +20,7 @@ from callbacks import hours, rules, states
 from callbacks.models import CallbackAttempt, CallbackTask, Priority, TaskState
 from ivr import contacts, events
 from ivr.db import db, utcnow
-from ivr.models import CallSession, Contact, Recording, Role, User
+from ivr.models import CallSession, Contact, QuestionKind, Recording, Role, User
 from transcription.analysis import CommentAnalysis
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,13 @@ def facts_for(session: CallSession, contact: Contact) -> rules.Facts:
         flags = {name: analysis.labels[name].phrases for name in analysis.flagged()}
     return rules.Facts(
         scores=tuple(
-            rules.Score(a.question.key, a.value, a.question.low_threshold) for a in session.answers
+            rules.Score(
+                a.question.key,
+                a.value,
+                a.question.low_threshold,
+                yes_no=a.question.kind is QuestionKind.YES_NO,
+            )
+            for a in session.answers
         ),
         asked_for_human=session.asked_for_human,
         transferred=session.transferred,
@@ -148,6 +154,8 @@ def evaluate_session(session_id: int, now: datetime | None = None) -> CallbackTa
     session = db.session.get(CallSession, session_id)
     if session is None:
         log.warning("callback rules: session %s no longer exists", session_id)
+        return None
+    if session.is_test:  # try-it calls from the dashboard never reach an agent
         return None
     contact = session.contact or contacts.get_or_create(session.customer_number)
     decision = rules.decide(facts_for(session, contact), rules_for(session), current_app.config)

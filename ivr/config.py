@@ -84,6 +84,16 @@ def load_config(
         "WHISPER_BEAM_SIZE": _int(env.get("WHISPER_BEAM_SIZE"), 5),
         "WHISPER_CACHE_DIR": env.get("WHISPER_CACHE_DIR", str(instance / "models")),
         "ESCALATION_WEBHOOK_URL": env.get("ESCALATION_WEBHOOK_URL", ""),
+        "ESCALATION_SMS_TO": env.get("ESCALATION_SMS_TO", ""),
+        "ESCALATION_EMAIL_TO": env.get("ESCALATION_EMAIL_TO", ""),
+        "ESCALATION_EMAIL_FROM": env.get("ESCALATION_EMAIL_FROM", "callbacks@localhost"),
+        "SMTP_HOST": env.get("SMTP_HOST", ""),
+        "SMTP_PORT": _int(env.get("SMTP_PORT"), 25),
+        "CALLBACK_EVALUATE_INLINE": _bool(env.get("CALLBACK_EVALUATE_INLINE"), True),
+        "CALLBACK_BACKOFF_MINUTES": tuple(
+            int(m) for m in env.get("CALLBACK_BACKOFF_MINUTES", "30,120,1440").split(",") if m
+        ),
+        "CALLBACK_AGENT_RING_SECONDS": _int(env.get("CALLBACK_AGENT_RING_SECONDS"), 25),
         "URGENT_SLA_MINUTES": _int(env.get("URGENT_SLA_MINUTES"), 10),
         "STANDARD_SLA_MINUTES": _int(env.get("STANDARD_SLA_MINUTES"), 60),
         "CALLBACK_MAX_ATTEMPTS": _int(env.get("CALLBACK_MAX_ATTEMPTS"), 3),

@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
-from redis.exceptions import RedisError
-
 from ivr import events
 from ivr.db import db, utcnow
 from ivr.models import CallSession, CallStatus, SurveyOutcome
@@ -54,9 +52,13 @@ def apply_status(session: CallSession, params: Mapping[str, str]) -> bool:
 
 
 def survey_finished(session: CallSession) -> None:
-    """Tell the callback rules, after the session's state is committed."""
+    """Tell the callback rules, after the session's state is committed.
+
+    A failing hook must never reach the caller; the callbacks sweep catches the session later.
+    """
     for hook in finish_hooks:
         try:
             hook(session.id)
-        except RedisError:
+        except Exception:
+            db.session.rollback()
             log.exception("could not hand session %s to the callback rules", session.id)
