@@ -8,31 +8,14 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from ivr.db import db
-from ivr.models import Recording, RecordingStatus
-from simulator.actions import Press, RecordAudio
+from ivr.models import RecordingStatus
 from simulator.audio import tone_wav
 from simulator.caller import CallerSimulator
 from simulator.fake_state import FakeTwilio
-from tests.conftest import COMPANY_NUMBER, CUSTOMER, Worker
+from tests.conftest import Worker
+from tests.factories import leave_comment, reload_recording
 
 COMMENT = tone_wav(1.0)
-
-
-def record_comment(simulator: CallerSimulator, survey_url: str, status_url: str) -> Recording:
-    simulator.call(survey_url, from_=CUSTOMER, to=COMPANY_NUMBER, status_callback=status_url).run(
-        [Press("5#"), Press("3"), Press("1"), Press("1"), RecordAudio(COMMENT), Press("2")]
-    )
-    rec = db.session.scalar(db.select(Recording))
-    assert rec is not None
-    return rec
-
-
-def reload(rec: Recording) -> Recording:
-    db.session.expire_all()
-    fresh = db.session.get(Recording, rec.id)
-    assert fresh is not None
-    return fresh
 
 
 def test_transient_server_error_is_retried_then_downloaded(
@@ -44,10 +27,10 @@ def test_transient_server_error_is_retried_then_downloaded(
     fake_twilio: FakeTwilio,
 ) -> None:
     """One 500 from Twilio's media server is retried and the file arrives intact."""
-    rec = record_comment(simulator, survey_url, status_url)
+    rec = leave_comment(simulator, survey_url, status_url, COMMENT)
     fake_twilio.fail_media(rec.recording_sid, [500])
     worker.run()
-    rec = reload(rec)
+    rec = reload_recording(rec)
     assert rec.local_path is not None and Path(rec.local_path).read_bytes() == COMMENT
 
 
@@ -64,10 +47,10 @@ def test_persistent_media_errors_end_in_a_readable_failure(
     codes: list[int],
 ) -> None:
     """After bounded retries (none for 401) the recording is failed with the HTTP status."""
-    rec = record_comment(simulator, survey_url, status_url)
+    rec = leave_comment(simulator, survey_url, status_url, COMMENT)
     fake_twilio.fail_media(rec.recording_sid, codes)
     worker.run()
-    rec = reload(rec)
+    rec = reload_recording(rec)
     assert rec.status is RecordingStatus.FAILED
     assert f"HTTP {codes[0]}" in (rec.failure_reason or "")
     assert rec.local_path is None
@@ -86,9 +69,9 @@ def test_oversized_media_is_refused(
 ) -> None:
     """A recording over the size limit fails with a reason instead of filling the disk."""
     monkeypatch.setitem(app.config, "RECORDING_MAX_BYTES", 1000)
-    rec = record_comment(simulator, survey_url, status_url)
+    rec = leave_comment(simulator, survey_url, status_url, COMMENT)
     worker.run()
-    rec = reload(rec)
+    rec = reload_recording(rec)
     assert rec.status is RecordingStatus.FAILED
     assert "larger than" in (rec.failure_reason or "")
 
@@ -105,9 +88,9 @@ def test_twilio_copy_deleted_after_download_when_configured(
 ) -> None:
     """With DELETE_TWILIO_RECORDING_AFTER_DOWNLOAD the fake Twilio no longer has the media."""
     monkeypatch.setitem(app.config, "DELETE_TWILIO_RECORDING_AFTER_DOWNLOAD", True)
-    rec = record_comment(simulator, survey_url, status_url)
+    rec = leave_comment(simulator, survey_url, status_url, COMMENT)
     worker.run()
-    rec = reload(rec)
+    rec = reload_recording(rec)
     assert rec.recording_sid in fake_twilio.deleted_recordings
     assert rec.twilio_deleted_at is not None
     assert rec.local_path is not None and Path(rec.local_path).exists()

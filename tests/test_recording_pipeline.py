@@ -19,40 +19,26 @@ from rq.registry import StartedJobRegistry
 
 from ivr.db import db
 from ivr.models import Contact, Event, Recording, RecordingStatus
-from simulator.actions import Press, RecordAudio
 from simulator.caller import CallerSimulator
-from tests.conftest import API_TOKEN, COMPANY_NUMBER, CUSTOMER, FIXTURES, Worker
+from tests.conftest import API_TOKEN, CUSTOMER, FIXTURES, Worker
+from tests.factories import leave_comment, reload_recording
 from workers import queues
 
 pytestmark = pytest.mark.slow
 AUDIO = FIXTURES / "audio"
 
 
-def leave_comment(
-    simulator: CallerSimulator, survey_url: str, status_url: str, clip: str, **kwargs: Any
-) -> Recording:
-    simulator.call(
-        survey_url, from_=CUSTOMER, to=COMPANY_NUMBER, status_callback=status_url, **kwargs
-    ).run([Press("3#"), Press("2"), Press("2"), Press("1"), RecordAudio(AUDIO / clip), Press("2")])
-    rec = db.session.scalar(db.select(Recording))
-    assert rec is not None
-    return rec
-
-
-def reload(rec: Recording) -> Recording:
-    db.session.expire_all()
-    fresh = db.session.get(Recording, rec.id)
-    assert fresh is not None
-    return fresh
+def comment(simulator: CallerSimulator, survey_url: str, status_url: str, clip: str) -> Recording:
+    return leave_comment(simulator, survey_url, status_url, AUDIO / clip)
 
 
 def test_anxious_comment_is_transcribed_and_flagged(
     app: Flask, simulator: CallerSimulator, survey_url: str, status_url: str, worker: Worker
 ) -> None:
     """The worker turns the caller's words into text and flags distress with the phrases."""
-    rec = leave_comment(simulator, survey_url, status_url, "anxious.wav")
+    rec = comment(simulator, survey_url, status_url, "anxious.wav")
     worker.run()
-    rec = reload(rec)
+    rec = reload_recording(rec)
     assert rec.status is RecordingStatus.ANALYSED
     text = (rec.transcript or "").lower()
     assert "worried" in text and "rent" in text
@@ -66,9 +52,9 @@ def test_silent_comment_gives_empty_transcript_and_no_flags(
     app: Flask, simulator: CallerSimulator, survey_url: str, status_url: str, worker: Worker
 ) -> None:
     """Silence is an empty transcript, never Whisper's filler, and flags nothing."""
-    rec = leave_comment(simulator, survey_url, status_url, "silence.wav")
+    rec = comment(simulator, survey_url, status_url, "silence.wav")
     worker.run()
-    rec = reload(rec)
+    rec = reload_recording(rec)
     assert rec.status is RecordingStatus.ANALYSED
     assert rec.transcript == ""
     assert rec.analysis is not None
@@ -84,7 +70,7 @@ def test_spoken_opt_out_stops_future_survey_calls(
     client: Any,
 ) -> None:
     """ "Stop calling me, take me off your list" in the comment opts the contact out."""
-    leave_comment(simulator, survey_url, status_url, "opt_out.wav")
+    comment(simulator, survey_url, status_url, "opt_out.wav")
     worker.run()
     db.session.expire_all()
     contact = db.session.scalar(db.select(Contact).where(Contact.phone == CUSTOMER))
@@ -101,9 +87,9 @@ def test_corrupt_audio_fails_with_a_reason(
     app: Flask, simulator: CallerSimulator, survey_url: str, status_url: str, worker: Worker
 ) -> None:
     """Audio that cannot be decoded ends as failed with a sentence a manager can read."""
-    rec = leave_comment(simulator, survey_url, status_url, "corrupt.wav")
+    rec = comment(simulator, survey_url, status_url, "corrupt.wav")
     worker.run()
-    rec = reload(rec)
+    rec = reload_recording(rec)
     assert rec.status is RecordingStatus.FAILED
     assert rec.failure_reason
     assert rec.transcript is None
@@ -119,7 +105,7 @@ def test_duplicate_recording_callbacks_transcribe_once(
         recordings=fake_twilio,
         duplicate_callbacks=True,
     )
-    leave_comment(noisy, survey_url, status_url, "happy.wav")
+    comment(noisy, survey_url, status_url, "happy.wav")
     assert worker.queued() == 1
     worker.run()
     assert worker.queued() == 0
@@ -154,7 +140,7 @@ def test_worker_killed_mid_job_finishes_the_recording_exactly_once(
     tmp_path: Path,
 ) -> None:
     """SIGKILL during transcription: the abandoned job is retried and completes once."""
-    rec = leave_comment(simulator, survey_url, status_url, "anxious.wav")
+    rec = comment(simulator, survey_url, status_url, "anxious.wav")
     env = worker_env(app, redis_conn)
     victim = subprocess.Popen(
         [sys.executable, "-m", "workers.worker", "--no-preload"],
@@ -165,13 +151,15 @@ def test_worker_killed_mid_job_finishes_the_recording_exactly_once(
     )
     try:
         deadline = time.monotonic() + 60
-        while reload(rec).status is RecordingStatus.PENDING:  # download done: Whisper is next
+        while (
+            reload_recording(rec).status is RecordingStatus.PENDING
+        ):  # download done: Whisper is next
             assert time.monotonic() < deadline, "worker never started the job"
             time.sleep(0.02)
         victim.send_signal(signal.SIGKILL)
     finally:
         victim.wait(timeout=10)
-    assert reload(rec).status is RecordingStatus.DOWNLOADED
+    assert reload_recording(rec).status is RecordingStatus.DOWNLOADED
     # Time passes: RQ's maintenance finds the job abandoned and schedules its retry...
     queue = queues.get_queue(queues.TRANSCRIPTION, redis_conn)
     StartedJobRegistry(queue=queue).cleanup(time.time() + 3600)
@@ -182,7 +170,7 @@ def test_worker_killed_mid_job_finishes_the_recording_exactly_once(
     scheduled.remove(job)
     queue.enqueue_job(job)
     worker.run()
-    rec = reload(rec)
+    rec = reload_recording(rec)
     assert rec.status is RecordingStatus.ANALYSED
     assert "worried" in (rec.transcript or "").lower()
     assert rec.download_attempts == 1  # the media was fetched once, not again

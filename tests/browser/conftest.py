@@ -14,7 +14,8 @@ from flask import Flask
 from ivr.db import db, utcnow
 from ivr.models import CallSession, Role, User
 from simulator.fake_state import FakeTwilio
-from tests.dashboard.conftest import PASSWORD, make_session, make_user
+from tests.dashboard.conftest import make_session
+from tests.factories import PASSWORD, make_user
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [

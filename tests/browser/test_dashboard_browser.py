@@ -13,7 +13,8 @@ from ivr.models import Role, Survey, User
 from simulator.audio import tone_wav
 from simulator.fake_state import FakeTwilio
 from tests.browser.conftest import screenshot, seed_calls, sign_in
-from tests.dashboard.conftest import demo_survey, make_team, make_user
+from tests.dashboard.conftest import make_team
+from tests.factories import demo_survey, make_user
 
 pytestmark = pytest.mark.browser
 

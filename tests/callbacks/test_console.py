@@ -10,14 +10,8 @@ from flask import Flask, url_for
 
 from callbacks.models import TaskState
 from ivr.models import User
-from tests.callbacks.conftest import (
-    CUSTOMER,
-    csrf_token,
-    login,
-    make_agent,
-    make_task,
-    reload_task,
-)
+from tests.callbacks.conftest import CUSTOMER, make_agent, make_task, reload_task
+from tests.factories import csrf_token, login
 
 WORRIED = "I'm really worried, the payment bounced and I'll lose my flat. Please call me."
 

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import itertools
-import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask, g
+from flask import Flask
 
 from ivr.db import db, utcnow
 from ivr.models import (
-    Answer,
     CallSession,
-    CallStatus,
-    Contact,
     Recording,
     RecordingStatus,
     Role,
@@ -27,10 +22,13 @@ from ivr.models import (
 )
 from simulator.audio import tone_wav
 from simulator.fake_state import FakeTwilio
+from tests.factories import (
+    finished_session,
+    login,
+    make_user,
+    sequence,
+)
 from transcription.analysis import analyse_comment
-
-PASSWORD = "correct-horse-battery"
-_seq = itertools.count(1)
 
 
 def make_team(name: str) -> Team:
@@ -38,47 +36,6 @@ def make_team(name: str) -> Team:
     db.session.add(team)
     db.session.commit()
     return team
-
-
-def make_user(role: Role = Role.MANAGER, team: Team | None = None, email: str = "") -> User:
-    user = User(
-        email=email or f"user{next(_seq)}@example.com", role=role, team_id=team.id if team else None
-    )
-    user.set_password(PASSWORD)
-    db.session.add(user)
-    db.session.commit()
-    return user
-
-
-def login(client: Any, user: User) -> None:
-    """Sign in through the real form (CSRF token included)."""
-    forget_csrf()
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert token is not None
-    response = client.post(
-        "/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token.group(1)}
-    )
-    assert response.status_code == 302
-
-
-def forget_csrf() -> None:
-    """The tests' app context outlives requests; drop the token Flask-WTF cached in ``g``."""
-    g.pop("csrf_token", None)
-
-
-def csrf_token(client: Any, path: str) -> str:
-    forget_csrf()
-    page = client.get(path).get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert token is not None, f"no CSRF token on {path}"
-    return token.group(1)
-
-
-def demo_survey() -> Survey:
-    survey = db.session.scalar(db.select(Survey).where(Survey.slug == "post-call"))
-    assert survey is not None
-    return survey
 
 
 def make_session(
@@ -99,46 +56,17 @@ def make_session(
     twilio: FakeTwilio | None = None,
 ) -> CallSession:
     """A finished survey call with the given answers and, with ``comment``, a recording."""
-    survey = survey or demo_survey()
-    version = survey.active_version
-    assert version is not None
-    contact = db.session.scalar(db.select(Contact).where(Contact.phone == phone))
-    if contact is None:
-        contact = Contact(phone=phone)
-        db.session.add(contact)
-    created = at or utcnow() - timedelta(minutes=30)
-    session = CallSession(
-        call_sid=f"CA{next(_seq):032d}",
-        survey_version=version,
-        contact=contact,
-        from_number=phone,
-        to_number="+15005550006",
-        direction="inbound",
-        status=CallStatus.COMPLETED,
+    session = finished_session(
+        survey=survey,
+        phone=phone,
+        started=at or utcnow() - timedelta(minutes=30),
+        scores={"nps": nps, "csat": csat, "resolved": resolved},
         outcome=outcome,
         is_test=is_test,
         asked_for_human=asked_for_human,
         wants_callback=wants_callback,
         opted_out=opted_out,
-        created_at=created,
-        answered_at=created,
-        ended_at=created + timedelta(minutes=2),
-        duration_seconds=120,
     )
-    db.session.add(session)
-    db.session.flush()
-    by_key = {q.key: q for q in version.questions}
-    for step, (key, value) in enumerate((("nps", nps), ("csat", csat), ("resolved", resolved))):
-        if value is not None and key in by_key:
-            db.session.add(
-                Answer(
-                    session_id=session.id,
-                    question_id=by_key[key].id,
-                    value=value,
-                    digits=str(value),
-                    created_at=created + timedelta(seconds=20 * (step + 1)),
-                )
-            )
     if comment is not None:
         make_recording(session, comment, audio_dir, twilio)
     db.session.commit()
@@ -149,7 +77,7 @@ def make_recording(
     session: CallSession, comment: str, audio_dir: Path | None, twilio: FakeTwilio | None = None
 ) -> Recording:
     """An analysed comment; with ``twilio`` the fake holds Twilio's copy under its SID."""
-    sid = f"RE{next(_seq):032d}"
+    sid = f"RE{next(sequence):032d}"
     if twilio is not None:
         sid, _, _ = twilio.store(twilio.account_sid, session.call_sid, tone_wav(1.0))
     path = None

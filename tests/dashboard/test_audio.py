@@ -9,7 +9,8 @@ from flask import Flask
 
 from ivr.db import db
 from ivr.models import Event, Role, Survey
-from tests.dashboard.conftest import login, make_session, make_team, make_user
+from tests.dashboard.conftest import make_session, make_team
+from tests.factories import login, make_user
 
 
 def recording_id(recordings_dir: Path) -> int:

@@ -12,7 +12,8 @@ from sqlalchemy import event
 
 from ivr.db import db, utcnow
 from ivr.models import CallSession, Role, User
-from tests.dashboard.conftest import make_session, make_user
+from tests.dashboard.conftest import make_session
+from tests.factories import make_user
 
 models = pytest.importorskip("callbacks.models")
 

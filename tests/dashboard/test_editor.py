@@ -11,14 +11,8 @@ from ivr.db import db
 from ivr.models import Role, Survey, SurveyVersion
 from simulator.caller import CallerSimulator
 from tests.conftest import COMPANY_NUMBER, CUSTOMER
-from tests.dashboard.conftest import (
-    csrf_token,
-    demo_survey,
-    login,
-    make_session,
-    make_team,
-    make_user,
-)
+from tests.dashboard.conftest import make_session, make_team
+from tests.factories import csrf_token, demo_survey, login, make_user
 
 NEW_PROMPT = "How likely are you to recommend our bakery, from 0 to 10? Then press pound."
 

@@ -14,7 +14,8 @@ from flask import Flask
 from ivr.dashboard import flags
 from ivr.db import db, utcnow
 from ivr.models import CallSession, Role, Survey
-from tests.dashboard.conftest import login, make_session, make_team, make_user
+from tests.dashboard.conftest import make_session, make_team
+from tests.factories import login, make_user
 
 DISTRESSED = "I am really scared, I can't cope with this and I don't know what to do."
 

@@ -15,7 +15,8 @@ from ivr.dashboard import retention
 from ivr.db import db, utcnow
 from ivr.models import Event, Recording, RecordingStatus, User
 from simulator.fake_state import FakeTwilio
-from tests.dashboard.conftest import csrf_token, make_session
+from tests.dashboard.conftest import make_session
+from tests.factories import csrf_token
 
 CALLER = "+14155550177"
 COMMENT = "Please call me back, I am really worried about my account."

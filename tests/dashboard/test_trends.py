@@ -106,7 +106,8 @@ def test_trends_page_draws_charts_with_bars(app: Flask, signed_in: Any) -> None:
 def test_trends_only_count_the_managers_team(app: Flask, client: Any) -> None:
     """Sessions are scoped exactly like the flagged list."""
     from ivr.models import Role, Survey
-    from tests.dashboard.conftest import login, make_team, make_user
+    from tests.dashboard.conftest import make_team
+    from tests.factories import login, make_user
 
     survey = db.session.scalar(db.select(Survey).where(Survey.slug == "post-call"))
     assert survey is not None

@@ -13,7 +13,7 @@ from ivr.db import db
 from ivr.models import CallSession, Contact, Recording, Role
 from simulator.audio import tone_wav, wav_to_mp3
 from simulator.fake_state import FakeTwilio
-from tests.dashboard.conftest import demo_survey, forget_csrf, login, make_user
+from tests.factories import demo_survey, forget_csrf, login, make_user
 
 
 def page_token(client: Any, survey_id: int) -> str:
