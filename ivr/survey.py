@@ -116,6 +116,8 @@ class Turn:
         params: Mapping[str, object] | None = None,
     ) -> None:
         """Ask a question; an empty reply still comes back to us so we can count tries."""
+        if tries > 1:
+            prompt = f"Sorry, I didn't catch that. {prompt}"
         gather = self.response.gather(
             input="dtmf" if dtmf_only else "dtmf speech",
             action=step_url(step, {"try": tries, **(params or {})}),
@@ -210,10 +212,9 @@ def ask_question(turn: Turn, position: int, tries: int = 1) -> VoiceResponse:
     if position >= len(questions):
         return ask_consent(turn)
     question = questions[position]
-    prompt = question.prompt if tries == 1 else f"Sorry, I didn't catch that. {question.prompt}"
     nps = question.kind is QuestionKind.NPS
     turn.gather(
-        prompt,
+        question.prompt,
         "q",
         tries=tries,
         params={"n": position},
@@ -323,12 +324,7 @@ def on_transferred(turn: Turn) -> VoiceResponse:
 def ask_consent(turn: Turn, tries: int = 1) -> VoiceResponse:
     if not turn.version.record_comment:
         return ask_callback(turn)
-    prompt = (
-        turn.version.disclosure
-        if tries == 1
-        else f"Sorry, I didn't catch that. {turn.version.disclosure}"
-    )
-    turn.gather(prompt, "consent", num_digits=1, hints="yes, no", tries=tries)
+    turn.gather(turn.version.disclosure, "consent", num_digits=1, hints="yes, no", tries=tries)
     return turn.response
 
 
@@ -387,8 +383,6 @@ def ask_callback(turn: Turn, tries: int = 1) -> VoiceResponse:
         "Would you like someone from our team to call you back about your experience? "
         "Press 1 for yes, or 2 for no."
     )
-    if tries > 1:
-        prompt = f"Sorry, I didn't catch that. {prompt}"
     turn.gather(prompt, "offer", num_digits=1, hints="yes, no", tries=tries)
     return turn.response
 
@@ -460,7 +454,6 @@ def on_new_number(turn: Turn) -> VoiceResponse:
     )
     if number is None:
         if turn.inp.tries < MAX_TRIES:
-            turn.say("Sorry, that doesn't look like a full phone number.")
             return ask_new_number(turn, turn.inp.tries + 1)
         turn.say("We'll use the number you are calling from.")
         turn.session.callback_number = turn.session.customer_number
