@@ -22,12 +22,18 @@ log = logging.getLogger(__name__)
 
 
 def preload(app_config: dict[str, object]) -> None:
-    """Load the transcription engine before the first job so no job pays for it."""
-    try:
-        from transcription.engines import EngineSettings, get_engine
-    except ImportError:
-        return
-    get_engine(EngineSettings.from_config(app_config))
+    """Load the transcription engine and run it once, so the first job pays for neither.
+
+    The warm-up clip is a loud tone: silence would be stopped by the energy gate before
+    Whisper runs, and the first real decode is what allocates CTranslate2's buffers.
+    """
+    import numpy as np
+
+    from transcription.engines import SAMPLE_RATE, EngineSettings, get_engine
+
+    engine = get_engine(EngineSettings.from_config(app_config))
+    t = np.arange(SAMPLE_RATE, dtype=np.float32) / SAMPLE_RATE
+    engine.transcribe((0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32))
 
 
 def main(argv: list[str] | None = None) -> None:
