@@ -10,9 +10,8 @@ pressed 0 / asked for a person,        ``asked_for_human``    high       standar
 not transferred live
 accepted the callback offer            ``callback_requested`` high       standard
 comment asks to be contacted           ``contact_request``    high       standard
-NPS <= ``nps_low`` (6)                 ``low_nps``            normal     standard
-CSAT <= ``csat_low`` (2)               ``low_csat``           normal     standard
-other question <= its low_threshold    ``low_<key>``          normal     standard
+score <= its question's threshold     ``low_<key>``          normal     standard
+(demo: NPS 6, CSAT 2, resolved "no")
 negative comment                       ``negative_comment``   normal     standard
 =====================================  =====================  =========  ===========
 
@@ -105,16 +104,11 @@ def triggered(facts: Facts, rules: Mapping[str, Any]) -> list[Reason]:
     if "contact_request" in flags:
         detail = f"asked in the comment: {_quote(flags['contact_request'])}"
         reasons.append(Reason("contact_request", detail, HIGH))
-    named = {"nps": rules.get("nps_low"), "csat": rules.get("csat_low")}
+    # The question's own threshold (part of the immutable survey version) is the one
+    # definition of "low", shared with the dashboard's flags.
     for score in facts.scores:
-        if score.value is None:
-            continue
-        threshold = named.get(score.key, score.low_threshold)
-        if threshold is None and score.key in named:
-            threshold = score.low_threshold
-        if score.key not in named and not rules.get("question_thresholds", True):
-            continue
-        if threshold is not None and score.value <= int(threshold):
+        threshold = score.low_threshold
+        if score.value is not None and threshold is not None and score.value <= threshold:
             detail = (
                 f"answered no ({score.key})"
                 if score.yes_no

@@ -9,8 +9,6 @@ from ivr.models import Question, QuestionKind, Survey, SurveyVersion
 
 DEMO_SLUG = "post-call"
 DEFAULT_RULES: dict[str, Any] = {
-    "nps_low": 6,
-    "csat_low": 2,
     "urgent_sla_minutes": 10,
     "standard_sla_minutes": 60,
 }

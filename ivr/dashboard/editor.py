@@ -88,16 +88,12 @@ class VersionDraft:
         )
 
     def rules(self) -> dict[str, Any]:
-        """Callback rules; the NPS/CSAT thresholds mirror the questions' low thresholds."""
-        rules: dict[str, Any] = {
+        """Callback rules; what counts as a low score is each question's low threshold."""
+        return {
             "urgent_sla_minutes": self.urgent_sla_minutes,
             "standard_sla_minutes": self.standard_sla_minutes,
             "negative_comment": self.negative_comment,
         }
-        for q in self.questions:
-            if q.key in ("nps", "csat"):
-                rules[f"{q.key}_low"] = q.low_threshold
-        return rules
 
 
 class Invalid(ValueError):

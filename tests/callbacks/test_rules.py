@@ -82,8 +82,8 @@ def test_rule_table(facts: Facts, codes: list[str], priority: Priority, sla: int
 
 def test_survey_rules_override_the_thresholds() -> None:
     """A survey version can raise the NPS threshold and shorten the urgent SLA."""
-    rules: dict[str, Any] = {**DEFAULT_RULES, "nps_low": 8, "urgent_sla_minutes": 5}
-    low = decide(Facts(scores=scores(nps=8)), rules, CONFIG)
+    rules: dict[str, Any] = {**DEFAULT_RULES, "urgent_sla_minutes": 5}
+    low = decide(Facts(scores=(Score("nps", 8, 8),)), rules, CONFIG)
     urgent = decide(Facts(comment_flags={"distress": ("panic",)}), rules, CONFIG)
     assert [r.code for r in low.reasons] == ["low_nps"]
     assert urgent.sla_minutes == 5
