@@ -10,6 +10,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from callbacks import dialing
 from ivr.db import db
 from ivr.twilio_auth import twilio_signed
+from ivr.voice import say_and_hang_up, twiml
 
 log = logging.getLogger(__name__)
 bp = Blueprint("callbacks_voice", __name__, url_prefix="/twilio/voice/callbacks")
@@ -17,15 +18,8 @@ bp = Blueprint("callbacks_voice", __name__, url_prefix="/twilio/voice/callbacks"
 SORRY = "Sorry, this callback cannot be connected right now. Goodbye."
 
 
-def twiml(response: VoiceResponse) -> Response:
-    return Response(str(response), mimetype="text/xml")
-
-
 def goodbye(text: str = SORRY) -> Response:
-    response = VoiceResponse()
-    response.say(text)
-    response.hangup()
-    return twiml(response)
+    return say_and_hang_up(text)
 
 
 @bp.post("/attempts/<int:attempt_id>/bridge")

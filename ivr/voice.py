@@ -24,11 +24,15 @@ def twiml(response: VoiceResponse) -> Response:
     return Response(str(response), mimetype="text/xml")
 
 
-def apology() -> Response:
+def say_and_hang_up(text: str) -> Response:
     response = VoiceResponse()
-    response.say(APOLOGY)
+    response.say(text)
     response.hangup()
     return twiml(response)
+
+
+def apology() -> Response:
+    return say_and_hang_up(APOLOGY)
 
 
 def call_input() -> survey.CallInput:
