@@ -16,7 +16,7 @@ from callbacks import dialing, service, states
 from callbacks.models import CallbackTask, TaskState
 from ivr.api import error, token_required
 from ivr.db import db
-from ivr.models import User
+from ivr.models import CallSession, User
 
 bp = Blueprint("callbacks_api", __name__, url_prefix="/api/callbacks")
 
@@ -25,8 +25,11 @@ def iso(at: datetime | None) -> str | None:
     return at.isoformat() if at else None
 
 
-def task_json(task: CallbackTask, *, detail: bool = True) -> dict[str, Any]:
-    sessions = service.task_sessions(task)
+def task_json(
+    task: CallbackTask, *, detail: bool = True, sessions: list[CallSession] | None = None
+) -> dict[str, Any]:
+    if sessions is None:
+        sessions = service.task_sessions(task)
     recording, analysis = service.comment(sessions) if detail else (None, None)
     transcript = analysis.text if analysis else (recording.transcript if recording else None)
     return {
@@ -93,7 +96,9 @@ def list_tasks() -> Any:
             names = ", ".join(["open", "all", *(s.value for s in TaskState)])
             return error("bad_request", f"status must be one of {names}", 400)
     tasks = service.queue(wanted)
-    return jsonify({"callbacks": [task_json(t) for t in tasks], "count": len(tasks)})
+    sessions = service.sessions_for_tasks(tasks)
+    items = [task_json(t, sessions=sessions[t.id]) for t in tasks]
+    return jsonify({"callbacks": items, "count": len(tasks)})
 
 
 @bp.get("/<int:task_id>")

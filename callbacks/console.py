@@ -49,14 +49,13 @@ def queue() -> Any:
 @roles_required(*STAFF)
 def queue_json() -> Any:
     tasks = service.queue()
-    return jsonify(
-        {
-            "now": utcnow().isoformat(),
-            "callbacks": [
-                task_json(t, detail=False) | {"url": url_for(".task", task_id=t.id)} for t in tasks
-            ],
-        }
-    )
+    sessions = service.sessions_for_tasks(tasks)
+    items = [
+        task_json(t, detail=False, sessions=sessions[t.id])
+        | {"url": url_for(".task", task_id=t.id)}
+        for t in tasks
+    ]
+    return jsonify({"now": utcnow().isoformat(), "callbacks": items})
 
 
 @bp.get("/<int:task_id>")

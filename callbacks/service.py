@@ -15,12 +15,13 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import and_
+from sqlalchemy.orm import selectinload
 
 from callbacks import hours, rules, states
 from callbacks.models import CallbackAttempt, CallbackTask, Priority, TaskState
 from ivr import contacts, events
 from ivr.db import db, utcnow
-from ivr.models import CallSession, Contact, QuestionKind, Recording, Role, User
+from ivr.models import Answer, CallSession, Contact, QuestionKind, Recording, Role, User
 from transcription.analysis import CommentAnalysis
 
 log = logging.getLogger(__name__)
@@ -452,22 +453,45 @@ def queue(states_filter: tuple[TaskState, ...] = states.ACTIVE) -> list[Callback
         db.session.scalars(
             db.select(CallbackTask)
             .where(CallbackTask.state.in_(states_filter))
+            .options(selectinload(CallbackTask.claimed_by))
             .order_by(CallbackTask.priority.desc(), CallbackTask.due_at, CallbackTask.id)
         )
     )
 
 
+def _session_ids(task: CallbackTask) -> set[int]:
+    ids = {r.get("session_id") for r in task.reasons} | {task.session_id}
+    return {i for i in ids if i is not None}
+
+
+def sessions_for_tasks(tasks: list[CallbackTask]) -> dict[int, list[CallSession]]:
+    """Each task's survey calls, oldest first, with answers and recordings: one round trip
+    for the whole list, since the queue is polled by every agent every few seconds."""
+    wanted = {task.id: _session_ids(task) for task in tasks}
+    all_ids = set().union(*wanted.values()) if wanted else set()
+    loaded = (
+        {
+            s.id: s
+            for s in db.session.scalars(
+                db.select(CallSession)
+                .where(CallSession.id.in_(all_ids))
+                .options(
+                    selectinload(CallSession.answers).selectinload(Answer.question),
+                    selectinload(CallSession.recordings),
+                )
+            )
+        }
+        if all_ids
+        else {}
+    )
+    return {
+        task_id: [loaded[i] for i in sorted(ids) if i in loaded] for task_id, ids in wanted.items()
+    }
+
+
 def task_sessions(task: CallbackTask) -> list[CallSession]:
     """The survey calls that gave this task its reasons, oldest first."""
-    ids = {r.get("session_id") for r in task.reasons} | {task.session_id}
-    ids.discard(None)
-    if not ids:
-        return []
-    return list(
-        db.session.scalars(
-            db.select(CallSession).where(CallSession.id.in_(ids)).order_by(CallSession.id)
-        )
-    )
+    return sessions_for_tasks([task])[task.id]
 
 
 def scores(sessions: list[CallSession]) -> dict[str, int | None]:

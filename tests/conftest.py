@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from redis import Redis
 from rq import SimpleWorker
-from sqlalchemy import text
+from sqlalchemy import event, text
 from twilio.request_validator import RequestValidator
 
 from ivr import create_app
@@ -154,6 +154,19 @@ def survey_url(live_url: str) -> str:
 @pytest.fixture
 def status_url(live_url: str) -> str:
     return f"{live_url}/twilio/voice/status"
+
+
+@pytest.fixture
+def query_counter(app: Flask) -> Iterator[list[str]]:
+    """SQL statements run while the test holds it (to prove there is no query per row)."""
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    yield statements
+    event.remove(db.engine, "before_cursor_execute", count)
 
 
 class Worker:

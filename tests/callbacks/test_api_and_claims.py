@@ -137,3 +137,20 @@ def _zone(name: str) -> Any:
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(name)
+
+
+def test_listing_takes_the_same_queries_for_two_or_twelve_tasks(
+    app: Flask, client: Any, query_counter: list[str]
+) -> None:
+    """GET /api/callbacks loads scores and transcripts in bulk, not per task."""
+    for n in range(2):
+        make_task(phone=f"+1415555{2000 + n:04d}", nps=1)
+    client.get("/api/callbacks", headers=AUTH)
+    query_counter.clear()
+    assert len(client.get("/api/callbacks", headers=AUTH).get_json()["callbacks"]) == 2
+    few = len(query_counter)
+    for n in range(2, 12):
+        make_task(phone=f"+1415555{2000 + n:04d}", nps=1)
+    query_counter.clear()
+    assert len(client.get("/api/callbacks", headers=AUTH).get_json()["callbacks"]) == 12
+    assert len(query_counter) == few

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import event
 
 from ivr.db import db, utcnow
 from ivr.models import CallSession, Role, User
@@ -100,18 +98,6 @@ def test_time_to_callback_is_shown(app: Flask, signed_in: Any) -> None:
     """The row shows minutes from the survey call to the first attempt."""
     add_task(caller(nps=1), first_after=7, sla=60)
     assert "9 min" in signed_in.get("/dashboard/").get_data(as_text=True)
-
-
-@pytest.fixture
-def query_counter(app: Flask) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    yield statements
-    event.remove(db.engine, "before_cursor_execute", count)
 
 
 def test_list_queries_do_not_grow_with_rows(
