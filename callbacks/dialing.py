@@ -9,7 +9,7 @@ Order of writes, so that a timeout can never produce a second call:
    leaves the attempt ``dialing``: Twilio's callbacks (keyed by the attempt id in their
    URL) settle it, or the sweep marks it ``unknown`` after a while. It is never retried.
 3. Status callbacks move the attempt forward only (conditional UPDATE on the rank), each
-   deduplicated with ``ivr.events.record``. A real attempt (the customer's phone was rung
+   deduplicated with ``core.events.record``. A real attempt (the customer's phone was rung
    and we know how it ended) increments ``attempts_count`` exactly once.
 """
 
@@ -20,18 +20,16 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from redis.exceptions import RedisError
-from rq import Retry
 from sqlalchemy import update
 from twilio.base.exceptions import TwilioRestException
 from twilio.twiml.voice_response import VoiceResponse
 
-from callbacks import hours, service, states
+from callbacks import actions, hours, policy, reading, states
 from callbacks.models import AttemptStatus, CallbackAttempt, CallbackTask, TaskState
-from ivr import events
-from ivr.db import db, utcnow
-from ivr.models import User
-from ivr.outbound import public_url, twilio_client
-from workers import queues
+from core import events, queues
+from core.db import db, utcnow
+from core.models import User
+from core.twilio_rest import public_url, twilio_client
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +51,7 @@ TASK_AFTER = {
 }
 
 
-class DialRefused(service.ActionRefused):
+class DialRefused(actions.ActionRefused):
     """The callback must not be dialled now."""
 
 
@@ -91,11 +89,11 @@ def check_dialable(task: CallbackTask, agent: User, now: datetime) -> None:
     blocked = contact_block(task)
     if blocked is not None:
         raise blocked
-    if task.attempts_count >= service.max_attempts():
+    if task.attempts_count >= policy.max_attempts():
         raise DialRefused(
             "max_attempts", f"This customer was already called {task.attempts_count} times."
         )
-    tz, window = service.task_zone(task), service.window()
+    tz, window = policy.task_zone(task), policy.window()
     local = now.astimezone(tz)
     if not hours.is_allowed(now, tz, window):
         raise DialRefused(
@@ -104,7 +102,7 @@ def check_dialable(task: CallbackTask, agent: User, now: datetime) -> None:
             f"{window.start:%H:%M}-{window.end:%H:%M}.",
         )
     if now < task.scheduled_for:
-        when = service.local_time(task, task.scheduled_for)
+        when = reading.local_time(task, task.scheduled_for)
         raise DialRefused(
             "not_yet", f"The customer asked to be called from {when:%a %H:%M} ({tz.key})."
         )
@@ -116,7 +114,7 @@ def check_dialable(task: CallbackTask, agent: User, now: datetime) -> None:
 def start_call(task_id: int, agent: User, now: datetime | None = None) -> CallbackAttempt:
     """Commit the attempt as dialing, then hand the Twilio request to the worker."""
     now = now or utcnow()
-    task = service.get_task(task_id)
+    task = actions.get_task(task_id)
     check_dialable(task, agent, now)
     attempt = CallbackAttempt(
         task_id=task.id,
@@ -145,19 +143,8 @@ def start_call(task_id: int, agent: User, now: datetime | None = None) -> Callba
 
 
 def enqueue_placement(attempt_id: int) -> None:
-    from callbacks.jobs import place_call
-
     try:
-        queues.enqueue(
-            place_call,
-            attempt_id,
-            queue=queues.HIGH,
-            job_id=f"callback-dial-{attempt_id}",
-            timeout=60,
-            # place_call refuses to run twice for an attempt, so a retry is harmless.
-            retry=Retry(max=1, interval=[2]),
-            failure_ttl=7 * 86400,
-        )
+        queues.enqueue("place_call", attempt_id, job_id=f"callback-dial-{attempt_id}")
     except RedisError:
         log.exception("Redis unavailable: placing callback attempt %s inline", attempt_id)
         place_call_now(attempt_id)

@@ -14,13 +14,11 @@ from typing import Any
 
 import requests
 from flask import current_app
-from rq import Retry
 
 from callbacks import states
 from callbacks.models import CallbackTask, Priority, TaskState
-from ivr import events
-from ivr.db import db, utcnow
-from workers import queues
+from core import events, queues
+from core.db import db, utcnow
 
 log = logging.getLogger(__name__)
 NOT_ESCALATED = (TaskState.CONNECTED, TaskState.COMPLETED, TaskState.CLOSED)
@@ -32,18 +30,7 @@ def job_id(task: CallbackTask) -> str:
 
 def schedule(task: CallbackTask) -> None:
     """Enqueue the escalation check at ``due_at`` (same id for the same deadline)."""
-    from callbacks.jobs import escalate_task
-
-    queues.get_queue(queues.HIGH).enqueue_at(
-        task.due_at,
-        escalate_task,
-        task.id,
-        job_id=job_id(task),
-        job_timeout=60,
-        retry=Retry(max=3, interval=[5, 30, 120]),
-        failure_ttl=7 * 86400,
-        result_ttl=3600,
-    )
+    queues.enqueue("escalate_task", task.id, job_id=job_id(task), at=task.due_at)
 
 
 def escalate_if_due(task_id: int, now: datetime | None = None) -> bool:
@@ -126,7 +113,7 @@ def _post(url: str, body: dict[str, Any]) -> None:
 
 
 def _sms(to: str, text: str) -> None:
-    from ivr.outbound import twilio_client
+    from core.twilio_rest import twilio_client
 
     twilio_client().messages.create(
         to=to, from_=current_app.config["TWILIO_PHONE_NUMBER"], body=text

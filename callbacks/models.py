@@ -6,20 +6,11 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    text,
-)
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ivr.db import UTCDateTime, db, utcnow
-from ivr.models import CallSession, Contact, User, _enum
+from core.db import UTCDateTime, db, utcnow
+from core.models import CallSession, Contact, User, _enum
 
 
 class TaskState(enum.StrEnum):

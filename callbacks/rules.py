@@ -1,6 +1,6 @@
 """Which survey answers and comments need a person to call back: pure functions, no I/O.
 
-Rules come from ``SurveyVersion.rules`` (defaults in ``ivr.seed.DEFAULT_RULES``):
+Rules come from ``SurveyVersion.rules`` (defaults in ``core.seed.DEFAULT_RULES``):
 
 =====================================  =====================  =========  ===========
 trigger                                reason code            priority   SLA

@@ -24,8 +24,8 @@ from typing import Any
 from sqlalchemy import update
 
 from callbacks.models import CallbackTask, TaskState
-from ivr import events
-from ivr.db import db, utcnow
+from core import events
+from core.db import db, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from flask import Blueprint, Response, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from callbacks import dialing
-from ivr.db import db
-from ivr.twilio_auth import twilio_signed
-from ivr.voice import say_and_hang_up, twiml
+from core.db import db
+from core.twilio_auth import twilio_signed
+from core.twiml import say_and_hang_up, twiml
 
 log = logging.getLogger(__name__)
 bp = Blueprint("callbacks_voice", __name__, url_prefix="/twilio/voice/callbacks")

@@ -1,4 +1,5 @@
-"""Voice survey web app: ``create_app`` builds it, one ``init_app`` per subsystem."""
+"""The IVR service: the voice survey (this package) and the app factory that mounts every
+domain. ``create_app`` builds it, one ``init_app`` per subsystem; ``flask --app ivr``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,12 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ivr.config import load_config
+import callbacks
+import dashboard
+from core import auth, db, redis_client
+from core.config import load_config
+from ivr import api, cli, health, views, voice
+from transcription.cli import cli as transcription_cli
 
 log = logging.getLogger(__name__)
 
@@ -40,41 +46,23 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-    from ivr import auth, cli, db, health, redis_client, views
-
     db.init_app(app)
     redis_client.init_app(app)
     auth.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(views.bp)
-    _register_webhooks(app)
+    for blueprint in (voice.bp, api.bp):
+        app.register_blueprint(blueprint)
+        csrf = app.extensions.get("csrf")
+        if csrf is not None:  # Twilio and API calls are authenticated by signature or token
+            csrf.exempt(blueprint)
+    callbacks.init_app(app)
+    dashboard.init_app(app)
     cli.init_app(app)
-    _register_extras(app)
+    app.cli.add_command(transcription_cli)
     if app.config["LOCAL_MODE"]:
         log.warning(
             "LOCAL MODE: no Twilio credentials; talking to the fake Twilio at %s",
             app.config["TWILIO_API_BASE_URL"],
         )
     return app
-
-
-def _register_webhooks(app: Flask) -> None:
-    from ivr import api, voice
-
-    app.register_blueprint(voice.bp)
-    app.register_blueprint(api.bp)
-    csrf = app.extensions.get("csrf")
-    if csrf is not None:  # Twilio and API calls are authenticated by signature or bearer token
-        csrf.exempt(voice.bp)
-        csrf.exempt(api.bp)
-
-
-def _register_extras(app: Flask) -> None:
-    """Subsystems in other packages plug in here."""
-    import callbacks
-    from ivr import dashboard
-    from transcription.cli import cli as transcription_cli
-
-    callbacks.init_app(app)
-    dashboard.init_app(app)
-    app.cli.add_command(transcription_cli)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import re
 
-from ivr.models import QuestionKind
+from core.models import QuestionKind
 
 _NUMBER_WORDS = {
     "zero": 0,

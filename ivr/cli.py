@@ -6,8 +6,11 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from ivr import auth, seed
-from ivr.models import Role
+from core import auth, seed
+from core.models import Role
+from simulator.sinks import HttpRecordingSink
+from simulator.terminal import parse_script, run_terminal_call
+from transcription import pipeline
 
 users = AppGroup("users", help="Manage people who sign in to the web UI.")
 
@@ -61,9 +64,7 @@ def demo_users_command() -> None:
 @click.command("sweep")
 def sweep_command() -> None:
     """Enqueue recordings that are ready but have no live job."""
-    from ivr import recordings
-
-    click.echo(f"enqueued {recordings.sweep()} recording(s)")
+    click.echo(f"enqueued {pipeline.sweep()} recording(s)")
 
 
 @click.command("simulate")
@@ -77,9 +78,6 @@ def simulate_command(
     url: str | None, from_: str, script: str | None, fake_twilio: str | None
 ) -> None:
     """Place a simulated survey call from the terminal (type digits, 'say ...', 'record FILE')."""
-    from simulator.fake_twilio import HttpRecordingSink
-    from simulator.terminal import parse_script, run_terminal_call
-
     cfg = current_app.config
     base = cfg["PUBLIC_BASE_URL"] or f"http://127.0.0.1:{cfg['PORT']}"
     sink = HttpRecordingSink(

@@ -7,8 +7,8 @@ from typing import Any
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 
-from ivr.db import db
-from ivr.redis_client import get_redis
+from core.db import db
+from core.redis_client import get_redis
 
 bp = Blueprint("health", __name__)
 

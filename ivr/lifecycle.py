@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
-from ivr import events
-from ivr.db import db, utcnow
-from ivr.models import CallSession, CallStatus, SurveyOutcome
+from callbacks import evaluation
+from core import events
+from core.db import db, utcnow
+from core.models import CallSession, CallStatus, SurveyOutcome
 
 log = logging.getLogger(__name__)
-
-# Called with the session id when a survey ends (completed, partial or opted out);
-# the callbacks package registers its rule evaluation here.
-finish_hooks: list[Callable[[int], None]] = []
 
 
 def apply_status(session: CallSession, params: Mapping[str, str]) -> bool:
@@ -54,11 +51,10 @@ def apply_status(session: CallSession, params: Mapping[str, str]) -> bool:
 def survey_finished(session: CallSession) -> None:
     """Tell the callback rules, after the session's state is committed.
 
-    A failing hook must never reach the caller; the callbacks sweep catches the session later.
+    A failure must never reach the caller; the callbacks sweep catches the session later.
     """
-    for hook in finish_hooks:
-        try:
-            hook(session.id)
-        except Exception:
-            db.session.rollback()
-            log.exception("could not hand session %s to the callback rules", session.id)
+    try:
+        evaluation.on_survey_finished(session.id)
+    except Exception:
+        db.session.rollback()
+        log.exception("could not hand session %s to the callback rules", session.id)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import current_app
 from twilio.base.exceptions import TwilioRestException
-from twilio.rest import Client
 
-from ivr import contacts, events, survey
-from ivr.db import db
-from ivr.models import CallSession
-from ivr.twilio_rest import make_client
+from core import contacts, events
+from core.db import db
+from core.models import CallSession
+from core.twilio_rest import public_url, twilio_client
+from ivr import survey
 
 
 class CallRefused(Exception):
@@ -19,22 +19,6 @@ class CallRefused(Exception):
         super().__init__(message)
         self.code = code
         self.status = status
-
-
-def twilio_client() -> Client:
-    cfg = current_app.config
-    return make_client(
-        cfg["TWILIO_ACCOUNT_SID"],
-        cfg["TWILIO_AUTH_TOKEN"],
-        cfg["TWILIO_API_BASE_URL"],
-        timeout=cfg["TWILIO_HTTP_TIMEOUT"],
-    )
-
-
-def public_url(path: str) -> str:
-    """Absolute URL Twilio can reach for one of our paths."""
-    base = current_app.config["PUBLIC_BASE_URL"] or f"http://127.0.0.1:{current_app.config['PORT']}"
-    return base + path
 
 
 def place_survey_call(

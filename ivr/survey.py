@@ -18,10 +18,9 @@ import phonenumbers
 from flask import current_app
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from ivr import contacts, events
-from ivr.answers import Intent, detect_intent, parse_answer, parse_yes_no, spoken_digits
-from ivr.db import db, utcnow
-from ivr.models import (
+from core import contacts, events
+from core.db import db, utcnow
+from core.models import (
     Answer,
     CallSession,
     CallStatus,
@@ -31,6 +30,9 @@ from ivr.models import (
     SurveyOutcome,
     SurveyVersion,
 )
+from ivr import lifecycle
+from ivr.answers import Intent, detect_intent, parse_answer, parse_yes_no, spoken_digits
+from transcription import pipeline
 
 log = logging.getLogger(__name__)
 
@@ -361,11 +363,9 @@ def on_consent(turn: Turn) -> VoiceResponse:
 
 
 def on_recorded(turn: Turn) -> VoiceResponse:
-    from ivr import recordings  # the recordings module imports the worker queue
-
     sid = turn.inp.form.get("RecordingSid", "")
     if sid:
-        recordings.register(
+        pipeline.register(
             turn.session,
             sid,
             turn.inp.form.get("RecordingUrl"),
@@ -511,8 +511,6 @@ def on_when(turn: Turn) -> VoiceResponse:
 
 
 def finish(turn: Turn, extra: str | None = None) -> VoiceResponse:
-    from ivr import lifecycle  # imported late: lifecycle reaches the worker queue
-
     if turn.session.outcome is SurveyOutcome.IN_PROGRESS:
         turn.session.outcome = SurveyOutcome.COMPLETED
     if extra:

@@ -7,8 +7,8 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ivr import auth
-from ivr.models import Role
+from core import auth
+from core.models import Role
 
 bp = Blueprint("views", __name__)
 

@@ -5,34 +5,16 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, request
-from twilio.twiml.voice_response import VoiceResponse
 
-from ivr import events, lifecycle, recordings, survey
-from ivr.db import db
-from ivr.twilio_auth import twilio_signed
+from core import events
+from core.db import db
+from core.twilio_auth import twilio_signed
+from core.twiml import apology, twiml
+from ivr import lifecycle, survey
+from transcription import pipeline
 
 log = logging.getLogger(__name__)
 bp = Blueprint("voice", __name__, url_prefix="/twilio/voice")
-
-APOLOGY = (
-    "We're sorry, something went wrong on our side and we can't continue the survey "
-    "right now. Thank you for your time. Goodbye."
-)
-
-
-def twiml(response: VoiceResponse) -> Response:
-    return Response(str(response), mimetype="text/xml")
-
-
-def say_and_hang_up(text: str) -> Response:
-    response = VoiceResponse()
-    response.say(text)
-    response.hangup()
-    return twiml(response)
-
-
-def apology() -> Response:
-    return say_and_hang_up(APOLOGY)
 
 
 def call_input() -> survey.CallInput:
@@ -98,7 +80,7 @@ def recording_callback() -> Response:
     session = session_for_callback()
     if session is None or not request.form.get("RecordingSid"):
         return Response("CallSid and RecordingSid are required", status=400, mimetype="text/plain")
-    recordings.on_status_callback(session, request.form.to_dict())
+    pipeline.on_status_callback(session, request.form.to_dict())
     return Response(status=204)
 
 

@@ -21,13 +21,7 @@ import requests
 
 from simulator.actions import Action
 from simulator.audio import wav_seconds
-from simulator.caller import (
-    Answer,
-    CallerSimulator,
-    DialOutcome,
-    DialRequest,
-    RecordedRequest,
-)
+from simulator.caller import Answer, CallerSimulator, DialOutcome, DialRequest, RecordedRequest
 from simulator.sids import new_sid, rfc2822
 
 log = logging.getLogger(__name__)

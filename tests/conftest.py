@@ -17,15 +17,15 @@ from rq import SimpleWorker
 from sqlalchemy import event, text
 from twilio.request_validator import RequestValidator
 
+from core import queues
+from core.config import LOCAL_ACCOUNT_SID, LOCAL_AUTH_TOKEN
+from core.db import db
+from core.seed import create_demo_survey
 from ivr import create_app
-from ivr.config import LOCAL_ACCOUNT_SID, LOCAL_AUTH_TOKEN
-from ivr.db import db
-from ivr.seed import create_demo_survey
 from simulator.caller import CallerSimulator
 from simulator.fake_state import FakeTwilio
 from simulator.fake_twilio import create_fake_twilio_app
 from simulator.testing import serve_app
-from workers import queues
 
 COMPANY_NUMBER = "+15005550006"
 CUSTOMER = "+14155550123"

@@ -10,9 +10,9 @@ from typing import Any
 
 from flask import g, has_app_context
 
-from ivr.contacts import guess_timezone
-from ivr.db import db, utcnow
-from ivr.models import (
+from core.contacts import guess_timezone
+from core.db import db, utcnow
+from core.models import (
     Answer,
     CallSession,
     CallStatus,

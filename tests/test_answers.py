@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from core.models import QuestionKind
 from ivr.answers import Intent, detect_intent, parse_answer, spoken_digits
-from ivr.models import QuestionKind
 
 NPS, CSAT, YES_NO = QuestionKind.NPS, QuestionKind.CSAT, QuestionKind.YES_NO
 

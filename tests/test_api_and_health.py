@@ -10,8 +10,8 @@ from alembic.migration import MigrationContext
 from flask import Flask
 from redis import Redis
 
-from ivr.db import db
-from ivr.models import CallSession, Contact, SurveyOutcome
+from core.db import db
+from core.models import CallSession, Contact, SurveyOutcome
 from simulator.actions import Press, Speak
 from simulator.fake_state import FakeTwilio
 from tests.conftest import API_TOKEN, clear_tables
@@ -86,7 +86,7 @@ def test_api_rejects_bad_numbers_and_unknown_surveys_clearly(app: Flask, client:
 
 def test_api_refuses_do_not_call_numbers(app: Flask, client: Any) -> None:
     """A number on the do-not-call list is never dialled for a survey."""
-    from ivr.db import utcnow
+    from core.db import utcnow
 
     db.session.add(Contact(phone=CALLEE, do_not_call_at=utcnow()))
     db.session.commit()
@@ -147,7 +147,7 @@ def test_users_create_command_makes_a_person_who_can_sign_in(app: Flask) -> None
     )
     assert response.status_code == 302
     assert client.get("/").headers["Location"].endswith("/dashboard/")
-    from ivr.models import User
+    from core.models import User
 
     user = db.session.scalar(db.select(User).where(User.email == "lee@example.com"))
     assert user is not None and user.team is not None and user.team.name == "Billing"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from ivr.models import RecordingStatus
+from core.models import RecordingStatus
 from simulator.audio import tone_wav
 from simulator.caller import CallerSimulator
 from simulator.fake_state import FakeTwilio

@@ -17,12 +17,12 @@ from redis import Redis
 from rq.job import Job
 from rq.registry import StartedJobRegistry
 
-from ivr.db import db
-from ivr.models import Contact, Event, Recording, RecordingStatus
+from core import queues
+from core.db import db
+from core.models import Contact, Event, Recording, RecordingStatus
 from simulator.caller import CallerSimulator
 from tests.conftest import API_TOKEN, CUSTOMER, FIXTURES, Worker
 from tests.factories import leave_comment, reload_recording
-from workers import queues
 
 pytestmark = pytest.mark.slow
 AUDIO = FIXTURES / "audio"

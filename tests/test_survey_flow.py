@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from ivr.db import db
-from ivr.models import CallSession, Contact, Recording, RecordingStatus, SurveyOutcome
+from core.db import db
+from core.models import CallSession, Contact, Recording, RecordingStatus, SurveyOutcome
 from simulator.actions import HangUp, Press, RecordAudio, Silent, Speak
 from simulator.audio import tone_wav
 from simulator.caller import CallerSimulator, CallResult

@@ -8,13 +8,13 @@ import pytest
 from flask import Flask
 from redis import Redis
 
-from ivr import recordings
-from ivr.db import db
-from ivr.models import CallSession, CallStatus, Event, Recording, Survey
+from core.db import db
+from core.models import CallSession, CallStatus, Event, Recording, Survey
 from simulator.actions import Press, RecordAudio
 from simulator.audio import tone_wav
 from simulator.caller import CallerSimulator
 from tests.conftest import COMPANY_NUMBER, CUSTOMER, Worker, sign, twilio_post
+from transcription import pipeline as recordings
 
 START = {
     "CallSid": "CA" + "1" * 32,

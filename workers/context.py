@@ -7,6 +7,8 @@ from contextlib import contextmanager
 
 from flask import Flask, current_app, has_app_context
 
+from ivr import create_app
+
 _app: Flask | None = None
 
 
@@ -14,8 +16,6 @@ def worker_app() -> Flask:
     """The process's app, built once (the worker entry point builds it before forking jobs)."""
     global _app
     if _app is None:
-        from ivr import create_app
-
         _app = create_app()
     return _app
 

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from rq.cron import CronScheduler
 
-from callbacks.jobs import sweep_callbacks
-from ivr.dashboard.retention import purge_expired_recordings
-from ivr.redis_client import get_redis
-from workers import jobs, queues
+from core import queues
+from core.redis_client import get_redis
+from workers import jobs
 from workers.context import worker_app
 
 SWEEP_SECONDS = 60
+PERIODIC = (
+    (jobs.sweep_recordings, SWEEP_SECONDS),
+    (jobs.sweep_callbacks, SWEEP_SECONDS),
+    (jobs.purge_expired_recordings, 3600),
+)
 
 
 def build_scheduler() -> CronScheduler:
     scheduler = CronScheduler(connection=get_redis())
-    scheduler.register(jobs.sweep_recordings, queue_name=queues.DEFAULT, interval=SWEEP_SECONDS)
-    scheduler.register(purge_expired_recordings, queue_name=queues.DEFAULT, interval=3600)
-    scheduler.register(sweep_callbacks, queue_name=queues.HIGH, interval=SWEEP_SECONDS)
+    for job, seconds in PERIODIC:
+        spec = queues.JOBS[job.__name__]
+        scheduler.register(job, queue_name=spec.queue, interval=seconds, job_timeout=spec.timeout)
     return scheduler
 
 

@@ -14,8 +14,8 @@ import logging
 
 from rq import SimpleWorker
 
-from ivr.redis_client import get_redis
-from workers import queues
+from core import queues
+from core.redis_client import get_redis
 from workers.context import worker_app
 
 log = logging.getLogger(__name__)

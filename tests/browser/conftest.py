@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from ivr.db import db, utcnow
-from ivr.models import CallSession, Role, User
+from core.db import db, utcnow
+from core.models import CallSession, Role, User
 from simulator.fake_state import FakeTwilio
 from tests.dashboard.conftest import make_session
 from tests.factories import PASSWORD, make_user

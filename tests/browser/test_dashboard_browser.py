@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from ivr.db import db
-from ivr.models import Role, Survey, User
+from core.db import db
+from core.models import Role, Survey, User
 from simulator.audio import tone_wav
 from simulator.fake_state import FakeTwilio
 from tests.browser.conftest import screenshot, seed_calls, sign_in
@@ -209,6 +209,6 @@ def test_deleting_a_caller_removes_audio_and_twilio_copy(
 def _days_ago(days: int) -> str:
     from datetime import timedelta
 
-    from ivr.db import utcnow
+    from core.db import utcnow
 
     return (utcnow() - timedelta(days=days)).date().isoformat()

@@ -11,16 +11,10 @@ from typing import Any
 import pytest
 from flask import Flask, request
 
-from callbacks import service
+from callbacks import evaluation
 from callbacks.models import CallbackTask
-from ivr.db import db, utcnow
-from ivr.models import (
-    CallSession,
-    Recording,
-    RecordingStatus,
-    Role,
-    User,
-)
+from core.db import db, utcnow
+from core.models import CallSession, Recording, RecordingStatus, Role, User
 from simulator.testing import serve_app
 from tests.conftest import API_TOKEN
 from tests.factories import finished_session, make_user, sequence
@@ -89,7 +83,7 @@ def make_task(now: datetime | None = None, **session_args: Any) -> CallbackTask:
     """A task opened by the rules for a low NPS (or whatever ``session_args`` say)."""
     session_args.setdefault("nps", 3)
     session = make_session(**session_args)
-    task = service.evaluate_session(session.id, now)
+    task = evaluation.evaluate_session(session.id, now)
     assert task is not None
     return task
 

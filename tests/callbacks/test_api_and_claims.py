@@ -10,7 +10,7 @@ import requests
 from flask import Flask
 
 from callbacks.models import TaskState
-from ivr.db import utcnow
+from core.db import utcnow
 from tests.callbacks.conftest import AUTH, CUSTOMER, make_agent, make_task, reload_task
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, url_for
 
 from callbacks.models import TaskState
-from ivr.models import User
+from core.models import User
 from tests.callbacks.conftest import CUSTOMER, make_agent, make_task, reload_task
 from tests.factories import csrf_token, login
 
@@ -155,7 +155,7 @@ def test_task_page_plays_the_recording_through_the_dashboard_route(
     app: Flask, client: Any, agent: User, tmp_path: Any
 ) -> None:
     """With the dashboard's audio route present, the comment has a player."""
-    from ivr.db import db
+    from core.db import db
 
     task = make_task(comment="The agent was rude and I'm upset.")
     rec = task.session.recordings[0]

@@ -13,8 +13,8 @@ from flask import Flask
 
 from callbacks import dialing
 from callbacks.models import AttemptStatus, CallbackAttempt, CallbackTask, TaskState
-from ivr.db import db, utcnow
-from ivr.models import Contact, User
+from core.db import db, utcnow
+from core.models import Contact, User
 from simulator.fake_state import Callee, FakeTwilio
 from tests.callbacks.conftest import AGENT_PHONE, AUTH, CUSTOMER, make_task, reload_task
 from tests.conftest import COMPANY_NUMBER, Worker
@@ -234,7 +234,7 @@ def test_stuck_dial_is_settled_by_the_sweep(
     app: Flask, client: Any, agent: User, any_time: None
 ) -> None:
     """With no word from Twilio for ten minutes the attempt becomes unknown, uncounted."""
-    from callbacks.jobs import sweep
+    from callbacks.sweep import sweep
 
     task = make_task()
     claim(client, task, agent)

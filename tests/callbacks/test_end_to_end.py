@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from callbacks import service
+from callbacks import evaluation
 from callbacks.models import AttemptStatus, CallbackTask, Priority
-from ivr.db import db
-from ivr.models import Recording, RecordingStatus, User
+from core.db import db
+from core.models import Recording, RecordingStatus, User
 from simulator.actions import Press, RecordAudio
 from simulator.audio import tone_wav
 from simulator.caller import CallerSimulator
@@ -90,7 +90,7 @@ def test_anxious_comment_makes_the_task_urgent_after_analysis(
     rec.analysis = analyse_comment(ANXIOUS).to_dict()
     rec.status = RecordingStatus.ANALYSED
     db.session.commit()
-    service.evaluate_session(rec.session_id)  # what the recording job does after analysis
+    evaluation.evaluate_session(rec.session_id)  # what the recording job does after analysis
     [after] = open_callbacks(client)
     assert after["id"] == before["id"]
     assert after["priority"] == Priority.URGENT and after["transcript"] == ANXIOUS

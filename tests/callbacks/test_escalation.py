@@ -11,11 +11,11 @@ from redis import Redis
 from rq.registry import ScheduledJobRegistry
 
 from callbacks import escalation
-from callbacks.jobs import sweep
 from callbacks.models import Priority, TaskState
-from ivr.db import db
+from callbacks.sweep import sweep
+from core import queues
+from core.db import db
 from tests.callbacks.conftest import AUTH, Sink, make_task, reload_task
-from workers import queues
 
 ANXIOUS = "I'm worried sick about this and can't sleep."
 
@@ -115,12 +115,12 @@ def test_released_escalated_task_stays_escalated(
     app: Flask, hooked: Sink, agent: Any, any_time: None
 ) -> None:
     """Claiming and releasing an escalated task does not hide the escalation."""
-    from callbacks import service
+    from callbacks import actions
 
     task = make_task()
     escalation.escalate_if_due(task.id, now=task.due_at + timedelta(seconds=1))
-    service.claim(task.id, agent)
-    service.release(task.id, agent)
+    actions.claim(task.id, agent)
+    actions.release(task.id, agent)
     task = reload_task(task.id)
     assert task.state is TaskState.ESCALATED and task.claimed_by_id is None
     assert escalation.escalate_if_due(task.id, now=task.due_at + timedelta(hours=1)) is False

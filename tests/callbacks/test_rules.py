@@ -8,7 +8,7 @@ import pytest
 
 from callbacks.models import Priority
 from callbacks.rules import Facts, Score, decide
-from ivr.seed import DEFAULT_RULES
+from core.seed import DEFAULT_RULES
 
 CONFIG = {"URGENT_SLA_MINUTES": 10, "STANDARD_SLA_MINUTES": 60}
 

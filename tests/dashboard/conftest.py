@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from ivr.db import db, utcnow
-from ivr.models import (
+from core.db import db, utcnow
+from core.models import (
     CallSession,
     Recording,
     RecordingStatus,
@@ -22,12 +22,7 @@ from ivr.models import (
 )
 from simulator.audio import tone_wav
 from simulator.fake_state import FakeTwilio
-from tests.factories import (
-    finished_session,
-    login,
-    make_user,
-    sequence,
-)
+from tests.factories import finished_session, login, make_user, sequence
 from transcription.analysis import analyse_comment
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import Flask
 
-from ivr.db import db
-from ivr.models import Event, Role, Survey
+from core.db import db
+from core.models import Event, Role, Survey
 from tests.dashboard.conftest import make_session, make_team
 from tests.factories import login, make_user
 

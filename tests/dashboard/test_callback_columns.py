@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from ivr.db import db, utcnow
-from ivr.models import CallSession, Role, User
+from core.db import db, utcnow
+from core.models import CallSession, Role, User
 from tests.dashboard.conftest import make_session
 from tests.factories import make_user
 
@@ -122,7 +122,7 @@ def test_list_queries_do_not_grow_with_rows(
 
 def test_session_merged_into_an_open_task_shows_it(app: Flask, signed_in: Any) -> None:
     """A second survey merged into the caller's open task shows that task's state."""
-    from ivr import events
+    from core import events
 
     first = make_session(phone="+14155553001", nps=1, at=utcnow() - timedelta(hours=2))
     second = make_session(phone="+14155553001", nps=2)

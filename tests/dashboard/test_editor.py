@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import Flask
 
-from ivr.dashboard import editor
-from ivr.db import db
-from ivr.models import Role, Survey, SurveyVersion
+from core.db import db
+from core.models import Role, Survey, SurveyVersion
+from dashboard import editor
 from simulator.caller import CallerSimulator
 from tests.conftest import COMPANY_NUMBER, CUSTOMER
 from tests.dashboard.conftest import make_session, make_team

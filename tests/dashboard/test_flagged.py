@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from ivr.dashboard import flags
-from ivr.db import db, utcnow
-from ivr.models import CallSession, Role, Survey
+from core.db import db, utcnow
+from core.models import CallSession, Role, Survey
+from dashboard import flags
 from tests.dashboard.conftest import make_session, make_team
 from tests.factories import login, make_user
 

@@ -11,12 +11,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import text
 
-from ivr.dashboard import retention
-from ivr.db import db, utcnow
-from ivr.models import Event, Recording, RecordingStatus, User
+from core.db import db, utcnow
+from core.models import Event, Recording, RecordingStatus, User
 from simulator.fake_state import FakeTwilio
 from tests.dashboard.conftest import make_session
 from tests.factories import csrf_token
+from workers import jobs
+from workers.cron import build_scheduler
 
 CALLER = "+14155550177"
 COMMENT = "Please call me back, I am really worried about my account."
@@ -44,7 +45,7 @@ def test_expired_audio_is_deleted_here_and_on_twilio(
         recordings_dir, fake_twilio, days=app.config["RECORDING_RETENTION_DAYS"] + 1
     )
     path = Path(rec.local_path or "")
-    assert retention.purge_expired_recordings() == 1
+    assert jobs.purge_expired_recordings() == 1
     db.session.expire_all()
     assert not path.exists() and rec.local_path is None
     assert rec.recording_sid in fake_twilio.deleted_recordings
@@ -55,7 +56,7 @@ def test_expired_audio_is_deleted_here_and_on_twilio(
 def test_recent_audio_is_kept(app: Flask, recordings_dir: Path, fake_twilio: FakeTwilio) -> None:
     """Audio inside the retention period is untouched."""
     rec = old_recording(recordings_dir, fake_twilio, days=1)
-    assert retention.purge_expired_recordings() == 0
+    assert jobs.purge_expired_recordings() == 0
     assert Path(rec.local_path or "").exists()
     assert rec.recording_sid not in fake_twilio.deleted_recordings
 
@@ -68,12 +69,12 @@ def test_twilio_failure_is_retried_next_run(
     good_base = app.config["TWILIO_API_BASE_URL"]
     app.config["TWILIO_API_BASE_URL"] = "http://127.0.0.1:9"  # nothing listens there
     try:
-        retention.purge_expired_recordings()
+        jobs.purge_expired_recordings()
     finally:
         app.config["TWILIO_API_BASE_URL"] = good_base
     db.session.expire_all()
     assert rec.local_path is None and rec.twilio_deleted_at is None
-    retention.purge_expired_recordings()
+    jobs.purge_expired_recordings()
     db.session.expire_all()
     assert rec.twilio_deleted_at is not None
     assert rec.recording_sid in fake_twilio.deleted_recordings
@@ -81,8 +82,6 @@ def test_twilio_failure_is_retried_next_run(
 
 def test_retention_job_is_scheduled(app: Flask) -> None:
     """The cron scheduler runs the retention job."""
-    from workers.cron import build_scheduler
-
     names = [job.func.__name__ for job in build_scheduler().get_jobs()]
     assert "purge_expired_recordings" in names
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from ivr.dashboard import trends
-from ivr.db import db, utcnow
-from ivr.models import CallSession, SurveyOutcome, User
+from core.db import db, utcnow
+from core.models import CallSession, SurveyOutcome, User
+from dashboard import trends
 from tests.dashboard.conftest import make_session
 
 
@@ -105,7 +105,7 @@ def test_trends_page_draws_charts_with_bars(app: Flask, signed_in: Any) -> None:
 
 def test_trends_only_count_the_managers_team(app: Flask, client: Any) -> None:
     """Sessions are scoped exactly like the flagged list."""
-    from ivr.models import Role, Survey
+    from core.models import Role, Survey
     from tests.dashboard.conftest import make_team
     from tests.factories import login, make_user
 

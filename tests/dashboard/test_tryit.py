@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from ivr.dashboard import tryit
-from ivr.db import db
-from ivr.models import CallSession, Contact, Recording, Role
+from core.db import db
+from core.models import CallSession, Contact, Recording, Role
+from dashboard import tryit
 from simulator.audio import tone_wav, wav_to_mp3
 from simulator.fake_state import FakeTwilio
 from tests.factories import demo_survey, forget_csrf, login, make_user

@@ -8,7 +8,7 @@ import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
 
-from ivr.twilio_rest import make_client
+from core.twilio_rest import make_client
 from simulator.actions import Press, RecordAudio
 from simulator.fake_twilio import Callee, FakeCall, FakeTwilio
 from simulator.sinks import HttpRecordingSink

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import requests
 
-from ivr.twilio_rest import make_client
+from core.twilio_rest import make_client
 from simulator.server import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN
 
 

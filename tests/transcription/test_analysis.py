@@ -8,12 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from transcription.analysis import (
-    ANALYSER_VERSION,
-    LABELS,
-    CommentAnalysis,
-    analyse_comment,
-)
+from transcription.analysis import ANALYSER_VERSION, LABELS, CommentAnalysis, analyse_comment
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "comments.jsonl"
 

@@ -19,12 +19,7 @@ import numpy as np
 import pytest
 
 from transcription import guards
-from transcription.engines import (
-    Engine,
-    EngineSettings,
-    Transcript,
-    get_engine,
-)
+from transcription.engines import Engine, EngineSettings, Transcript, get_engine
 from transcription.metrics import normalize_text, word_error_rate, word_errors
 
 OVERALL_WER = 0.12

@@ -1,0 +1,191 @@
+"""The agent's moves on a task: claim, release, reschedule, record an outcome.
+
+Handlers (console, API, Twilio webhooks, jobs) call these and nothing else changes a task.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from callbacks import hours, states
+from callbacks.evaluation import schedule_escalation
+from callbacks.models import CallbackTask
+from callbacks.policy import (
+    FINAL_OUTCOMES,
+    OUTCOMES,
+    UNREACHED_OUTCOMES,
+    S,
+    backoff,
+    max_attempts,
+    sla_minutes,
+    task_zone,
+    window,
+)
+from core.db import db, utcnow
+from core.models import Role, User
+
+log = logging.getLogger(__name__)
+
+
+class ActionRefused(Exception):
+    """The agent's action cannot be done; the message says why, for people."""
+
+    def __init__(self, code: str, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+def get_task(task_id: int) -> CallbackTask:
+    task = db.session.get(CallbackTask, task_id)
+    if task is None:
+        raise ActionRefused("not_found", f"there is no callback task {task_id}", 404)
+    return task
+
+
+def _holder(task: CallbackTask) -> str:
+    user = task.claimed_by
+    return (user.name or user.email) if user else "another agent"
+
+
+def claim(task_id: int, agent: User) -> CallbackTask:
+    """Take a waiting task; of two agents clicking at once exactly one wins."""
+    task = get_task(task_id)
+    try:
+        states.move(
+            task,
+            S.CLAIMED,
+            actor_id=agent.id,
+            allowed_from=states.CLAIMABLE,
+            claimed_by_id=agent.id,
+            claimed_at=utcnow(),
+        )
+    except states.Conflict:
+        db.session.rollback()
+        db.session.refresh(task)
+        if task.claimed_by_id == agent.id and task.state is S.CLAIMED:
+            return task
+        raise ActionRefused(
+            "already_claimed",
+            f"Task {task.id} was already taken by {_holder(task)} ({task.state.value}).",
+        ) from None
+    db.session.commit()
+    return task
+
+
+def _require_holder(task: CallbackTask, agent: User) -> None:
+    if task.claimed_by_id != agent.id and agent.role is Role.AGENT:
+        raise ActionRefused("not_yours", f"Task {task.id} is held by {_holder(task)}.", 403)
+
+
+def release(task_id: int, agent: User) -> CallbackTask:
+    """Hand a claimed task back to the queue."""
+    task = get_task(task_id)
+    _require_holder(task, agent)
+    target = S.ESCALATED if task.escalated_at is not None else S.OPEN
+    try:
+        states.move(
+            task,
+            target,
+            actor_id=agent.id,
+            reason="released",
+            allowed_from=(S.CLAIMED,),
+            claimed_by_id=None,
+            claimed_at=None,
+        )
+    except (states.Conflict, states.InvalidTransition):
+        db.session.rollback()
+        raise ActionRefused(
+            "bad_state", f"Only a claimed task can be released (it is {task.state.value})."
+        ) from None
+    db.session.commit()
+    return task
+
+
+def reschedule(task_id: int, agent: User, at: datetime, *, reason: str = "rescheduled") -> None:
+    """Put the task back in the queue for ``at`` (moved into calling hours)."""
+    task = get_task(task_id)
+    if task.state not in states.WAITING:
+        _require_holder(task, agent)
+    _schedule_retry(task, at, actor_id=agent.id, reason=reason)
+    db.session.commit()
+    schedule_escalation(task)
+
+
+def _schedule_retry(
+    task: CallbackTask, at: datetime, *, actor_id: int | None, reason: str, **values: Any
+) -> None:
+    if at.tzinfo is None:
+        raise ActionRefused("bad_request", "the new time must include a time zone", 400)
+    start, due = hours.schedule(
+        at, sla_minutes=sla_minutes(task.priority), tz=task_zone(task), window=window()
+    )
+    try:
+        states.move(
+            task,
+            S.RETRY_SCHEDULED,
+            actor_id=actor_id,
+            reason=reason,
+            scheduled_for=start,
+            due_at=due,
+            claimed_by_id=None,
+            claimed_at=None,
+            **values,
+        )
+    except states.InvalidTransition:
+        raise ActionRefused(
+            "bad_state", f"A task that is {task.state.value} cannot be rescheduled now."
+        ) from None
+    except states.Conflict:
+        db.session.rollback()
+        raise ActionRefused("conflict", "The task changed meanwhile; reload it.") from None
+
+
+def record_outcome(
+    task_id: int,
+    agent: User,
+    outcome: str,
+    notes: str = "",
+    *,
+    retry_at: datetime | None = None,
+    now: datetime | None = None,
+) -> CallbackTask:
+    """The agent's verdict after a call: close, schedule a retry, or give up at the cap."""
+    now = now or utcnow()
+    if outcome not in OUTCOMES:
+        raise ActionRefused("bad_request", f"outcome must be one of {', '.join(OUTCOMES)}", 400)
+    task = get_task(task_id)
+    _require_holder(task, agent)
+    if task.state not in states.AGENT_HELD:
+        raise ActionRefused("bad_state", f"The task is {task.state.value}; claim it first.")
+    notes_text = "\n".join(n for n in (task.notes, notes.strip()) if n) or None
+    _stamp_last_attempt(task, outcome)
+    reached_cap = outcome in UNREACHED_OUTCOMES and task.attempts_count >= max_attempts()
+    try:
+        if outcome in FINAL_OUTCOMES or reached_cap:
+            why = f"gave up after {task.attempts_count} attempts" if reached_cap else outcome
+            states.move(
+                task, S.CLOSED, actor_id=agent.id, reason=why, outcome=outcome, notes=notes_text
+            )
+        else:
+            at = retry_at or now + (
+                backoff(task.attempts_count) if outcome in UNREACHED_OUTCOMES else timedelta(days=1)
+            )
+            _schedule_retry(
+                task, at, actor_id=agent.id, reason=outcome, outcome=outcome, notes=notes_text
+            )
+    except states.Conflict:
+        db.session.rollback()
+        raise ActionRefused("conflict", "The task changed meanwhile; reload it.") from None
+    db.session.commit()
+    if task.closed_at is None:
+        schedule_escalation(task)
+    return task
+
+
+def _stamp_last_attempt(task: CallbackTask, outcome: str) -> None:
+    attempt = task.attempts[-1] if task.attempts else None
+    if attempt is not None and attempt.outcome is None:
+        attempt.outcome = outcome

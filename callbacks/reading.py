@@ -1,0 +1,147 @@
+"""Reading tasks for people: the queue, a task's calls, scores, comment and history."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import selectinload
+
+from callbacks import states
+from callbacks.models import CallbackAttempt, CallbackTask, TaskState
+from callbacks.policy import task_zone
+from core.db import db
+from core.models import Answer, CallSession, Recording
+from transcription.analysis import CommentAnalysis
+
+log = logging.getLogger(__name__)
+
+
+def latest_analysis(session: CallSession) -> tuple[Recording, CommentAnalysis] | None:
+    analysed = [r for r in session.recordings if r.analysis]
+    if not analysed:
+        return None
+    rec = analysed[-1]
+    assert rec.analysis is not None
+    return rec, CommentAnalysis.from_dict(rec.analysis)
+
+
+def queue(states_filter: tuple[TaskState, ...] = states.ACTIVE) -> list[CallbackTask]:
+    """Tasks by priority (highest first), then due time (soonest first)."""
+    return list(
+        db.session.scalars(
+            db.select(CallbackTask)
+            .where(CallbackTask.state.in_(states_filter))
+            .options(selectinload(CallbackTask.claimed_by))
+            .order_by(CallbackTask.priority.desc(), CallbackTask.due_at, CallbackTask.id)
+        )
+    )
+
+
+def _session_ids(task: CallbackTask) -> set[int]:
+    ids = {r.get("session_id") for r in task.reasons} | {task.session_id}
+    return {i for i in ids if i is not None}
+
+
+def sessions_for_tasks(tasks: list[CallbackTask]) -> dict[int, list[CallSession]]:
+    """Each task's survey calls, oldest first, with answers and recordings: one round trip
+    for the whole list, since the queue is polled by every agent every few seconds."""
+    wanted = {task.id: _session_ids(task) for task in tasks}
+    all_ids = set().union(*wanted.values()) if wanted else set()
+    loaded = (
+        {
+            s.id: s
+            for s in db.session.scalars(
+                db.select(CallSession)
+                .where(CallSession.id.in_(all_ids))
+                .options(
+                    selectinload(CallSession.answers).selectinload(Answer.question),
+                    selectinload(CallSession.recordings),
+                )
+            )
+        }
+        if all_ids
+        else {}
+    )
+    return {
+        task_id: [loaded[i] for i in sorted(ids) if i in loaded] for task_id, ids in wanted.items()
+    }
+
+
+def task_sessions(task: CallbackTask) -> list[CallSession]:
+    """The survey calls that gave this task its reasons, oldest first."""
+    return sessions_for_tasks([task])[task.id]
+
+
+def scores(sessions: list[CallSession]) -> dict[str, int | None]:
+    """Answers by question key; a later call's answer wins."""
+    found: dict[str, int | None] = {}
+    for session in sessions:
+        for answer in session.answers:
+            found[answer.question.key] = answer.value
+    return found
+
+
+def comment(sessions: list[CallSession]) -> tuple[Recording | None, CommentAnalysis | None]:
+    """The latest recorded comment and its analysis, if any."""
+    for session in reversed(sessions):
+        found = latest_analysis(session)
+        if found is not None:
+            return found
+        with_text = [r for r in session.recordings if r.transcript]
+        if with_text:
+            return with_text[-1], None
+    return None, None
+
+
+@dataclass(frozen=True)
+class Segment:
+    text: str
+    label: str | None  # flagged label for highlighted phrases
+
+
+def highlighted(analysis: CommentAnalysis) -> list[Segment]:
+    """The transcript cut into plain and flagged pieces (spans from the analysis)."""
+    marks: list[tuple[int, int, str]] = []
+    for name in analysis.flagged():
+        marks.extend((s, e, name) for s, e in analysis.labels[name].spans)
+    marks.sort()
+    pieces: list[Segment] = []
+    pos = 0
+    for start, end, name in marks:
+        if start < pos:
+            continue  # overlapping labels: the first one keeps the phrase
+        if start > pos:
+            pieces.append(Segment(analysis.text[pos:start], None))
+        pieces.append(Segment(analysis.text[start:end], name))
+        pos = end
+    if pos < len(analysis.text):
+        pieces.append(Segment(analysis.text[pos:], None))
+    return pieces
+
+
+def history(task: CallbackTask) -> tuple[list[CallSession], list[CallbackTask]]:
+    """The contact's earlier survey calls and callback tasks, newest first."""
+    calls = db.session.scalars(
+        db.select(CallSession)
+        .where(CallSession.contact_id == task.contact_id)
+        .order_by(CallSession.id.desc())
+        .limit(20)
+    ).all()
+    tasks = db.session.scalars(
+        db.select(CallbackTask)
+        .where(CallbackTask.contact_id == task.contact_id)
+        .where(CallbackTask.id != task.id)
+        .order_by(CallbackTask.id.desc())
+        .limit(20)
+    ).all()
+    return list(calls), list(tasks)
+
+
+def last_attempt(task: CallbackTask) -> CallbackAttempt | None:
+    return task.attempts[-1] if task.attempts else None
+
+
+def local_time(task: CallbackTask, at: datetime) -> datetime:
+    return at.astimezone(task_zone(task))

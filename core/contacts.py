@@ -1,0 +1,63 @@
+"""Contacts: a customer's number, opt-out and do-not-call state."""
+
+from __future__ import annotations
+
+import phonenumbers
+from phonenumbers import timezone as phone_timezones
+
+from core import events
+from core.db import db, utcnow
+from core.models import CallSession, Contact
+
+
+class InvalidNumber(ValueError):
+    """Not a dialable E.164 phone number."""
+
+
+def to_e164(number: str, region: str = "US") -> str:
+    """Normalise a number to E.164 or raise InvalidNumber."""
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidNumber(f"{number!r} is not a phone number") from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidNumber(f"{number!r} is not a valid phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def guess_timezone(number: str) -> str | None:
+    """The number's time zone when the numbering plan gives exactly one."""
+    try:
+        zones = phone_timezones.time_zones_for_number(phonenumbers.parse(number))
+    except phonenumbers.NumberParseException:
+        return None
+    real = [z for z in zones if z != "Etc/Unknown"]
+    return real[0] if len(real) == 1 else None
+
+
+def find(number: str) -> Contact | None:
+    return db.session.scalar(db.select(Contact).where(Contact.phone == number))
+
+
+def get_or_create(number: str) -> Contact:
+    contact = find(number)
+    if contact is not None:
+        return contact
+    contact = Contact(phone=number, timezone=guess_timezone(number))
+    return events.insert_or_get(contact, Contact.phone == number)
+
+
+def opt_out(contact: Contact | None, *, source: str, session: CallSession | None = None) -> None:
+    """Opt the contact out of all future surveys, at once and for good."""
+    if contact is None:
+        return
+    if contact.opted_out_at is None:
+        contact.opted_out_at = utcnow()
+    events.record(
+        "contact.opted_out", session=session, data={"contact_id": contact.id, "source": source}
+    )
+
+
+def set_callback_number(contact: Contact | None, number: str) -> None:
+    if contact is not None:
+        contact.callback_phone = number

@@ -1,0 +1,29 @@
+"""Manager dashboard: flagged recordings, trends, survey editor, try-a-survey, retention."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask
+
+from dashboard.views import bp
+
+
+def init_app(app: Flask) -> None:
+    """Register the dashboard blueprint (mounted at /dashboard; start page ``dashboard.index``)."""
+    app.register_blueprint(bp)
+    app.jinja_env.filters.setdefault("duration", _duration)
+
+
+def _duration(value: object) -> str:
+    """A timedelta as '4 min' / '2 h 5 min' / '3 d'."""
+    if not isinstance(value, timedelta):
+        return ""
+    minutes = int(value.total_seconds() // 60)
+    if minutes < 0:
+        return "-"
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 24 * 60:
+        return f"{minutes // 60} h {minutes % 60} min"
+    return f"{minutes // (24 * 60)} d {minutes % (24 * 60) // 60} h"

@@ -1,0 +1,152 @@
+"""The one-screen story of a flagged call: highlighted transcript and a timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from core.db import db
+from core.models import CallSession, Event, QuestionKind, Recording, User
+from dashboard import callback_link, flags
+
+
+def highlight(recording: Recording) -> Markup:
+    """The transcript with each flagged phrase wrapped in ``<mark>`` naming its labels."""
+    analysis = recording.analysis or {}
+    text: str = analysis.get("text") or recording.transcript or ""
+    if recording.transcript and text != recording.transcript:
+        text = recording.transcript  # spans only fit the text they were computed on
+        analysis = {}
+    marks: list[tuple[int, int, str]] = []
+    for name, raw in flags.flagged_labels(analysis).items():
+        for start, end in raw.get("spans") or ():
+            if 0 <= int(start) < int(end) <= len(text):
+                marks.append((int(start), int(end), name))
+    if not marks:
+        return escape(text)
+    marks.sort()
+    merged: list[tuple[int, int, set[str]]] = []
+    for start, end, name in marks:
+        if merged and start < merged[-1][1]:
+            last = merged[-1]
+            merged[-1] = (last[0], max(last[1], end), last[2] | {name})
+        else:
+            merged.append((start, end, {name}))
+    out: list[str] = []
+    pos = 0
+    for start, end, names in merged:
+        out.append(str(escape(text[pos:start])))
+        label = ", ".join(flags.REASONS.get(flags.ANALYSIS_REASONS[n], n) for n in sorted(names))
+        classes = " ".join(f"flag-{n}" for n in sorted(names))
+        out.append(
+            f'<mark class="{classes}" title="{escape(label)}">{escape(text[start:end])}</mark>'
+        )
+        pos = end
+    out.append(str(escape(text[pos:])))
+    return Markup("".join(out))  # noqa: S704 - every piece above is escaped
+
+
+@dataclass
+class Step:
+    """One entry of the timeline."""
+
+    at: datetime | None
+    kind: str
+    title: str
+    detail: str = ""
+
+
+def timeline(session: CallSession, callback: callback_link.CallbackSummary | None) -> list[Step]:
+    """Call → answers → recording → transcript → callback task → attempts → outcome."""
+    steps: list[Step] = [
+        Step(
+            session.answered_at or session.created_at,
+            "call",
+            "Call answered",
+            f"{session.direction}, {session.status.value}, survey {session.outcome.value}",
+        )
+    ]
+    for answer in session.answers:
+        value = "skipped" if answer.value is None else str(answer.value)
+        if answer.value is not None and answer.question.kind is QuestionKind.YES_NO:
+            value = "yes" if answer.value else "no"
+        how = f"said “{answer.speech}”" if answer.speech else f"pressed {answer.digits or '-'}"
+        steps.append(
+            Step(answer.created_at, "answer", f"Answered {answer.question.key}: {value}", how)
+        )
+    if session.asked_for_human:
+        steps.append(Step(None, "flag", "Asked for a person"))
+    if session.opted_out:
+        steps.append(Step(None, "flag", "Opted out of surveys"))
+    for rec in session.recordings:
+        length = f"{rec.duration_seconds}s" if rec.duration_seconds is not None else ""
+        steps.append(Step(rec.created_at, "recording", "Comment recorded", length))
+        if rec.transcript:
+            labels = ", ".join(
+                flags.REASONS[flags.ANALYSIS_REASONS[name]]
+                for name in flags.flagged_labels(rec.analysis)
+                if name in flags.ANALYSIS_REASONS
+            )
+            labels = labels or "nothing flagged"
+            steps.append(Step(rec.updated_at, "transcript", "Transcribed and read", labels))
+        if rec.status.value == "deleted":
+            steps.append(Step(rec.updated_at, "deleted", "Audio deleted"))
+        elif rec.status.value == "failed":
+            steps.append(
+                Step(rec.updated_at, "failed", "Recording failed", rec.failure_reason or "")
+            )
+    if session.ended_at:
+        steps.append(
+            Step(session.ended_at, "call", "Call ended", f"{session.duration_seconds or 0}s")
+        )
+    if callback is not None:
+        reasons = ", ".join(str(r.get("detail") or r.get("code")) for r in callback.reasons)
+        steps.append(
+            Step(
+                callback.created_at, "task", f"Callback task opened ({callback.priority})", reasons
+            )
+        )
+        for attempt in callback.attempts:
+            steps.append(
+                Step(
+                    attempt.created_at,
+                    "attempt",
+                    f"Callback attempt: {attempt.status}",
+                    attempt.outcome or "",
+                )
+            )
+        if callback.closed_at or callback.outcome:
+            steps.append(
+                Step(
+                    callback.closed_at,
+                    "outcome",
+                    f"Callback {callback.state}: {callback.outcome or 'no outcome'}",
+                    callback.notes or "",
+                )
+            )
+    else:
+        why = " (test call)" if session.is_test else ""
+        steps.append(Step(None, "task", f"No callback task{why}"))
+    # Undated steps (flags) keep their place after the step before them.
+    keyed: list[tuple[datetime, int, Step]] = []
+    last = session.created_at
+    for index, step in enumerate(steps):
+        last = step.at or last
+        keyed.append((last, index, step))
+    return [step for _, _, step in sorted(keyed, key=lambda k: (k[0], k[1]))]
+
+
+def audit_trail(session: CallSession, limit: int = 20) -> list[dict[str, Any]]:
+    """Recent plays, downloads and deletions of this call's recordings, with who did it."""
+    rows = db.session.execute(
+        db.select(Event, User.email)
+        .outerjoin(User, Event.user_id == User.id)
+        .where(Event.session_id == session.id)
+        .where(Event.kind.in_(["recording.played", "recording.downloaded", "recording.deleted"]))
+        .order_by(Event.at.desc())
+        .limit(limit)
+    ).all()
+    return [{"at": e.at, "kind": e.kind, "who": email or "system"} for e, email in rows]

@@ -1,0 +1,216 @@
+"""Survey and callback figures per day or week and per survey (test calls excluded)."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, exists, select
+
+from core.db import db, utcnow
+from core.models import Answer, CallSession, Question, QuestionKind, Survey, SurveyOutcome, User
+from dashboard import callback_link, flags
+from dashboard.access import scoped_sessions
+
+GRANULARITIES = ("day", "week")
+DEFAULT_DAYS = 30
+
+
+@dataclass
+class Bucket:
+    """Raw counts for one period (or one survey); the figures are properties."""
+
+    key: str
+    label: str
+    calls: int = 0
+    responded: int = 0
+    completed: int = 0
+    flagged: int = 0
+    nps: list[int] = field(default_factory=list)
+    csat: list[int] = field(default_factory=list)
+    sla_decided: int = 0
+    sla_met: int = 0
+    first_attempt_minutes: list[float] = field(default_factory=list)
+
+    @property
+    def nps_score(self) -> float | None:
+        """Promoters (9-10) minus detractors (0-6), in percent of NPS answers."""
+        if not self.nps:
+            return None
+        promoters = sum(1 for v in self.nps if v >= 9)
+        detractors = sum(1 for v in self.nps if v <= 6)
+        return round(100 * (promoters - detractors) / len(self.nps), 1)
+
+    @property
+    def csat_average(self) -> float | None:
+        return round(statistics.fmean(self.csat), 2) if self.csat else None
+
+    @property
+    def response_rate(self) -> float | None:
+        return _pct(self.responded, self.calls)
+
+    @property
+    def completion_rate(self) -> float | None:
+        return _pct(self.completed, self.calls)
+
+    @property
+    def flagged_rate(self) -> float | None:
+        return _pct(self.flagged, self.responded)
+
+    @property
+    def sla_rate(self) -> float | None:
+        return _pct(self.sla_met, self.sla_decided)
+
+    @property
+    def median_first_attempt(self) -> float | None:
+        if not self.first_attempt_minutes:
+            return None
+        return round(statistics.median(self.first_attempt_minutes), 1)
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+@dataclass(frozen=True)
+class TrendFilters:
+    date_from: date
+    date_to: date
+    granularity: str = "day"
+    survey_id: int | None = None
+
+    @classmethod
+    def from_args(cls, args: Any, today: date | None = None) -> TrendFilters:
+        today = today or utcnow().date()
+
+        def parse(name: str, default: date) -> date:
+            try:
+                return date.fromisoformat(args.get(name) or "")
+            except ValueError:
+                return default
+
+        date_to = parse("to", today)
+        date_from = parse("from", date_to - timedelta(days=DEFAULT_DAYS - 1))
+        if date_from > date_to:
+            date_from, date_to = date_to, date_from
+        granularity = args.get("by") if args.get("by") in GRANULARITIES else "day"
+        try:
+            survey_id = int(args.get("survey") or 0) or None
+        except ValueError:
+            survey_id = None
+        return cls(date_from, date_to, granularity, survey_id)
+
+
+def bucket_start(day: date, granularity: str) -> date:
+    return day - timedelta(days=day.weekday()) if granularity == "week" else day
+
+
+def bucket_label(start: date, granularity: str) -> str:
+    return f"wk {start:%d %b}" if granularity == "week" else f"{start:%d %b}"
+
+
+def periods(filters: TrendFilters) -> list[date]:
+    """Every bucket start in the range, so empty days still show as gaps."""
+    starts: list[date] = []
+    day = bucket_start(filters.date_from, filters.granularity)
+    step = timedelta(days=7 if filters.granularity == "week" else 1)
+    while day <= filters.date_to:
+        starts.append(day)
+        day += step
+    return starts
+
+
+@dataclass
+class Trends:
+    filters: TrendFilters
+    series: list[Bucket]
+    by_survey: list[Bucket]
+    total: Bucket
+
+
+def compute(user: User, filters: TrendFilters) -> Trends:
+    """Three queries (sessions, answers, callback tasks), aggregated here."""
+    start = datetime.combine(filters.date_from, time.min, UTC)
+    end = datetime.combine(filters.date_to, time.min, UTC) + timedelta(days=1)
+    has_answer = exists(
+        select(Answer.id).where(Answer.session_id == CallSession.id, Answer.value.is_not(None))
+    )
+    stmt = scoped_sessions(
+        select(
+            CallSession.id,
+            CallSession.created_at,
+            Survey.id,
+            Survey.name,
+            CallSession.outcome,
+            has_answer.label("responded"),
+            flags.any_reason_condition().label("flagged"),
+        ),
+        user,
+    ).where(
+        CallSession.is_test.is_(False),
+        CallSession.created_at >= start,
+        CallSession.created_at < end,
+    )
+    if filters.survey_id:
+        stmt = stmt.where(Survey.id == filters.survey_id)
+    sessions = db.session.execute(stmt).all()
+    id_query = stmt.with_only_columns(CallSession.id)
+
+    series = {
+        p: Bucket(p.isoformat(), bucket_label(p, filters.granularity)) for p in periods(filters)
+    }
+    surveys: dict[int, Bucket] = {}
+    total = Bucket("all", "All surveys")
+    place: dict[int, list[Bucket]] = {}
+    for sid, created, survey_id, survey_name, outcome, responded, flagged in sessions:
+        period = bucket_start(created.date(), filters.granularity)
+        buckets = [
+            series.setdefault(
+                period, Bucket(period.isoformat(), bucket_label(period, filters.granularity))
+            ),
+            surveys.setdefault(survey_id, Bucket(str(survey_id), survey_name)),
+            total,
+        ]
+        place[sid] = buckets
+        for b in buckets:
+            b.calls += 1
+            b.responded += bool(responded)
+            b.completed += outcome is SurveyOutcome.COMPLETED
+            b.flagged += bool(flagged)
+    for session_id, kind, value in _scores(id_query) if sessions else []:
+        for b in place[session_id]:
+            (b.nps if kind is QuestionKind.NPS else b.csat).append(value)
+    now = utcnow()
+    for session_id, created, due, first in callback_link.task_rows(id_query) if sessions else []:
+        for b in place.get(session_id, []):
+            if first is not None and created is not None:
+                b.first_attempt_minutes.append((first - created).total_seconds() / 60)
+            if due is None:
+                continue
+            if first is not None:
+                b.sla_decided += 1
+                b.sla_met += first <= due
+            elif due < now:
+                b.sla_decided += 1
+    return Trends(
+        filters,
+        [series[k] for k in sorted(series)],
+        sorted(surveys.values(), key=lambda b: b.label),
+        total,
+    )
+
+
+def _scores(session_ids: Select[Any]) -> Iterable[tuple[int, QuestionKind, int]]:
+    rows = db.session.execute(
+        select(Answer.session_id, Question.kind, Answer.value)
+        .join(Question, Answer.question_id == Question.id)
+        .where(
+            Answer.session_id.in_(session_ids),
+            Answer.value.is_not(None),
+            Question.kind.in_([QuestionKind.NPS, QuestionKind.CSAT]),
+        )
+    ).all()
+    return [(r[0], r[1], r[2]) for r in rows if r[2] is not None]

@@ -1,0 +1,218 @@
+"""The recording pipeline, in one place: Twilio's callback registers the row, a claim
+enqueues it exactly once, and the job downloads, transcribes and reads the comment.
+
+claim -> enqueue (``process_recording`` job) -> download -> transcribe -> read; the job in
+``workers.jobs`` then hands the call to the callback rules. Each stage commits its result
+and the status says which stages are done, so a rerun only does what is left.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+from flask import current_app
+from redis.exceptions import RedisError
+from sqlalchemy import update
+
+from core import contacts, events, queues
+from core.db import db, utcnow
+from core.models import CallSession, Recording, RecordingStatus
+from transcription.analysis import analyse_comment
+from transcription.audio import AudioError, decode_to_pcm16k
+from transcription.engines import EngineSettings, get_engine
+from transcription.media import MediaError, download
+from transcription.retention import delete_twilio_copy
+
+log = logging.getLogger(__name__)
+
+STALE_AFTER = timedelta(minutes=15)  # a claimed recording with no live job after this is retried
+UNFINISHED = (RecordingStatus.PENDING, RecordingStatus.DOWNLOADED, RecordingStatus.TRANSCRIBED)
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def register(
+    session: CallSession, sid: str, media_url: str | None, duration: str | None
+) -> Recording:
+    """The recording row for a RecordingSid, created once whichever callback comes first."""
+    rec = db.session.scalar(db.select(Recording).where(Recording.recording_sid == sid))
+    if rec is None:
+        rec = events.insert_or_get(
+            Recording(
+                recording_sid=sid,
+                session_id=session.id,
+                media_url=media_url,
+                duration_seconds=_int(duration),
+                consent_given=bool(session.consent_recording),
+            ),
+            Recording.recording_sid == sid,
+        )
+    if media_url and not rec.media_url:
+        rec.media_url = media_url
+    if rec.duration_seconds is None:
+        rec.duration_seconds = _int(duration)
+    return rec
+
+
+def job_id(rec: Recording) -> str:
+    return f"recording-{rec.recording_sid}"
+
+
+def on_status_callback(session: CallSession, form: dict[str, str]) -> Recording | None:
+    """Twilio's recordingStatusCallback: store the row, then (after commit) enqueue it once."""
+    sid = form.get("RecordingSid", "")
+    if not sid:
+        return None
+    rec = register(session, sid, form.get("RecordingUrl"), form.get("RecordingDuration"))
+    status = form.get("RecordingStatus", "completed")
+    if status == "completed":
+        rec.media_ready = True
+    elif status in ("failed", "absent") and rec.status is RecordingStatus.PENDING:
+        rec.status = RecordingStatus.FAILED
+        rec.failure_reason = f"Twilio reported the recording as {status}"
+    events.record(
+        "recording.callback",
+        session=session,
+        data={"recording_sid": sid, "status": status},
+        dedupe_key=f"recording:{sid}:{status}",
+    )
+    db.session.commit()
+    if rec.media_ready:
+        enqueue_processing(rec.id)
+    return rec
+
+
+def enqueue_processing(recording_id: int) -> bool:
+    """Claim the recording (one winner even with duplicate callbacks), then enqueue its job.
+
+    If Redis is down the claim is released and the periodic sweep enqueues it later.
+    """
+    claimed = db.session.execute(
+        update(Recording)
+        .where(Recording.id == recording_id)
+        .where(Recording.enqueued_at.is_(None))
+        .where(Recording.status.in_(UNFINISHED))
+        .values(enqueued_at=utcnow())
+    )
+    db.session.commit()
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    rec = db.session.get(Recording, recording_id)
+    assert rec is not None
+    try:
+        queues.enqueue("process_recording", recording_id, job_id=job_id(rec))
+    except RedisError:
+        log.exception("could not enqueue recording %s; the sweep will retry", rec.recording_sid)
+        rec.enqueued_at = None
+        db.session.commit()
+        return False
+    return True
+
+
+def sweep() -> int:
+    """Enqueue recordings that are ready but have no live job (Redis was down, worker died)."""
+    now = utcnow()
+    candidates = db.session.scalars(
+        db.select(Recording)
+        .where(Recording.media_ready.is_(True))
+        .where(Recording.status.in_(UNFINISHED))
+    ).all()
+    enqueued = 0
+    for rec in candidates:
+        if rec.enqueued_at is not None:
+            if now - rec.enqueued_at < STALE_AFTER or queues.job_is_pending(job_id(rec)):
+                continue
+            rec.enqueued_at = None
+            db.session.commit()
+        enqueued += enqueue_processing(rec.id)
+    return enqueued
+
+
+def process(recording_id: int) -> Recording | None:
+    """Download, transcribe and read a comment; returns the row (None if it is gone).
+
+    Each stage commits its result and the status says which stages are done, so a job
+    that runs again (retry, worker killed mid-way, duplicate enqueue) only does what is
+    left, and every stage's effect happens once.
+    """
+    rec = db.session.get(Recording, recording_id)
+    if rec is None:
+        log.warning("recording %s no longer exists", recording_id)
+        return None
+    if rec.status is RecordingStatus.PENDING:
+        fetch_media(rec)
+    if rec.status is RecordingStatus.DOWNLOADED:
+        transcribe(rec)
+    if rec.status is RecordingStatus.TRANSCRIBED:
+        analyse(rec)
+    return rec
+
+
+def fetch_media(rec: Recording) -> None:
+    cfg = current_app.config
+    if not rec.media_url:
+        fail(rec, "Twilio never told us where the recording is")
+        return
+    dest = Path(cfg["RECORDINGS_DIR"]) / f"{rec.recording_sid}.wav"
+    rec.download_attempts += 1
+    db.session.commit()
+    try:
+        size = download(
+            rec.media_url,
+            (cfg["TWILIO_ACCOUNT_SID"], cfg["TWILIO_AUTH_TOKEN"]),
+            dest,
+            max_bytes=cfg["RECORDING_MAX_BYTES"],
+            retry_delays=cfg.get("MEDIA_RETRY_DELAYS", (1.0, 3.0)),
+        )
+    except MediaError as exc:
+        fail(rec, exc.reason)
+        return
+    rec.local_path = str(dest)
+    rec.size_bytes = size
+    rec.status = RecordingStatus.DOWNLOADED
+    db.session.commit()
+    if cfg["DELETE_TWILIO_RECORDING_AFTER_DOWNLOAD"] and delete_twilio_copy(rec):
+        db.session.commit()
+
+
+def transcribe(rec: Recording) -> None:
+    cfg = current_app.config
+    try:
+        audio = decode_to_pcm16k(
+            rec.local_path or "",
+            max_seconds=cfg["RECORDING_MAX_SECONDS"],
+            max_bytes=cfg["RECORDING_MAX_BYTES"],
+        )
+    except AudioError as exc:
+        fail(rec, exc.reason)
+        return
+    engine = get_engine(EngineSettings.from_config(cfg))  # loaded once per worker process
+    transcript = engine.transcribe(audio)
+    rec.transcript = transcript.text
+    rec.transcript_engine = transcript.engine
+    rec.status = RecordingStatus.TRANSCRIBED
+    db.session.commit()
+
+
+def analyse(rec: Recording) -> None:
+    result = analyse_comment(rec.transcript or "")
+    rec.analysis = result.to_dict()
+    rec.status = RecordingStatus.ANALYSED
+    if "opt_out" in result.flagged():
+        # "Stop calling me" in a comment counts as much as pressing 9.
+        contacts.opt_out(rec.session.contact, source="comment", session=rec.session)
+    db.session.commit()
+
+
+def fail(rec: Recording, reason: str) -> None:
+    log.error("recording %s failed: %s", rec.recording_sid, reason)
+    rec.status = RecordingStatus.FAILED
+    rec.failure_reason = reason
+    db.session.commit()
