@@ -9,7 +9,8 @@ from core import contacts, events
 from core.db import db
 from core.models import CallSession
 from core.twilio_rest import public_url, twilio_client
-from ivr import survey
+from ivr import sessions
+from ivr.turn import step_url
 
 
 class CallRefused(Exception):
@@ -30,8 +31,8 @@ def place_survey_call(
     except contacts.InvalidNumber as exc:
         raise CallRefused("invalid_number", str(exc), status=400) from exc
     try:
-        version = survey.resolve_version(survey_slug)
-    except survey.SurveyUnavailable as exc:
+        version = sessions.resolve_version(survey_slug)
+    except sessions.SurveyUnavailable as exc:
         raise CallRefused("unknown_survey", f"no active survey named {exc}", status=404) from exc
     contact = contacts.find(number)
     if contact is not None and contact.opted_out:
@@ -47,7 +48,7 @@ def place_survey_call(
         call = twilio_client().calls.create(
             to=number,
             from_=current_app.config["TWILIO_PHONE_NUMBER"],
-            url=public_url(survey.step_url("start", {"survey": slug})),
+            url=public_url(step_url("start", {"survey": slug})),
             method="POST",
             fallback_url=public_url("/twilio/voice/fallback"),
             status_callback=public_url("/twilio/voice/status"),
@@ -58,7 +59,7 @@ def place_survey_call(
         raise CallRefused(
             "twilio_error", f"Twilio refused the call: {exc.msg}", status=502
         ) from exc
-    session = survey.ensure_session(
+    session = sessions.ensure_session(
         call.sid or "",
         current_app.config["TWILIO_PHONE_NUMBER"],
         number,

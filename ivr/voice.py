@@ -8,19 +8,21 @@ from flask import Blueprint, Response, request
 
 from core import events
 from core.db import db
+from core.models import CallSession
 from core.twilio_auth import twilio_signed
 from core.twiml import apology, twiml
-from ivr import lifecycle, survey
+from ivr import lifecycle, sessions, survey
+from ivr.turn import CallInput
 from transcription import pipeline
 
 log = logging.getLogger(__name__)
 bp = Blueprint("voice", __name__, url_prefix="/twilio/voice")
 
 
-def call_input() -> survey.CallInput:
+def call_input() -> CallInput:
     form = request.form
     confidence = form.get("Confidence")
-    return survey.CallInput(
+    return CallInput(
         call_sid=form.get("CallSid", ""),
         from_number=form.get("From", ""),
         to_number=form.get("To", ""),
@@ -33,11 +35,11 @@ def call_input() -> survey.CallInput:
     )
 
 
-def session_for_callback() -> survey.CallSession | None:
+def session_for_callback() -> CallSession | None:
     sid = request.form.get("CallSid", "")
     if not sid:
         return None
-    return survey.ensure_session(
+    return sessions.ensure_session(
         sid,
         request.form.get("From", ""),
         request.form.get("To", ""),

@@ -1,0 +1,210 @@
+"""Leaving the questions: opting out, or reaching a person (a warm transfer, or a callback
+at the number and time the caller chooses)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from flask import current_app
+from twilio.twiml.voice_response import VoiceResponse
+
+from core import contacts, events
+from core.db import utcnow
+from core.models import (
+    SurveyOutcome,
+)
+from ivr.answers import Intent, detect_intent, parse_yes_no, spoken_digits
+from ivr.turn import MAX_TRIES, Turn, finish, step_url
+
+log = logging.getLogger(__name__)
+
+CALLBACK_TIMES = {"1": "now", "2": "later_today", "3": "tomorrow"}
+CALLBACK_TIME_WORDS = {
+    "now": "as soon as possible",
+    "later_today": "later today",
+    "tomorrow": "tomorrow",
+}
+
+
+def opt_out(turn: Turn) -> VoiceResponse:
+    contacts.opt_out(
+        turn.session.contact, source="keypad" if turn.inp.digits else "voice", session=turn.session
+    )
+    turn.session.opted_out = True
+    turn.session.outcome = SurveyOutcome.PARTIAL
+    return turn.hangup(
+        "You have been removed from all future surveys, and we will not call you for "
+        "surveys again. Thank you, goodbye."
+    )
+
+
+def transfer_available(now: datetime | None = None) -> bool:
+    number = current_app.config["TRANSFER_NUMBER"]
+    if not number:
+        return False
+    start_s, end_s = current_app.config["TRANSFER_HOURS"].split("-")
+    local = (now or utcnow()).astimezone(ZoneInfo(current_app.config["TRANSFER_TIMEZONE"]))
+    return time.fromisoformat(start_s) <= local.time() < time.fromisoformat(end_s)
+
+
+def offer_human(turn: Turn) -> VoiceResponse:
+    turn.session.asked_for_human = True
+    events.record("caller.asked_for_human", session=turn.session)
+    if transfer_available():
+        turn.say("Please hold while we connect you to a member of our team.")
+        dial = turn.response.dial(
+            action=step_url("transferred"),
+            method="POST",
+            timeout=20,
+            caller_id=current_app.config["TWILIO_PHONE_NUMBER"],
+        )
+        dial.number(current_app.config["TRANSFER_NUMBER"])
+        return turn.response
+    turn.session.wants_callback = True
+    turn.say("Our team can't take your call right now, so we will call you back.")
+    return ask_number(turn)
+
+
+def on_transferred(turn: Turn) -> VoiceResponse:
+    if turn.inp.form.get("DialCallStatus") == "completed":
+        turn.session.transferred = True
+        turn.session.outcome = SurveyOutcome.PARTIAL
+        return turn.hangup("Thank you for calling. Goodbye.")
+    turn.session.wants_callback = True
+    turn.say("Sorry, nobody could answer just now, so we will call you back.")
+    return ask_number(turn)
+
+
+def ask_callback(turn: Turn, tries: int = 1) -> VoiceResponse:
+    prompt = (
+        "Would you like someone from our team to call you back about your experience? "
+        "Press 1 for yes, or 2 for no."
+    )
+    turn.gather(prompt, "offer", num_digits=1, hints="yes, no", tries=tries)
+    return turn.response
+
+
+def on_offer(turn: Turn) -> VoiceResponse:
+    intent = detect_intent(None, turn.inp.digits, turn.inp.speech)
+    if intent is Intent.OPT_OUT:
+        return opt_out(turn)
+    wants = True if intent is Intent.HUMAN else parse_yes_no(turn.inp.digits, turn.inp.speech)
+    if wants is None and turn.inp.tries < MAX_TRIES:
+        return ask_callback(turn, turn.inp.tries + 1)
+    turn.session.wants_callback = bool(wants)
+    if not wants:
+        return finish(turn)
+    return ask_number(turn)
+
+
+def ask_number(turn: Turn, tries: int = 1) -> VoiceResponse:
+    last4 = turn.session.customer_number[-4:]
+    prompt = (
+        f"We can call you back on the number ending in {' '.join(last4)}. "
+        "Press 1 to use this number, or 2 to give us a different number."
+    )
+    turn.gather(
+        prompt, "number", num_digits=1, hints="yes, this number, different number", tries=tries
+    )
+    return turn.response
+
+
+def on_number(turn: Turn) -> VoiceResponse:
+    choice = turn.inp.digits or ("2" if "different" in turn.inp.speech.lower() else "")
+    if not choice and parse_yes_no("", turn.inp.speech):
+        choice = "1"
+    if choice == "1" or (choice != "2" and turn.inp.tries >= MAX_TRIES):
+        turn.session.callback_number = turn.session.customer_number
+        return ask_when(turn)
+    if choice == "2":
+        return ask_new_number(turn)
+    return ask_number(turn, turn.inp.tries + 1)
+
+
+def ask_new_number(turn: Turn, tries: int = 1) -> VoiceResponse:
+    turn.gather(
+        "Please enter the phone number, including the area code, then press the pound key.",
+        "enter",
+        dtmf_only=True,
+        finish_on_key="#",
+        timeout=10,
+        tries=tries,
+    )
+    return turn.response
+
+
+def normalise_number(digits: str, like: str) -> str | None:
+    """E.164 for digits keyed in, read in the region of the number we called."""
+    try:
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(like)) or "US"
+        parsed = phonenumbers.parse(digits, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def on_new_number(turn: Turn) -> VoiceResponse:
+    number = (
+        normalise_number(turn.inp.digits, turn.session.customer_number) if turn.inp.digits else None
+    )
+    if number is None:
+        if turn.inp.tries < MAX_TRIES:
+            return ask_new_number(turn, turn.inp.tries + 1)
+        turn.say("We'll use the number you are calling from.")
+        turn.session.callback_number = turn.session.customer_number
+        return ask_when(turn)
+    turn.gather(
+        f"You entered {spoken_digits(number)}. Press 1 if that is correct, or 2 to enter it again.",
+        "confirm",
+        num_digits=1,
+        hints="yes, no",
+        params={"num": number},
+    )
+    return turn.response
+
+
+def on_confirm_number(turn: Turn) -> VoiceResponse:
+    number = turn.inp.args.get("num", "")
+    if parse_yes_no(turn.inp.digits, turn.inp.speech) and number:
+        turn.session.callback_number = number
+        contacts.set_callback_number(turn.session.contact, number)
+        return ask_when(turn)
+    return ask_new_number(turn)
+
+
+def ask_when(turn: Turn, tries: int = 1) -> VoiceResponse:
+    turn.gather(
+        "When should we call? Press 1 for as soon as possible, 2 for later today, "
+        "or 3 for tomorrow.",
+        "when",
+        num_digits=1,
+        hints="now, as soon as possible, later today, tomorrow",
+        tries=tries,
+    )
+    return turn.response
+
+
+def _when_from_speech(speech: str) -> str | None:
+    text = speech.lower()
+    if "tomorrow" in text:
+        return "tomorrow"
+    if "later" in text or "today" in text or "afternoon" in text or "evening" in text:
+        return "later_today"
+    if "now" in text or "soon" in text or "asap" in text:
+        return "now"
+    return None
+
+
+def on_when(turn: Turn) -> VoiceResponse:
+    when = CALLBACK_TIMES.get(turn.inp.digits) or _when_from_speech(turn.inp.speech)
+    if when is None and turn.inp.tries < MAX_TRIES:
+        return ask_when(turn, turn.inp.tries + 1)
+    turn.session.callback_preference = when or "now"
+    return finish(
+        turn, f"Someone from our team will call you {CALLBACK_TIME_WORDS[when or 'now']}."
+    )
