@@ -22,7 +22,7 @@ from callbacks.api import task_json
 from callbacks.models import TaskState
 from core.auth import roles_required
 from core.db import utcnow
-from core.models import Role, User
+from core.models import CALLBACK_TIME_WORDS, Role, User
 
 bp = Blueprint(
     "callbacks",
@@ -89,7 +89,7 @@ def task(task_id: int) -> Any:
         other_tasks=other_tasks,
         steps=script.apology(item, scores, analysis),
         outcomes=policy.OUTCOMES,
-        preference=policy.PREFERENCE_WORDS.get(item.preference or "", None),
+        preference=CALLBACK_TIME_WORDS.get(item.preference or "", None),
         local_now=reading.local_time(item, utcnow()),
         local=lambda at: reading.local_time(item, at),
         now=utcnow(),

@@ -99,7 +99,7 @@ class CallbackTask(db.Model):  # type: ignore[name-defined]
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     phone: Mapped[str] = mapped_column(String(20))  # E.164 number to call
     timezone: Mapped[str] = mapped_column(String(64))  # callee's zone for calling hours
-    preference: Mapped[str | None] = mapped_column(String(16))  # now/later_today/tomorrow
+    preference: Mapped[str | None] = mapped_column(String(16))  # a CALLBACK_TIME_WORDS key
     # The caller asked for a call in a survey ending at this moment (consent despite opt-out).
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     scheduled_for: Mapped[datetime] = mapped_column(UTCDateTime())  # not dialled before

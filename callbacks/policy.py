@@ -25,11 +25,6 @@ OUTCOMES = {
 FINAL_OUTCOMES = {"resolved", "wrong_number", "declined"}
 UNREACHED_OUTCOMES = {"voicemail", "no_answer"}
 DEFAULT_BACKOFF_MINUTES = (30, 120, 1440)
-PREFERENCE_WORDS = {
-    "now": "as soon as possible",
-    "later_today": "later today",
-    "tomorrow": "tomorrow",
-}
 
 
 def window() -> hours.Window:

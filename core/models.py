@@ -219,6 +219,15 @@ class Question(db.Model):  # type: ignore[name-defined]
     version: Mapped[SurveyVersion] = relationship(back_populates="questions")
 
 
+# When a caller may ask to be called back (``CallSession.callback_preference``), and how
+# we say it: "someone will call you <words>". The survey and the callbacks console both read it.
+CALLBACK_TIME_WORDS: dict[str, str] = {
+    "now": "as soon as possible",
+    "later_today": "later today",
+    "tomorrow": "tomorrow",
+}
+
+
 class CallSession(db.Model):  # type: ignore[name-defined]
     """One Twilio call and the survey taken on it."""
 
@@ -245,7 +254,7 @@ class CallSession(db.Model):  # type: ignore[name-defined]
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     wants_callback: Mapped[bool | None] = mapped_column(Boolean)
     callback_number: Mapped[str | None] = mapped_column(String(20))
-    callback_preference: Mapped[str | None] = mapped_column(String(16))  # now/later_today/tomorrow
+    callback_preference: Mapped[str | None] = mapped_column(String(16))  # CALLBACK_TIME_WORDS
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
