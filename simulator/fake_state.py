@@ -1,7 +1,8 @@
 """In-memory state of the fake Twilio: calls, recordings, callee scripts.
 
-The HTTP layer lives in :mod:`simulator.fake_twilio`; this module holds what it serves and
-places the calls (each in a background thread, driven by a :class:`SimulatedCall`).
+The HTTP layer lives in :mod:`simulator.fake_twilio` and the JSON shapes of what it serves
+in :mod:`simulator.resources`; this module holds the state and places the calls (each in a
+background thread, driven by a :class:`~simulator.call.SimulatedCall`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -21,13 +22,15 @@ import requests
 
 from simulator.actions import Action
 from simulator.audio import wav_seconds
-from simulator.caller import Answer, CallerSimulator, DialOutcome, DialRequest, RecordedRequest
-from simulator.sids import new_sid, rfc2822
+from simulator.call import SimulatedCall
+from simulator.caller import CallerSimulator
+from simulator.dialing import Answer, DialOutcome, DialRequest
+from simulator.resources import FakeCall, FakeRecording
+from simulator.sids import API_VERSION, new_sid
+
+__all__ = ["Callee", "CalleeScript", "FakeCall", "FakeRecording", "FakeTwilio"]
 
 log = logging.getLogger(__name__)
-
-API_VERSION = "2010-04-01"
-FINAL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 
 
 @dataclass(frozen=True)
@@ -46,106 +49,6 @@ class Callee:
 
 
 CalleeScript = Sequence[Action] | Callee | Callable[["FakeCall"], "Callee | Sequence[Action]"]
-
-
-@dataclass
-class FakeCall:
-    """A call as the fake's REST API reports it."""
-
-    sid: str
-    account_sid: str
-    to: str
-    from_: str
-    direction: str
-    url: str | None = None
-    method: str = "POST"
-    twiml: str | None = None
-    status_callback: str | None = None
-    status_callback_method: str = "POST"
-    status_callback_events: tuple[str, ...] = ("completed",)
-    parent_call_sid: str | None = None
-    status: str = "queued"
-    duration: int | None = None
-    date_created: datetime = field(default_factory=lambda: datetime.now(UTC))
-    date_updated: datetime = field(default_factory=lambda: datetime.now(UTC))
-    start_time: datetime | None = None
-    end_time: datetime | None = None
-    heard: list[str] = field(default_factory=list)
-    webhooks: list[RecordedRequest] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        """Shape the call like Twilio's Call resource."""
-        uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Calls/{self.sid}"
-        return {
-            "sid": self.sid,
-            "account_sid": self.account_sid,
-            "parent_call_sid": self.parent_call_sid,
-            "to": self.to,
-            "to_formatted": self.to,
-            "from": self.from_,
-            "from_formatted": self.from_,
-            "status": self.status,
-            "direction": self.direction,
-            "duration": None if self.duration is None else str(self.duration),
-            "start_time": rfc2822(self.start_time) if self.start_time else None,
-            "end_time": rfc2822(self.end_time) if self.end_time else None,
-            "date_created": rfc2822(self.date_created),
-            "date_updated": rfc2822(self.date_updated),
-            "api_version": API_VERSION,
-            "answered_by": None,
-            "caller_name": None,
-            "forwarded_from": None,
-            "group_sid": None,
-            "phone_number_sid": None,
-            "price": None,
-            "price_unit": "USD",
-            "queue_time": "0",
-            "trunk_sid": None,
-            "uri": uri + ".json",
-            "subresource_uris": {"recordings": uri + "/Recordings.json"},
-        }
-
-
-@dataclass
-class FakeRecording:
-    """A stored recording (audio kept in memory as WAV)."""
-
-    sid: str
-    account_sid: str
-    call_sid: str
-    wav: bytes
-    duration: int
-    media_url: str
-    date_created: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-    def to_json(self) -> dict[str, Any]:
-        """Shape the recording like Twilio's Recording resource."""
-        uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Recordings/{self.sid}"
-        return {
-            "sid": self.sid,
-            "account_sid": self.account_sid,
-            "call_sid": self.call_sid,
-            "conference_sid": None,
-            "api_version": API_VERSION,
-            "channels": 1,
-            "date_created": rfc2822(self.date_created),
-            "date_updated": rfc2822(self.date_created),
-            "start_time": rfc2822(self.date_created),
-            "duration": str(self.duration),
-            "error_code": None,
-            "encryption_details": None,
-            "media_url": self.media_url,
-            "price": None,
-            "price_unit": "USD",
-            "source": "RecordVerb",
-            "status": "completed",
-            "track": "both",
-            "uri": uri + ".json",
-            "subresource_uris": {
-                "transcriptions": uri + "/Transcriptions.json",
-                "add_on_results": uri + "/AddOnResults.json",
-            },
-        }
 
 
 class FakeTwilio:
@@ -186,7 +89,7 @@ class FakeTwilio:
         self._scripts: dict[str, CalleeScript] = {}
         self._media_failures: dict[str, deque[int]] = {}
         self._threads: list[threading.Thread] = []
-        self._running: dict[str, Any] = {}  # CallSid -> SimulatedCall in progress
+        self._running: dict[str, SimulatedCall] = {}  # calls in progress, by CallSid
         self._lock = threading.RLock()
 
     # --- configuration used by tests and /_fake endpoints --------------------------------

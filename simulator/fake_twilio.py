@@ -17,15 +17,9 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from simulator.actions import action_from_json
 from simulator.audio import wav_to_mp3
-from simulator.fake_state import (
-    API_VERSION,
-    FINAL_STATUSES,
-    Callee,
-    FakeCall,
-    FakeRecording,
-    FakeTwilio,
-)
-from simulator.sids import new_sid
+from simulator.fake_state import Callee, FakeTwilio
+from simulator.resources import FINAL_STATUSES, FakeCall, FakeRecording
+from simulator.sids import API_VERSION, new_sid
 from simulator.sinks import HttpRecordingSink
 
 __all__ = [

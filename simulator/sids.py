@@ -1,10 +1,12 @@
-"""Twilio-shaped identifiers and timestamps."""
+"""Twilio-shaped identifiers, timestamps and the API version."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
 from email.utils import format_datetime
+
+API_VERSION = "2010-04-01"  # the REST API and webhooks this simulator speaks
 
 
 def new_sid(prefix: str) -> str:

@@ -1,8 +1,18 @@
-"""Recording sinks for simulators running apart from the fake Twilio."""
+"""Where ``<Record>`` audio goes: the sink protocol, and one for a fake served elsewhere."""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import requests
+
+
+class RecordingSink(Protocol):
+    """Stores the audio of a ``<Record>``, as Twilio's recording storage does."""
+
+    def store(self, account_sid: str, call_sid: str, wav: bytes) -> tuple[str, str, int]:
+        """Store WAV audio; return (RecordingSid, RecordingUrl without extension, seconds)."""
+        ...
 
 
 class HttpRecordingSink:
