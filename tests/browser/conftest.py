@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -88,8 +88,18 @@ CONTACT = "Please call me back tomorrow about the refund on my bill."
 
 
 def seed_calls(recordings_dir: Path, fake_twilio: FakeTwilio) -> dict[str, CallSession]:
-    """A week of calls with every kind of flag, some with callback tasks and attempts."""
+    """A week of calls with every kind of flag, some with callback tasks and attempts.
+
+    Each call is placed on a given calendar day (UTC) and before now, whatever the hour the
+    suite runs at: "N days ago minus a few hours" would slip onto the previous date after
+    midnight and change what the date-filtered pages count.
+    """
     now = utcnow()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def on_day(days_ago: int) -> datetime:
+        return midnight - timedelta(days=days_ago) + (now - midnight) / 2
+
     calls = {
         "distress": make_session(
             phone="+14155550142",
@@ -100,7 +110,7 @@ def seed_calls(recordings_dir: Path, fake_twilio: FakeTwilio) -> dict[str, CallS
             audio_dir=recordings_dir,
             twilio=fake_twilio,
             wants_callback=True,
-            at=now - timedelta(hours=2),
+            at=on_day(0),
         ),
         "negative": make_session(
             phone="+14155550143",
@@ -109,7 +119,7 @@ def seed_calls(recordings_dir: Path, fake_twilio: FakeTwilio) -> dict[str, CallS
             comment=NEGATIVE,
             audio_dir=recordings_dir,
             twilio=fake_twilio,
-            at=now - timedelta(days=1, hours=3),
+            at=on_day(1),
         ),
         "contact": make_session(
             phone="+14155550144",
@@ -119,17 +129,17 @@ def seed_calls(recordings_dir: Path, fake_twilio: FakeTwilio) -> dict[str, CallS
             comment=CONTACT,
             audio_dir=recordings_dir,
             twilio=fake_twilio,
-            at=now - timedelta(days=2),
+            at=on_day(2),
         ),
         "pressed0": make_session(
             phone="+14155550145",
             nps=7,
             asked_for_human=True,
             wants_callback=True,
-            at=now - timedelta(days=3),
+            at=on_day(3),
         ),
         "optout": make_session(
-            phone="+14155550146", nps=9, opted_out=True, at=now - timedelta(days=4)
+            phone="+14155550146", nps=9, opted_out=True, at=on_day(4)
         ),
     }
     for day in range(7):
@@ -138,7 +148,7 @@ def seed_calls(recordings_dir: Path, fake_twilio: FakeTwilio) -> dict[str, CallS
                 nps=score,
                 csat=5 if score >= 9 else 4,
                 resolved=1,
-                at=now - timedelta(days=day, hours=5),
+                at=on_day(day),
             )
     _tasks(calls)
     return calls
