@@ -179,7 +179,7 @@ def place_call_now(attempt_id: int) -> str:
             status_callback=url(attempt.id, "agent-status"),
             status_callback_event=["initiated", "ringing", "answered", "completed"],
             status_callback_method="POST",
-            timeout=int(cfg.get("CALLBACK_AGENT_RING_SECONDS", 25)),
+            timeout=int(cfg["CALLBACK_AGENT_RING_SECONDS"]),
         )
     except TwilioRestException as exc:
         _not_placed(attempt, f"Twilio refused the call: {exc.msg}")

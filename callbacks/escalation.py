@@ -124,8 +124,8 @@ def _email(to: str, text: str) -> None:
     cfg = current_app.config
     message = EmailMessage()
     message["Subject"] = "Callback missed its SLA"
-    message["From"] = cfg.get("ESCALATION_EMAIL_FROM", "callbacks@localhost")
+    message["From"] = cfg["ESCALATION_EMAIL_FROM"]
     message["To"] = to
     message.set_content(text)
-    with smtplib.SMTP(cfg["SMTP_HOST"], int(cfg.get("SMTP_PORT", 25)), timeout=10) as smtp:
+    with smtplib.SMTP(cfg["SMTP_HOST"], int(cfg["SMTP_PORT"]), timeout=10) as smtp:
         smtp.send_message(message)

@@ -13,11 +13,11 @@ from sqlalchemy import and_
 
 from callbacks import escalation, hours, rules, states
 from callbacks.models import CallbackTask
-from callbacks.policy import S, window
+from callbacks.policy import S, sla_minutes, window, zone
 from callbacks.reading import latest_analysis
 from core import contacts, events, queues
 from core.db import db, utcnow
-from core.models import CallSession, Contact, QuestionKind
+from core.models import CallbackRules, CallSession, Contact, QuestionKind
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +47,8 @@ def facts_for(session: CallSession, contact: Contact) -> rules.Facts:
     )
 
 
-def rules_for(session: CallSession) -> dict[str, Any]:
-    from core.seed import DEFAULT_RULES
-
-    version_rules = session.survey_version.rules if session.survey_version else None
-    return {**DEFAULT_RULES, **(version_rules or {})}
+def rules_for(session: CallSession) -> CallbackRules:
+    return CallbackRules.from_json(session.survey_version.rules if session.survey_version else None)
 
 
 def open_task(contact_id: int) -> CallbackTask | None:
@@ -66,9 +63,7 @@ def open_task(contact_id: int) -> CallbackTask | None:
 def _phone_and_zone(session: CallSession, contact: Contact) -> tuple[str, str]:
     phone = session.callback_number or contact.callback_phone or contact.phone
     zone = (
-        contacts.guess_timezone(phone)
-        or contact.timezone
-        or current_app.config.get("DEFAULT_TIMEZONE", "UTC")
+        contacts.guess_timezone(phone) or contact.timezone or current_app.config["DEFAULT_TIMEZONE"]
     )
     return phone, zone
 
@@ -90,7 +85,7 @@ def evaluate_session(session_id: int, now: datetime | None = None) -> CallbackTa
     if session.is_test:  # try-it calls from the dashboard never reach an agent
         return None
     contact = session.contact or contacts.get_or_create(session.customer_number)
-    decision = rules.decide(facts_for(session, contact), rules_for(session), current_app.config)
+    decision = rules.decide(facts_for(session, contact), rules_for(session))
     phase = "analysis" if latest_analysis(session) else "survey"
     task = open_task(contact.id)
     changed = False
@@ -135,8 +130,8 @@ def _open_or_merge(
     start = session.ended_at if session.ended_at and session.ended_at <= now else now
     scheduled_for, due_at = hours.schedule(
         start,
-        sla_minutes=decision.sla_minutes,
-        tz=hours.zone(zone_name, current_app.config.get("DEFAULT_TIMEZONE", "UTC")),
+        sla_minutes=sla_minutes(decision.priority),
+        tz=zone(zone_name),
         window=window(),
         preference=session.callback_preference,
     )
@@ -226,7 +221,7 @@ def on_survey_finished(session_id: int) -> None:
     (and the periodic sweep evaluates any finished survey that still has no verdict).
     ``CALLBACK_EVALUATE_INLINE=False`` always uses the job instead.
     """
-    if not current_app.config.get("CALLBACK_EVALUATE_INLINE", True):
+    if not current_app.config["CALLBACK_EVALUATE_INLINE"]:
         enqueue_evaluation(session_id)
         return
     try:

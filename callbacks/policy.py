@@ -1,4 +1,7 @@
-"""Callback policy from configuration: calling window, SLA minutes, attempts, back-off."""
+"""Callback policy from configuration: calling window, SLA minutes, attempts, back-off.
+
+``core.config`` holds every default; nothing here repeats one.
+"""
 
 from __future__ import annotations
 
@@ -24,26 +27,32 @@ OUTCOMES = {
 }
 FINAL_OUTCOMES = {"resolved", "wrong_number", "declined"}
 UNREACHED_OUTCOMES = {"voicemail", "no_answer"}
-DEFAULT_BACKOFF_MINUTES = (30, 120, 1440)
 
 
 def window() -> hours.Window:
-    return hours.Window.parse(current_app.config.get("CALLING_HOURS", "08:00-21:00"))
+    return hours.Window.parse(current_app.config["CALLING_HOURS"])
+
+
+def zone(name: str | None) -> ZoneInfo:
+    """The named zone, or ``DEFAULT_TIMEZONE`` when it is missing or unknown."""
+    return hours.zone(name, current_app.config["DEFAULT_TIMEZONE"])
 
 
 def task_zone(task: CallbackTask) -> ZoneInfo:
-    return hours.zone(task.timezone, current_app.config.get("DEFAULT_TIMEZONE", "UTC"))
+    return zone(task.timezone)
 
 
 def max_attempts() -> int:
-    return int(current_app.config.get("CALLBACK_MAX_ATTEMPTS", 3))
+    return int(current_app.config["CALLBACK_MAX_ATTEMPTS"])
 
 
 def backoff(attempts: int) -> timedelta:
-    steps = current_app.config.get("CALLBACK_BACKOFF_MINUTES", DEFAULT_BACKOFF_MINUTES)
+    steps = current_app.config["CALLBACK_BACKOFF_MINUTES"]
     return timedelta(minutes=steps[min(max(attempts - 1, 0), len(steps) - 1)])
 
 
 def sla_minutes(priority: int) -> int:
+    """Minutes from a task's start to its deadline: the one source is the config
+    (``URGENT_SLA_MINUTES`` for urgent and critical tasks, ``STANDARD_SLA_MINUTES`` else)."""
     key = "URGENT_SLA_MINUTES" if priority >= Priority.URGENT else "STANDARD_SLA_MINUTES"
-    return int(current_app.config.get(key, 10 if priority >= Priority.URGENT else 60))
+    return int(current_app.config[key])

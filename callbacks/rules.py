@@ -1,11 +1,12 @@
 """Which survey answers and comments need a person to call back: pure functions, no I/O.
 
-Rules come from ``SurveyVersion.rules`` (defaults in ``core.seed.DEFAULT_RULES``):
+A survey version's settings are ``core.models.CallbackRules``; the SLA minutes come from
+``callbacks.policy.sla_minutes`` (config), by priority:
 
 =====================================  =====================  =========  ===========
 trigger                                reason code            priority   SLA
 =====================================  =====================  =========  ===========
-distress in the recorded comment       ``distress``           urgent     urgent (10)
+distress in the recorded comment       ``distress``           urgent     urgent
 pressed 0 / asked for a person,        ``asked_for_human``    high       standard
 not transferred live
 accepted the callback offer            ``callback_requested`` high       standard
@@ -36,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from callbacks.models import Priority
+from core.models import CallbackRules
 
 URGENT, HIGH, NORMAL = Priority.URGENT, Priority.HIGH, Priority.NORMAL
 CONSENT_CODES = frozenset({"asked_for_human", "callback_requested"})
@@ -51,7 +53,7 @@ class Score:
 
 @dataclass(frozen=True)
 class Facts:
-    """What one survey call told us; built by ``callbacks.service`` from the database."""
+    """What one survey call told us; built by ``callbacks.evaluation`` from the database."""
 
     scores: tuple[Score, ...] = ()
     asked_for_human: bool = False
@@ -77,7 +79,6 @@ class Reason:
 class Decision:
     reasons: tuple[Reason, ...]
     priority: Priority
-    sla_minutes: int
     consent: bool  # the caller explicitly asked for a call in this survey
     blocked: str | None = None  # why no task may exist (opt-out, do-not-call)
 
@@ -90,7 +91,7 @@ def _quote(phrases: tuple[str, ...]) -> str:
     return ", ".join(f"“{p}”" for p in phrases[:3])
 
 
-def triggered(facts: Facts, rules: Mapping[str, Any]) -> list[Reason]:
+def triggered(facts: Facts, rules: CallbackRules) -> list[Reason]:
     """Every reason the facts give, before opt-out and do-not-call are applied."""
     reasons: list[Reason] = []
     flags = facts.comment_flags
@@ -115,14 +116,14 @@ def triggered(facts: Facts, rules: Mapping[str, Any]) -> list[Reason]:
                 else f"{score.key.upper()} {score.value} (≤ {threshold})"
             )
             reasons.append(Reason(f"low_{score.key}", detail, NORMAL))
-    if "negative" in flags and rules.get("negative_comment", True):
+    if "negative" in flags and rules.negative_comment:
         reasons.append(
             Reason("negative_comment", f"unhappy comment: {_quote(flags['negative'])}", NORMAL)
         )
     return reasons
 
 
-def decide(facts: Facts, rules: Mapping[str, Any], config: Mapping[str, Any]) -> Decision:
+def decide(facts: Facts, rules: CallbackRules) -> Decision:
     """Apply the rule table, then opt-out/consent and do-not-call."""
     reasons = triggered(facts, rules)
     consent = facts.wants_callback or (facts.asked_for_human and not facts.transferred)
@@ -135,12 +136,9 @@ def decide(facts: Facts, rules: Mapping[str, Any], config: Mapping[str, Any]) ->
         else:
             blocked = "opted_out"
     priority = max((r.priority for r in reasons), default=NORMAL)
-    urgent = int(rules.get("urgent_sla_minutes") or config.get("URGENT_SLA_MINUTES", 10))
-    standard = int(rules.get("standard_sla_minutes") or config.get("STANDARD_SLA_MINUTES", 60))
     return Decision(
         reasons=tuple(reasons),
         priority=Priority(priority),
-        sla_minutes=urgent if priority >= URGENT else standard,
         consent=consent,
         blocked=blocked,
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -174,6 +176,26 @@ class Survey(db.Model):  # type: ignore[name-defined]
     team: Mapped[Team | None] = relationship()
 
 
+@dataclass(frozen=True)
+class CallbackRules:
+    """A survey version's callback settings, stored in ``SurveyVersion.rules``.
+
+    What counts as a low score is each question's ``low_threshold``; deadlines come from
+    the ``URGENT_SLA_MINUTES``/``STANDARD_SLA_MINUTES`` config only, never from a version.
+    """
+
+    negative_comment: bool = True  # a negative comment alone asks for a callback
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any] | None) -> CallbackRules:
+        """The rules stored on a version; keys we no longer use (old SLA minutes) are ignored."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in (raw or {}).items() if k in known})
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 class SurveyVersion(db.Model):  # type: ignore[name-defined]
     """An immutable snapshot of a survey; answers point here so edits never change them."""
 
@@ -191,7 +213,7 @@ class SurveyVersion(db.Model):  # type: ignore[name-defined]
     goodbye: Mapped[str] = mapped_column(Text)
     record_comment: Mapped[bool] = mapped_column(Boolean, default=True)
     comment_max_seconds: Mapped[int] = mapped_column(Integer, default=60)
-    # Callback rules for this version (thresholds, SLA minutes); read by callbacks.rules.
+    # CallbackRules.to_json(); read through CallbackRules.from_json.
     rules: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

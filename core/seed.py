@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from core.db import db
-from core.models import Question, QuestionKind, Survey, SurveyVersion
+from core.models import CallbackRules, Question, QuestionKind, Survey, SurveyVersion
 
 DEMO_SLUG = "post-call"
-DEFAULT_RULES: dict[str, Any] = {
-    "urgent_sla_minutes": 10,
-    "standard_sla_minutes": 60,
-}
 
 DEMO_QUESTIONS = [
     (
@@ -56,7 +50,7 @@ def create_demo_survey() -> Survey:
         "Press 1 if that's OK, or 2 to skip it.",
         comment_prompt="Please tell us about your experience after the beep, then press pound.",
         goodbye="Thank you for your feedback. Goodbye.",
-        rules=dict(DEFAULT_RULES),
+        rules=CallbackRules().to_json(),
     )
     for position, (key, kind, prompt, hints, low) in enumerate(DEMO_QUESTIONS):
         version.questions.append(

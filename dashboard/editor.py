@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from core import events
 from core.db import db
-from core.models import Question, QuestionKind, Survey, SurveyVersion, User
-from core.seed import DEFAULT_RULES
+from core.models import CallbackRules, Question, QuestionKind, Survey, SurveyVersion, User
+from core.seed import DEMO_QUESTIONS
 
 LANGUAGES = ["en-US", "en-GB", "en-AU", "en-IN", "es-US", "es-ES", "fr-CA", "fr-FR", "de-DE"]
 VOICES = [
@@ -61,14 +61,12 @@ class VersionDraft:
     goodbye: str = ""
     record_comment: bool = True
     comment_max_seconds: int = 60
-    urgent_sla_minutes: int = 10
-    standard_sla_minutes: int = 60
-    negative_comment: bool = True
+    negative_comment: bool = CallbackRules.negative_comment
     questions: list[QuestionDraft] = field(default_factory=list)
 
     @classmethod
     def from_version(cls, v: SurveyVersion) -> VersionDraft:
-        rules = {**DEFAULT_RULES, **(v.rules or {})}
+        rules = CallbackRules.from_json(v.rules)
         return cls(
             language=v.language,
             voice=v.voice,
@@ -78,9 +76,7 @@ class VersionDraft:
             goodbye=v.goodbye,
             record_comment=v.record_comment,
             comment_max_seconds=v.comment_max_seconds,
-            urgent_sla_minutes=int(rules.get("urgent_sla_minutes", 10)),
-            standard_sla_minutes=int(rules.get("standard_sla_minutes", 60)),
-            negative_comment=bool(rules.get("negative_comment", True)),
+            negative_comment=rules.negative_comment,
             questions=[
                 QuestionDraft(q.key, q.kind.value, q.prompt, q.speech_hints or "", q.low_threshold)
                 for q in v.questions
@@ -89,11 +85,7 @@ class VersionDraft:
 
     def rules(self) -> dict[str, Any]:
         """Callback rules; what counts as a low score is each question's low threshold."""
-        return {
-            "urgent_sla_minutes": self.urgent_sla_minutes,
-            "standard_sla_minutes": self.standard_sla_minutes,
-            "negative_comment": self.negative_comment,
-        }
+        return CallbackRules(negative_comment=self.negative_comment).to_json()
 
 
 class Invalid(ValueError):
@@ -140,8 +132,6 @@ def parse_form(form: Any) -> VersionDraft:
             errors[name] = "at most 1000 characters"
         setattr(draft, name, text)
     draft.comment_max_seconds = _int(form, "comment_max_seconds", 60, 5, 300, errors)
-    draft.urgent_sla_minutes = _int(form, "urgent_sla_minutes", 10, 1, 1440, errors)
-    draft.standard_sla_minutes = _int(form, "standard_sla_minutes", 60, 1, 10080, errors)
     rows: list[tuple[int, int, QuestionDraft]] = []
     index = 0
     while f"q-{index}-prompt" in form and index < 50:
@@ -254,8 +244,6 @@ def create_survey(name: str, slug: str, team_id: int | None, user: User) -> Surv
 
 
 def starter_draft() -> VersionDraft:
-    from core.seed import DEMO_QUESTIONS
-
     return VersionDraft(
         greeting="Hello! Thanks for calling us today. We have a short survey about your call. "
         "At any time, press 0 to speak with a person, or 9 to stop receiving these surveys.",

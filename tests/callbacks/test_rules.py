@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from callbacks.models import Priority
 from callbacks.rules import Facts, Score, decide
-from core.seed import DEFAULT_RULES
+from core.models import CallbackRules
 
-CONFIG = {"URGENT_SLA_MINUTES": 10, "STANDARD_SLA_MINUTES": 60}
+DEFAULT_RULES = CallbackRules()
 
 
 def scores(**values: int | None) -> tuple[Score, ...]:
@@ -19,40 +17,36 @@ def scores(**values: int | None) -> tuple[Score, ...]:
 
 
 @pytest.mark.parametrize(
-    ("facts", "codes", "priority", "sla"),
+    ("facts", "codes", "priority"),
     [
-        (Facts(scores=scores(nps=6)), ["low_nps"], Priority.NORMAL, 60),
-        (Facts(scores=scores(nps=7)), [], Priority.NORMAL, 60),
-        (Facts(scores=scores(csat=2)), ["low_csat"], Priority.NORMAL, 60),
-        (Facts(scores=scores(csat=3)), [], Priority.NORMAL, 60),
-        (Facts(scores=scores(resolved=0)), ["low_resolved"], Priority.NORMAL, 60),
-        (Facts(scores=scores(nps=None, csat=None)), [], Priority.NORMAL, 60),
-        (Facts(asked_for_human=True), ["asked_for_human"], Priority.HIGH, 60),
-        (Facts(asked_for_human=True, transferred=True), [], Priority.NORMAL, 60),
-        (Facts(wants_callback=True), ["callback_requested"], Priority.HIGH, 60),
+        (Facts(scores=scores(nps=6)), ["low_nps"], Priority.NORMAL),
+        (Facts(scores=scores(nps=7)), [], Priority.NORMAL),
+        (Facts(scores=scores(csat=2)), ["low_csat"], Priority.NORMAL),
+        (Facts(scores=scores(csat=3)), [], Priority.NORMAL),
+        (Facts(scores=scores(resolved=0)), ["low_resolved"], Priority.NORMAL),
+        (Facts(scores=scores(nps=None, csat=None)), [], Priority.NORMAL),
+        (Facts(asked_for_human=True), ["asked_for_human"], Priority.HIGH),
+        (Facts(asked_for_human=True, transferred=True), [], Priority.NORMAL),
+        (Facts(wants_callback=True), ["callback_requested"], Priority.HIGH),
         (
             Facts(comment_flags={"distress": ("worried",)}),
             ["distress"],
             Priority.URGENT,
-            10,
         ),
         (
             Facts(comment_flags={"contact_request": ("call me",)}),
             ["contact_request"],
             Priority.HIGH,
-            60,
         ),
         (
             Facts(comment_flags={"negative": ("rude",)}),
             ["negative_comment"],
             Priority.NORMAL,
-            60,
         ),
         (
             Facts(scores=scores(nps=2), comment_flags={"distress": ("scared",)}),
             ["distress", "low_nps"],
             Priority.URGENT,
-            10,
         ),
     ],
     ids=[
@@ -71,40 +65,48 @@ def scores(**values: int | None) -> tuple[Score, ...]:
         "reasons-combine",
     ],
 )
-def test_rule_table(facts: Facts, codes: list[str], priority: Priority, sla: int) -> None:
-    """Each trigger gives its reason code, priority and SLA."""
-    decision = decide(facts, DEFAULT_RULES, CONFIG)
+def test_rule_table(facts: Facts, codes: list[str], priority: Priority) -> None:
+    """Each trigger gives its reason code and priority."""
+    decision = decide(facts, DEFAULT_RULES)
     assert [r.code for r in decision.reasons] == codes
     assert decision.priority is priority
-    assert decision.sla_minutes == sla
     assert decision.wants_task is bool(codes)
 
 
-def test_survey_rules_override_the_thresholds() -> None:
-    """A survey version can raise the NPS threshold and shorten the urgent SLA."""
-    rules: dict[str, Any] = {**DEFAULT_RULES, "urgent_sla_minutes": 5}
-    low = decide(Facts(scores=(Score("nps", 8, 8),)), rules, CONFIG)
-    urgent = decide(Facts(comment_flags={"distress": ("panic",)}), rules, CONFIG)
+def test_question_threshold_decides_what_is_low() -> None:
+    """A question with a higher threshold makes a higher score low."""
+    low = decide(Facts(scores=(Score("nps", 8, 8),)), DEFAULT_RULES)
     assert [r.code for r in low.reasons] == ["low_nps"]
-    assert urgent.sla_minutes == 5
+
+
+def test_survey_can_turn_off_negative_comment_callbacks() -> None:
+    """With ``negative_comment`` off, an unhappy comment alone opens nothing."""
+    facts = Facts(comment_flags={"negative": ("rude",)})
+    assert not decide(facts, CallbackRules(negative_comment=False)).wants_task
+
+
+def test_old_sla_keys_in_a_version_are_ignored() -> None:
+    """Versions saved with SLA minutes still load; the minutes are not rules any more."""
+    rules = CallbackRules.from_json({"urgent_sla_minutes": 1, "negative_comment": False})
+    assert rules == CallbackRules(negative_comment=False)
 
 
 def test_opt_out_blocks_a_low_score_callback() -> None:
     """An opted-out caller with a low score gets no task."""
-    decision = decide(Facts(scores=scores(nps=1), opted_out=True), DEFAULT_RULES, CONFIG)
+    decision = decide(Facts(scores=scores(nps=1), opted_out=True), DEFAULT_RULES)
     assert decision.blocked == "opted_out" and not decision.wants_task
 
 
 def test_spoken_opt_out_blocks_too() -> None:
     """ "Stop calling me" in the comment blocks a callback like pressing 9."""
     facts = Facts(scores=scores(nps=1), comment_flags={"opt_out": ("stop calling me",)})
-    assert decide(facts, DEFAULT_RULES, CONFIG).blocked == "opted_out"
+    assert decide(facts, DEFAULT_RULES).blocked == "opted_out"
 
 
 def test_explicit_request_in_the_same_call_is_consent_despite_opt_out() -> None:
     """Asking for a callback in the call that opted out keeps that one callback."""
     facts = Facts(scores=scores(nps=1), wants_callback=True, opted_out=True)
-    decision = decide(facts, DEFAULT_RULES, CONFIG)
+    decision = decide(facts, DEFAULT_RULES)
     assert decision.blocked is None and decision.consent
     assert [r.code for r in decision.reasons] == ["callback_requested"]
 
@@ -112,4 +114,4 @@ def test_explicit_request_in_the_same_call_is_consent_despite_opt_out() -> None:
 def test_do_not_call_always_wins() -> None:
     """Even an explicit request does not open a task for a do-not-call number."""
     facts = Facts(wants_callback=True, do_not_call=True)
-    assert decide(facts, DEFAULT_RULES, CONFIG).blocked == "do_not_call"
+    assert decide(facts, DEFAULT_RULES).blocked == "do_not_call"

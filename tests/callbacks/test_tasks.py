@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from flask import Flask
 
 from callbacks import evaluation
 from callbacks.models import CallbackTask, Priority, TaskState
+from core.config import load_config
 from core.db import db, utcnow
 from core.models import Contact, Event
 from tests.callbacks.conftest import CUSTOMER, add_comment, make_session, reload_task
+from tests.factories import demo_survey
 
 ANXIOUS = "I'm really worried, I'll lose my flat if the rent payment bounces again."
 
@@ -72,6 +75,21 @@ def test_comment_analysis_upgrades_the_task_to_urgent(app: Flask, any_time: None
     assert task.reason_codes[0] == "low_nps" and "distress" in task.reason_codes
     assert task.due_at < standard_due
     assert task.due_at <= utcnow() + timedelta(minutes=10)
+
+
+def test_urgent_deadline_comes_from_config(
+    app: Flask, any_time: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """URGENT_SLA_MINUTES=5 gives a new distress task a 5-minute deadline (not the version's)."""
+    config = load_config({"URGENT_SLA_MINUTES": "5"})
+    monkeypatch.setitem(app.config, "URGENT_SLA_MINUTES", config["URGENT_SLA_MINUTES"])
+    version = demo_survey().active_version
+    assert version is not None
+    version.rules = {**version.rules, "urgent_sla_minutes": 10}  # as versions used to store
+    db.session.commit()
+    task = evaluation.evaluate_session(make_session(comment=ANXIOUS).id)
+    assert task is not None and task.priority == Priority.URGENT
+    assert task.due_at - task.scheduled_for == timedelta(minutes=5)
 
 
 def test_priority_never_goes_down(app: Flask) -> None:

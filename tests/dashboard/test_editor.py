@@ -30,8 +30,6 @@ def form_for(survey: Survey, client: Any, **changes: str) -> dict[str, str]:
         "comment_prompt": draft.comment_prompt,
         "goodbye": draft.goodbye,
         "comment_max_seconds": str(draft.comment_max_seconds),
-        "urgent_sla_minutes": str(draft.urgent_sla_minutes),
-        "standard_sla_minutes": str(draft.standard_sla_minutes),
         "record_comment": "on",
         "negative_comment": "on",
     }
