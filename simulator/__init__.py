@@ -6,7 +6,8 @@
   built in layers: :mod:`simulator.line` (identity, requests, callbacks),
   :mod:`simulator.verbs` (TwiML verbs) and :mod:`simulator.call` (the turn loop), with
   :mod:`simulator.results` (turns, results) and :mod:`simulator.dialing` (``<Dial>`` legs).
-* :mod:`simulator.state` — how a call was placed, as plain data.
+* :mod:`simulator.state` — :class:`CallState`, a call as plain JSON-able data:
+  ``call.state()`` saves it between turns, ``CallerSimulator.resume(state)`` carries on.
 * :mod:`simulator.actions` — what a scripted caller does (Press, Speak, Silent,
   RecordAudio, HangUp) and ``parse_script``.
 * :mod:`simulator.fake_twilio` — :class:`FakeTwilio` and ``create_fake_twilio_app``: the

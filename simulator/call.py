@@ -4,19 +4,21 @@
 (:mod:`simulator.verbs`) until one waits for the caller, hands the driver (a script, a
 terminal, a browser page) a :class:`~simulator.results.Turn`, and applies the caller's
 next action. REST updates from another thread (redirect or end the call) are applied
-between verbs.
+between verbs. Between turns the call can be saved as a :class:`~simulator.state.CallState`
+and carried on later, in another process, by a call rebuilt from it.
 """
 
 from __future__ import annotations
 
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
 from simulator.actions import Action, HangUp
 from simulator.dialing import UNANSWERED_STATUS
 from simulator.line import CallerSettings
 from simulator.results import CallResult, Turn
-from simulator.state import CallSetup
+from simulator.state import CallSetup, CallState
 from simulator.verbs import TwimlPlayer
 
 
@@ -106,15 +108,78 @@ class SimulatedCall(TwimlPlayer):
             errors=list(self.errors),
         )
 
+    def state(self) -> CallState:
+        """The call's state as plain data, to save between turns and resume later."""
+        with self._lock:
+            interrupt = self._interrupt
+        waiting = None if self._pending is None else self._verbs.index(self._pending)
+        return CallState(
+            setup=self.setup,
+            answer=self.answer,
+            status=self.status,
+            ended=self.ended,
+            elapsed=self.elapsed,
+            started_at=self.started_at,
+            heard=tuple(self.heard),
+            recordings=tuple(self.recordings),
+            errors=tuple(self.errors),
+            requests=tuple(self.requests),
+            document_url=self._doc_url,
+            document=self._document,
+            next_verb=self._next_verb,
+            waiting_verb=waiting,
+            sequence=self._sequence,
+            held_callbacks=tuple(
+                (kind, url, dict(params), method)
+                for kind, url, params, method in self._held_callbacks
+            ),
+            interrupt=interrupt,
+        )
+
+    @classmethod
+    def from_state(cls, settings: CallerSettings, state: CallState) -> SimulatedCall:
+        """Rebuild a call saved with :meth:`state`; it carries on where it stood.
+
+        Raises:
+            ValueError: if the state's TwiML document or position is not valid.
+        """
+        try:
+            # The TwiML document this call fetched before it was saved.
+            verbs = list(ET.fromstring(state.document)) if state.document else []  # noqa: S314
+            waiting = None if state.waiting_verb is None else verbs[state.waiting_verb]
+        except (ET.ParseError, IndexError) as exc:
+            raise ValueError(f"call state has no valid TwiML position: {exc}") from exc
+        call = cls(settings, state.setup)
+        call.answer = state.answer
+        call.status = state.status
+        call.ended = state.ended
+        call.elapsed = state.elapsed
+        call.started_at = state.started_at
+        call.heard = list(state.heard)
+        call.recordings = list(state.recordings)
+        call.errors = list(state.errors)
+        call.requests = list(state.requests)
+        call._doc_url = state.document_url
+        call._document = state.document
+        call._verbs = verbs
+        call._next_verb = state.next_verb
+        call._pending = waiting
+        call._sequence = state.sequence
+        call._held_callbacks = [
+            (kind, url, dict(params), method) for kind, url, params, method in state.held_callbacks
+        ]
+        call._interrupt = state.interrupt
+        return call
+
     def _advance(self) -> None:
         """Run verbs until one waits for the caller or the call ends."""
         while not self.ended and self._pending is None:
             if self._take_interrupt():
                 continue
-            if not self._verbs:
+            verb = self._take_verb()
+            if verb is None:
                 self._end("completed")  # no more verbs: Twilio hangs up
                 break
-            verb = self._verbs.popleft()
             handler = self._VERBS.get(verb.tag)
             if handler is None:
                 self.errors.append(f"unsupported verb <{verb.tag}>")

@@ -29,7 +29,7 @@ from simulator.dialing import (
 from simulator.results import CallRecording, CallResult, Turn
 from simulator.sids import new_sid
 from simulator.sinks import RecordingSink
-from simulator.state import CallSetup
+from simulator.state import CallSetup, CallState
 from simulator.webhooks import RecordedRequest, WebhookSender
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "CallRecording",
     "CallResult",
     "CallSetup",
+    "CallState",
     "CallerSimulator",
     "DialHandler",
     "DialOutcome",
@@ -133,3 +134,15 @@ class CallerSimulator:
             parent_call_sid=parent_call_sid,
         )
         return SimulatedCall(self, setup)
+
+    def resume(self, state: CallState) -> SimulatedCall:
+        """Carry on a call saved with :meth:`SimulatedCall.state`, where it stood.
+
+        The call continues exactly as it would have without the pause, provided this
+        simulator is configured like the one that placed it (same account, recording
+        sink, callback quirks and dial handler).
+
+        Raises:
+            ValueError: if the state's TwiML document or position is not valid.
+        """
+        return SimulatedCall.from_state(self, state)

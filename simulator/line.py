@@ -16,11 +16,8 @@ from typing import Protocol
 from simulator.dialing import DialHandler
 from simulator.sids import API_VERSION, rfc2822
 from simulator.sinks import RecordingSink
-from simulator.state import CallSetup
+from simulator.state import CallSetup, HeldCallback
 from simulator.webhooks import RecordedRequest, WebhookSender
-
-# A callback held back until the call ends: (kind, url, params, method).
-HeldCallback = tuple[str, str, dict[str, str], str]
 
 
 class CallerSettings(Protocol):
@@ -44,6 +41,7 @@ class CallLine:
 
     def __init__(self, settings: CallerSettings, setup: CallSetup) -> None:
         self.sim = settings
+        self.setup = setup
         self.sid = setup.sid
         self.url = setup.url
         self.from_ = setup.from_

@@ -12,7 +12,6 @@ pauses add to the call's duration but never sleep. What is sent, and how, is
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections import deque
 from collections.abc import Callable, Mapping
 
 from simulator.actions import Action, Press, RecordAudio, Speak
@@ -38,9 +37,11 @@ class TwimlPlayer(CallLine):
         self.heard: list[str] = []
         self.recordings: list[CallRecording] = []
         self.errors: list[str] = []
-        self._doc_url = setup.url
-        self._verbs: deque[ET.Element] = deque()
-        self._pending: ET.Element | None = None
+        self._doc_url = setup.url  # relative TwiML URLs resolve against it
+        self._document = ""  # the current TwiML document's text
+        self._verbs: list[ET.Element] = []  # its verbs
+        self._next_verb = 0  # index of the next verb to run
+        self._pending: ET.Element | None = None  # the <Gather>/<Record> waiting for input
         self._said: list[str] = []
         self._fetches_without_input = 0
 
@@ -63,14 +64,24 @@ class TwimlPlayer(CallLine):
             self._application_error(f"{url}: root element is <{root.tag}>, not <Response>")
             return
         self._doc_url = url
-        self._verbs = deque(root)
+        self._document = record.body
+        self._verbs = list(root)
+        self._next_verb = 0
         self._pending = None
+
+    def _take_verb(self) -> ET.Element | None:
+        """The next verb of the current document (``None`` when it has run out)."""
+        if self._next_verb >= len(self._verbs):
+            return None
+        verb = self._verbs[self._next_verb]
+        self._next_verb += 1
+        return verb
 
     def _end(self, status: str) -> None:
         if self.ended:
             return
         self._pending = None
-        self._verbs.clear()
+        self._document, self._verbs, self._next_verb = "", [], 0
         super()._end(status)
 
     def _application_error(self, detail: str) -> None:
