@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from callbacks import evaluation, rules
 from core.db import db, utcnow
-from core.models import CallSession, Role, Survey
+from core.models import CallbackRules, CallSession, Role, Survey
 from dashboard import flags
 from tests.dashboard.conftest import make_session, make_team
 from tests.factories import login, make_user
@@ -57,6 +58,24 @@ def test_sql_filter_agrees_with_reason_derivation(app: Flask) -> None:
         )
         in_python = {s.id for s in sessions if code in [r.code for r in flags.reasons_for(s)]}
         assert in_sql == in_python, code
+
+
+def test_every_callback_reason_shows_as_a_flag(app: Flask) -> None:
+    """Whatever callbacks would open a task for, the dashboard flags the same call for it."""
+    sessions = [
+        make_session(nps=3, csat=1, resolved=0),
+        make_session(nps=9, comment=DISTRESSED),
+        make_session(nps=9, comment="The service was terrible and rude, a total waste of time."),
+        make_session(nps=9, comment="Please call me back tomorrow about the bill."),
+        make_session(nps=10, asked_for_human=True, wants_callback=True),
+        make_session(nps=2, wants_callback=True, opted_out=True, comment=DISTRESSED),
+    ]
+    for s in sessions:
+        assert s.contact is not None
+        decision = rules.decide(evaluation.facts_for(s, s.contact), CallbackRules())
+        assert decision.reasons, s.id
+        shown = {r.code for r in flags.reasons_for(s)}
+        assert {r.flag for r in decision.reasons} <= shown, s.id
 
 
 def test_list_shows_masked_number_scores_reasons_and_snippet(app: Flask, signed_in: Any) -> None:
