@@ -1,9 +1,10 @@
 """Try a survey in the browser: a simulated phone call, driven a turn at a time.
 
 The caller simulator sends signed webhooks over HTTP to this same app, so the browser
-hears exactly what a phone caller would. Between turns the call's state is kept in Redis
-(signed with SECRET_KEY, expiring), not in the web process: gunicorn runs several
-workers and the next click may reach another one. A Redis lock per call serialises turns
+hears exactly what a phone caller would. Between turns the call's state
+(:class:`simulator.state.CallState`, as JSON signed with SECRET_KEY, expiring) is kept in
+Redis, not in the web process: gunicorn runs several workers and the next click may reach
+another one, which resumes the call from it. A Redis lock per call serialises turns
 (``SimulatedCall`` is not thread-safe). Calls idle for ``TTL_SECONDS`` are hung up by the
 next try-it request, so their sessions end like an abandoned phone call.
 
@@ -19,18 +20,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import pickle
+import json
 import secrets
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import imageio_ffmpeg
 from flask import current_app, request
 
 from core.db import db, utcnow
@@ -39,6 +40,7 @@ from core.redis_client import get_redis
 from simulator.actions import Action, HangUp, Press, RecordAudio, Silent, Speak
 from simulator.caller import CallerSimulator, SimulatedCall, Turn
 from simulator.sinks import HttpRecordingSink
+from simulator.state import CallState
 
 TRY_CALLER = "+15555550100"  # 555-01xx: reserved for fiction, never a real customer
 TTL_SECONDS = 15 * 60  # idle time after which a try-it call is hung up
@@ -48,7 +50,6 @@ FFMPEG_TIMEOUT = 60
 STATE_KEY = "tryit:call:{}"
 LOCK_KEY = "tryit:lock:{}"
 TOUCHED = "tryit:touched"  # sorted set: call id -> last activity (epoch seconds)
-_LIVE_ATTRIBUTES = ("sim", "_lock")  # rebuilt on every turn, never stored
 
 
 class TryItError(Exception):
@@ -57,6 +58,8 @@ class TryItError(Exception):
 
 @dataclass
 class TryCall:
+    """A try-it call: whose it is, which survey, and the simulated call itself."""
+
     id: str
     user_id: int
     survey_id: int
@@ -80,16 +83,16 @@ def _sign(payload: bytes) -> bytes:
 
 
 def _dump(entry: TryCall) -> bytes:
-    state = {k: v for k, v in vars(entry.call).items() if k not in _LIVE_ATTRIBUTES}
-    state["requests"] = []  # webhook bodies: not needed to carry on
-    payload = pickle.dumps(
+    state = replace(entry.call.state(), requests=())  # webhook bodies: not needed to carry on
+    payload = json.dumps(
         {
             "user_id": entry.user_id,
             "survey_id": entry.survey_id,
             "session_id": entry.session_id,
-            "call": state,
-        }
-    )
+            "call": state.to_json(),
+        },
+        separators=(",", ":"),
+    ).encode()
     return _sign(payload) + payload
 
 
@@ -97,12 +100,12 @@ def _load(call_id: str, raw: bytes) -> TryCall | None:
     signature, payload = raw[:32], raw[32:]
     if not hmac.compare_digest(signature, _sign(payload)):
         return None
-    data = pickle.loads(payload)  # noqa: S301 - written and signed by this app
-    call = SimulatedCall.__new__(SimulatedCall)
-    vars(call).update(data["call"])
-    call.sim = _simulator()
-    call._lock = threading.Lock()
-    return TryCall(call_id, data["user_id"], data["survey_id"], call, data["session_id"])
+    try:
+        data = json.loads(payload)
+        call = _simulator().resume(CallState.from_json(data["call"]))
+        return TryCall(call_id, data["user_id"], data["survey_id"], call, data["session_id"])
+    except (ValueError, KeyError, TypeError):
+        return None  # state of another format (an older release): like an expired call
 
 
 def _save(entry: TryCall) -> None:
@@ -204,6 +207,7 @@ def mark_test(call_sid: str) -> int | None:
 
 
 def action_from(payload: dict[str, Any]) -> Action:
+    """The caller action a page request asks for (keys, speech, silence or hanging up)."""
     kind = payload.get("action")
     if kind == "press":
         digits = str(payload.get("digits", ""))
@@ -234,8 +238,6 @@ def respond(call_id: str, user_id: int, action: Action) -> dict[str, Any] | None
 
 def to_wav(data: bytes, max_seconds: int) -> bytes:
     """Any audio the browser sends (webm/ogg/mp3/wav...) as 8 kHz mono 16-bit WAV."""
-    import imageio_ffmpeg
-
     if not data:
         raise TryItError("The recording is empty.")
     if len(data) > MAX_UPLOAD_BYTES:
@@ -294,6 +296,7 @@ def record(call_id: str, user_id: int, audio: bytes) -> dict[str, Any] | None:
 
 
 def turn_json(entry: TryCall, turn: Turn) -> dict[str, Any]:
+    """A turn as the page's script reads it."""
     return {
         "call_id": entry.id,
         "said": turn.said,

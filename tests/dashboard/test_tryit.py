@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import json
+import pickle
 import re
 from typing import Any
 
@@ -11,6 +14,7 @@ from flask import Flask
 from core.db import db
 from core.models import CallSession, Contact, Recording, Role
 from dashboard import tryit
+from ivr import create_app
 from simulator.audio import tone_wav, wav_to_mp3
 from simulator.fake_state import FakeTwilio
 from tests.factories import demo_survey, forget_csrf, login, make_user
@@ -46,8 +50,6 @@ class Driver:
         )
 
     def record(self, audio: bytes, name: str = "c.wav") -> Any:
-        import io
-
         return self.client.post(
             f"/dashboard/try/{self.call_id}/record",
             data={"audio": (io.BytesIO(audio), name)},
@@ -194,8 +196,6 @@ def test_expired_calls_are_hung_up_and_forgotten(
 
 def test_call_continues_on_another_web_worker(app: Flask, signed_in: Any, redis_conn: Any) -> None:
     """A turn served by a second app instance (another gunicorn worker) carries on the call."""
-    from ivr import create_app
-
     d = Driver(signed_in)
     d.start()
     other = create_app(dict(app.config))
@@ -219,6 +219,30 @@ def test_tampered_state_is_not_loaded(app: Flask, signed_in: Any, redis_conn: An
     key = tryit.STATE_KEY.format(d.call_id)
     raw = redis_conn.get(key)
     redis_conn.set(key, raw[:-1] + bytes([raw[-1] ^ 1]))
+    assert d.do(action="press", digits="9#").status_code == 404
+
+
+def test_call_state_is_stored_as_json_without_webhook_bodies(
+    app: Flask, signed_in: Any, redis_conn: Any
+) -> None:
+    """Redis holds the simulator's public call state as signed JSON, minus the request log."""
+    d = Driver(signed_in)
+    turn = d.start()
+    raw = redis_conn.get(tryit.STATE_KEY.format(d.call_id))
+    data = json.loads(raw[32:])
+    assert data["session_id"] == turn["session_id"]
+    assert data["call"]["setup"]["from_"] == tryit.TRY_CALLER
+    assert data["call"]["waiting_verb"] is not None and data["call"]["requests"] == []
+
+
+def test_state_of_another_format_is_an_unknown_call(
+    app: Flask, signed_in: Any, redis_conn: Any
+) -> None:
+    """Signed state that is not a call state (an older release's pickle) is a 404, not a 500."""
+    d = Driver(signed_in)
+    d.start()
+    payload = pickle.dumps({"call": {}})
+    redis_conn.set(tryit.STATE_KEY.format(d.call_id), tryit._sign(payload) + payload)
     assert d.do(action="press", digits="9#").status_code == 404
 
 
