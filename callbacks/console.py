@@ -23,6 +23,7 @@ from callbacks.models import TaskState
 from core.auth import roles_required
 from core.db import utcnow
 from core.models import CALLBACK_TIME_WORDS, Role, User
+from transcription.highlight import highlight
 
 bp = Blueprint(
     "callbacks",
@@ -83,7 +84,7 @@ def task(task_id: int) -> Any:
         scores=scores,
         recording=recording,
         analysis=analysis,
-        segments=reading.highlighted(analysis) if analysis else [],
+        segments=highlight(analysis) if analysis else [],
         player=player,
         calls=calls,
         other_tasks=other_tasks,

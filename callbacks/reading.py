@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import selectinload
 
 from callbacks import states
-from callbacks.models import CallbackAttempt, CallbackTask, TaskState
+from callbacks.models import CallbackTask, TaskState
 from callbacks.policy import task_zone
 from core.db import db
 from core.models import Answer, CallSession, Recording
@@ -95,32 +94,6 @@ def comment(sessions: list[CallSession]) -> tuple[Recording | None, CommentAnaly
     return None, None
 
 
-@dataclass(frozen=True)
-class Segment:
-    text: str
-    label: str | None  # flagged label for highlighted phrases
-
-
-def highlighted(analysis: CommentAnalysis) -> list[Segment]:
-    """The transcript cut into plain and flagged pieces (spans from the analysis)."""
-    marks: list[tuple[int, int, str]] = []
-    for name in analysis.flagged():
-        marks.extend((s, e, name) for s, e in analysis.labels[name].spans)
-    marks.sort()
-    pieces: list[Segment] = []
-    pos = 0
-    for start, end, name in marks:
-        if start < pos:
-            continue  # overlapping labels: the first one keeps the phrase
-        if start > pos:
-            pieces.append(Segment(analysis.text[pos:start], None))
-        pieces.append(Segment(analysis.text[start:end], name))
-        pos = end
-    if pos < len(analysis.text):
-        pieces.append(Segment(analysis.text[pos:], None))
-    return pieces
-
-
 def history(task: CallbackTask) -> tuple[list[CallSession], list[CallbackTask]]:
     """The contact's earlier survey calls and callback tasks, newest first."""
     calls = db.session.scalars(
@@ -137,10 +110,6 @@ def history(task: CallbackTask) -> tuple[list[CallSession], list[CallbackTask]]:
         .limit(20)
     ).all()
     return list(calls), list(tasks)
-
-
-def last_attempt(task: CallbackTask) -> CallbackAttempt | None:
-    return task.attempts[-1] if task.attempts else None
 
 
 def local_time(task: CallbackTask, at: datetime) -> datetime:

@@ -11,41 +11,28 @@ from markupsafe import Markup, escape
 from core.db import db
 from core.models import CallSession, Event, QuestionKind, Recording, User
 from dashboard import callback_link, flags
+from transcription import highlight as highlighter
+from transcription.analysis import CommentAnalysis
 
 
 def highlight(recording: Recording) -> Markup:
     """The transcript with each flagged phrase wrapped in ``<mark>`` naming its labels."""
-    analysis = recording.analysis or {}
-    text: str = analysis.get("text") or recording.transcript or ""
-    if recording.transcript and text != recording.transcript:
-        text = recording.transcript  # spans only fit the text they were computed on
-        analysis = {}
-    marks: list[tuple[int, int, str]] = []
-    for name, raw in flags.flagged_labels(analysis).items():
-        for start, end in raw.get("spans") or ():
-            if 0 <= int(start) < int(end) <= len(text):
-                marks.append((int(start), int(end), name))
-    if not marks:
-        return escape(text)
-    marks.sort()
-    merged: list[tuple[int, int, set[str]]] = []
-    for start, end, name in marks:
-        if merged and start < merged[-1][1]:
-            last = merged[-1]
-            merged[-1] = (last[0], max(last[1], end), last[2] | {name})
-        else:
-            merged.append((start, end, {name}))
+    text = recording.transcript or ""
+    raw = recording.analysis
+    if raw and (not text or raw.get("text") == text):  # spans only fit their own text
+        pieces = highlighter.highlight(CommentAnalysis.from_dict(raw))
+    else:
+        pieces = highlighter.segments(text, ())
     out: list[str] = []
-    pos = 0
-    for start, end, names in merged:
-        out.append(str(escape(text[pos:start])))
-        label = ", ".join(flags.REASONS.get(flags.ANALYSIS_REASONS[n], n) for n in sorted(names))
-        classes = " ".join(f"flag-{n}" for n in sorted(names))
-        out.append(
-            f'<mark class="{classes}" title="{escape(label)}">{escape(text[start:end])}</mark>'
+    for piece in pieces:
+        if not piece.labels:
+            out.append(str(escape(piece.text)))
+            continue
+        title = ", ".join(
+            flags.REASONS.get(flags.ANALYSIS_REASONS.get(n, ""), n) for n in piece.labels
         )
-        pos = end
-    out.append(str(escape(text[pos:])))
+        classes = " ".join(f"flag-{n}" for n in piece.labels)
+        out.append(f'<mark class="{classes}" title="{escape(title)}">{escape(piece.text)}</mark>')
     return Markup("".join(out))  # noqa: S704 - every piece above is escaped
 
 
