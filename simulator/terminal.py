@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from simulator.actions import Action, HangUp, parse_action, parse_script
-from simulator.caller import CallerSimulator, CallResult, RecordingSink, Turn
+from simulator.caller import CallerSimulator
+from simulator.results import CallResult, Turn
+from simulator.sinks import RecordingSink
 
 __all__ = ["parse_script", "run_terminal_call"]
 

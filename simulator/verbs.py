@@ -42,6 +42,8 @@ class TwimlPlayer(CallLine):
         self._verbs: list[ET.Element] = []  # its verbs
         self._next_verb = 0  # index of the next verb to run
         self._pending: ET.Element | None = None  # the <Gather>/<Record> waiting for input
+        # Per turn, empty between turns: heard since the last turn, documents fetched since
+        # the caller last acted (a chain that never waits ends in an application error).
         self._said: list[str] = []
         self._fetches_without_input = 0
 
