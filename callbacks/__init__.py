@@ -1,8 +1,9 @@
 """Callbacks: rules that open tasks, the SLA queue, dialing and the agent console.
 
 Public entry points for other packages: ``evaluation.on_survey_finished`` /
-``evaluation.evaluate_session`` (the one way callback decisions are made) and
-``links`` (what the dashboard may know about tasks).
+``evaluation.evaluate_session`` (the one way callback decisions are made), ``rules``
+(the trigger table the dashboard's flags read) and ``links`` (what the dashboard may know
+about tasks, and erasing a caller's callback data).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from callbacks import states
 from callbacks.models import CallbackTask, Priority, TaskState
 from core import events, queues
 from core.db import db, utcnow
+from core.twilio_rest import twilio_client
 
 log = logging.getLogger(__name__)
 NOT_ESCALATED = (TaskState.CONNECTED, TaskState.COMPLETED, TaskState.CLOSED)
@@ -113,8 +114,6 @@ def _post(url: str, body: dict[str, Any]) -> None:
 
 
 def _sms(to: str, text: str) -> None:
-    from core.twilio_rest import twilio_client
-
     twilio_client().messages.create(
         to=to, from_=current_app.config["TWILIO_PHONE_NUMBER"], body=text
     )

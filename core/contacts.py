@@ -9,6 +9,9 @@ from core import events
 from core.db import db, utcnow
 from core.models import CallSession, Contact
 
+# What replaces a caller's number (and other personal fields) once their data is erased.
+ERASED = "erased"
+
 
 class InvalidNumber(ValueError):
     """Not a dialable E.164 phone number."""

@@ -8,9 +8,10 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from callbacks import links
 from core.db import db
 from core.models import CallSession, Event, QuestionKind, Recording, User
-from dashboard import callback_link, flags
+from dashboard import flags
 from transcription import highlight as highlighter
 from transcription.analysis import CommentAnalysis
 
@@ -46,7 +47,7 @@ class Step:
     detail: str = ""
 
 
-def timeline(session: CallSession, callback: callback_link.CallbackSummary | None) -> list[Step]:
+def timeline(session: CallSession, callback: links.TaskSummary | None) -> list[Step]:
     """Call → answers → recording → transcript → callback task → attempts → outcome."""
     steps: list[Step] = [
         Step(
@@ -90,7 +91,7 @@ def timeline(session: CallSession, callback: callback_link.CallbackSummary | Non
             Step(session.ended_at, "call", "Call ended", f"{session.duration_seconds or 0}s")
         )
     if callback is not None:
-        reasons = ", ".join(str(r.get("detail") or r.get("code")) for r in callback.reasons)
+        reasons = ", ".join(r.detail or r.code for r in callback.reasons)
         steps.append(
             Step(
                 callback.created_at, "task", f"Callback task opened ({callback.priority})", reasons

@@ -13,14 +13,14 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import or_, select
 
+from callbacks import links
 from core import contacts, events
+from core.contacts import ERASED
 from core.db import db
 from core.models import Answer, CallSession, Event, User
-from dashboard import callback_link
 from transcription.retention import delete_audio
 
 log = logging.getLogger(__name__)
-ERASED = "erased"
 
 
 @dataclass
@@ -113,7 +113,7 @@ def erase_caller(raw_number: str, user_id: int) -> ErasureReport:
         for event in db.session.scalars(select(Event).where(Event.session_id.in_(ids))):
             if any(s in json.dumps(event.data) for s in secrets):
                 event.data = _scrub(event.data, secrets)
-    callback_link.scrub(ids, contact.id if contact else None)
+    links.erase_caller(ids, contact.id if contact else None)
     if contact is not None:
         contact.phone = f"{ERASED}-{contact.id}"
         contact.callback_phone = None

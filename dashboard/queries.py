@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
+from callbacks import links
 from core.db import db
 from core.models import Answer, CallSession, QuestionKind, Recording, SurveyVersion, User
-from dashboard import callback_link, flags
+from dashboard import flags
 from dashboard.access import scoped_sessions
 
 PER_PAGE = 25
@@ -101,11 +102,11 @@ def flagged_select(user: User, filters: Filters) -> Select[Any]:
     if filters.survey_id:
         stmt = stmt.where(SurveyVersion.survey_id == filters.survey_id)
     if filters.agent_id:
-        stmt = stmt.where(callback_link.agent_condition(filters.agent_id))
+        stmt = stmt.where(links.agent_condition(filters.agent_id))
     if filters.callback_state:
-        stmt = stmt.where(callback_link.state_condition(filters.callback_state))
+        stmt = stmt.where(links.state_condition(filters.callback_state))
     if filters.sla:
-        stmt = stmt.where(callback_link.sla_condition(filters.sla == "met"))
+        stmt = stmt.where(links.sla_condition(filters.sla == "met"))
     return stmt
 
 
@@ -126,7 +127,7 @@ class Row:
     reasons: list[flags.Reason]
     scores: dict[str, int | None]
     snippet: str
-    callback: callback_link.CallbackSummary | None
+    callback: links.TaskSummary | None
 
     @property
     def caller(self) -> str:
@@ -186,7 +187,7 @@ def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
 
 def build_rows(sessions: Sequence[CallSession]) -> list[Row]:
     """Rows for loaded sessions, with the callback state fetched in one query."""
-    callbacks = callback_link.summaries([s.id for s in sessions])
+    callbacks = links.summaries([s.id for s in sessions])
     return [
         Row(
             session=s,

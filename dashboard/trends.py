@@ -10,9 +10,10 @@ from typing import Any
 
 from sqlalchemy import Select, exists, select
 
+from callbacks import links
 from core.db import db, utcnow
 from core.models import Answer, CallSession, Question, QuestionKind, Survey, SurveyOutcome, User
-from dashboard import callback_link, flags
+from dashboard import flags
 from dashboard.access import scoped_sessions
 
 GRANULARITIES = ("day", "week")
@@ -184,13 +185,11 @@ def compute(user: User, filters: TrendFilters) -> Trends:
         for b in place[session_id]:
             (b.nps if kind is QuestionKind.NPS else b.csat).append(value)
     now = utcnow()
-    for session_id, created, due, first in callback_link.task_rows(id_query) if sessions else []:
-        for b in place.get(session_id, []):
-            if first is not None and created is not None:
-                b.first_attempt_minutes.append((first - created).total_seconds() / 60)
-            if due is None:
-                continue
+    for task in links.opened_by(id_query) if sessions else []:
+        first, due = task.first_attempt_at, task.due_at
+        for b in place.get(task.session_id, []):
             if first is not None:
+                b.first_attempt_minutes.append((first - task.created_at).total_seconds() / 60)
                 b.sla_decided += 1
                 b.sla_met += first <= due
             elif due < now:

@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from callbacks import links
 from core import contacts
 from core.auth import roles_required
 from core.db import db
@@ -25,7 +26,6 @@ from core.models import QuestionKind, Role, Survey, Team, User
 from dashboard import (
     access,
     audio,
-    callback_link,
     charts,
     detail,
     editor,
@@ -71,8 +71,7 @@ def index() -> Any:
         reasons=flags.REASONS,
         surveys=access.visible_surveys(_user()),
         agents=access.visible_agents(_user()),
-        callback_states=callback_link.states(),
-        callbacks_available=callback_link.available(),
+        callback_states=links.STATES,
     )
 
 
@@ -98,7 +97,7 @@ def call_detail(session_id: int) -> Any:
         abort(404)
     if not access.can_see_session(_user(), session):
         abort(403)
-    callback = callback_link.summaries([session.id], with_attempts=True).get(session.id)
+    callback = links.timeline(session.id)
     return render_template(
         "dashboard/call.html",
         s=session,

@@ -1,19 +1,17 @@
-"""Callback state, SLA and agent in the flagged list, read from the callbacks package."""
+"""Callback state, SLA and agent in the flagged list, read through ``callbacks.links``."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from flask import Flask
 
+from callbacks import evaluation, models
 from core.db import db, utcnow
 from core.models import CallSession, Role, User
 from tests.dashboard.conftest import make_session
 from tests.factories import make_user
-
-models = pytest.importorskip("callbacks.models")
 
 
 def add_task(
@@ -122,13 +120,10 @@ def test_list_queries_do_not_grow_with_rows(
 
 def test_session_merged_into_an_open_task_shows_it(app: Flask, signed_in: Any) -> None:
     """A second survey merged into the caller's open task shows that task's state."""
-    from core import events
-
     first = make_session(phone="+14155553001", nps=1, at=utcnow() - timedelta(hours=2))
     second = make_session(phone="+14155553001", nps=2)
-    task = add_task(first)
-    events.record("callback.evaluated", session=second, data={"task_id": task.id})
-    db.session.commit()
+    task = evaluation.evaluate_session(first.id)
+    assert task is not None and evaluation.evaluate_session(second.id) == task
     html = signed_in.get("/dashboard/?callback=open").get_data(as_text=True)
     assert rows(html) == 2
     assert rows(signed_in.get("/dashboard/?callback=none").get_data(as_text=True)) == 0

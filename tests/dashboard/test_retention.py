@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import text
 
+from callbacks.models import CallbackTask
 from core.db import db, utcnow
 from core.models import Event, Recording, RecordingStatus, User
 from simulator.fake_state import FakeTwilio
@@ -172,9 +173,8 @@ def test_erasure_rejects_bad_numbers(app: Flask, signed_in: Any, phone: str) -> 
 
 def test_erasure_scrubs_callback_tasks(app: Flask, signed_in: Any) -> None:
     """Callback tasks for the caller lose the number and the agent's notes."""
-    models = pytest.importorskip("callbacks.models")
     s = make_session(phone=CALLER, nps=2)
-    task = models.CallbackTask(
+    task = CallbackTask(
         session_id=s.id,
         contact_id=s.contact_id,
         phone=CALLER,

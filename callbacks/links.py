@@ -1,0 +1,256 @@
+"""What other packages may know about callback tasks: the public read (and erase) API.
+
+A survey session is linked to a task when it opened the task (``task.session_id``) or
+gave it a reason (``task.reasons[].session_id``, where a merged session leaves its mark).
+``_links`` is that one definition, in SQL; every answer below is built on it. Results are
+frozen dataclasses, never ORM rows, so callers cannot depend on the tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Select,
+    Subquery,
+    and_,
+    column,
+    false,
+    func,
+    or_,
+    select,
+    true,
+    union,
+)
+
+from callbacks.models import CallbackAttempt, CallbackTask, Priority, TaskState
+from core.contacts import ERASED
+from core.db import db, utcnow
+from core.models import CallSession
+
+# Task states a manager can filter by, in the order the task moves through them.
+STATES: tuple[str, ...] = tuple(state.value for state in TaskState)
+
+
+@dataclass(frozen=True)
+class TaskReason:
+    """Why the task exists: one reason, as agents read it."""
+
+    code: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One call an agent made for a task."""
+
+    agent_id: int | None
+    status: str
+    outcome: str | None
+    created_at: datetime | None
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TaskSummary:
+    """What the callback loop did for one survey session (its newest linked task)."""
+
+    task_id: int
+    state: str
+    priority: str
+    outcome: str | None
+    notes: str | None
+    reasons: tuple[TaskReason, ...]
+    created_at: datetime | None
+    due_at: datetime | None
+    first_attempt_at: datetime | None
+    closed_at: datetime | None
+    attempts: tuple[Attempt, ...] = ()
+
+    def sla_met(self, now: datetime | None = None) -> bool | None:
+        """True/False once decided; None while the task is still inside its SLA."""
+        if self.due_at is None:
+            return None
+        if self.first_attempt_at is not None:
+            return self.first_attempt_at <= self.due_at
+        return False if (now or utcnow()) > self.due_at else None
+
+
+@dataclass(frozen=True)
+class TaskTiming:
+    """When a task a session opened was created, due and first attempted."""
+
+    session_id: int
+    created_at: datetime
+    due_at: datetime
+    first_attempt_at: datetime | None
+
+
+def _reason_rows() -> Any:
+    """Each element of ``callback_tasks.reasons`` as a row (column ``value``)."""
+    expand = (
+        "json_each" if db.session.get_bind().dialect.name == "sqlite" else "json_array_elements"
+    )
+    return getattr(func, expand)(CallbackTask.reasons).table_valued(column("value", JSON))
+
+
+def _links() -> Subquery:
+    """(task_id, session_id): each session that opened a task or gave it a reason."""
+    reason = _reason_rows()
+    opened = select(CallbackTask.id.label("task_id"), CallbackTask.session_id.label("session_id"))
+    merged = select(CallbackTask.id, reason.c.value["session_id"].as_integer()).join_from(
+        CallbackTask, reason, true()
+    )
+    both = union(opened, merged).subquery()
+    return (
+        select(both.c.task_id, both.c.session_id.label("session_id"))
+        .where(both.c.session_id.is_not(None))
+        .subquery("callback_links")
+    )
+
+
+def _summary(task: CallbackTask, attempts: Iterable[CallbackAttempt] = ()) -> TaskSummary:
+    return TaskSummary(
+        task_id=task.id,
+        state=task.state.value,
+        priority=Priority(task.priority).label,
+        outcome=task.outcome or None,
+        notes=task.notes,
+        reasons=tuple(
+            TaskReason(str(r.get("code", "")), str(r.get("detail") or "")) for r in task.reasons
+        ),
+        created_at=task.created_at,
+        due_at=task.due_at,
+        first_attempt_at=task.first_attempt_at,
+        closed_at=task.closed_at,
+        attempts=tuple(
+            Attempt(a.agent_id, a.status.value, a.outcome or None, a.created_at, a.ended_at)
+            for a in attempts
+        ),
+    )
+
+
+def _newest_tasks(session_ids: Sequence[int]) -> dict[int, CallbackTask]:
+    """Session id -> the newest task it is linked to (the one the loop is on); one query."""
+    if not session_ids:
+        return {}
+    links = _links()
+    rows = db.session.execute(
+        select(links.c.session_id, CallbackTask)
+        .join(CallbackTask, CallbackTask.id == links.c.task_id)
+        .where(links.c.session_id.in_(list(session_ids)))
+    ).all()
+    newest: dict[int, CallbackTask] = {}
+    for session_id, task in rows:
+        current = newest.get(session_id)
+        if current is None or (task.created_at, task.id) > (current.created_at, current.id):
+            newest[session_id] = task
+    return newest
+
+
+def summaries(session_ids: Sequence[int]) -> dict[int, TaskSummary]:
+    """Each session's newest linked task (no attempts), in one query for any number."""
+    return {sid: _summary(task) for sid, task in _newest_tasks(session_ids).items()}
+
+
+def timeline(session_id: int) -> TaskSummary | None:
+    """The session's newest linked task with every attempt, oldest first."""
+    task = _newest_tasks([session_id]).get(session_id)
+    if task is None:
+        return None
+    attempts = db.session.scalars(
+        select(CallbackAttempt)
+        .where(CallbackAttempt.task_id == task.id)
+        .order_by(CallbackAttempt.created_at, CallbackAttempt.id)
+    ).all()
+    return _summary(task, attempts)
+
+
+# --- filters: SQL conditions on CallSession --------------------------------------------
+
+
+def _linked_to_task(where: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Sessions linked to a task matching ``where``."""
+    links = _links()
+    return CallSession.id.in_(
+        select(links.c.session_id)
+        .join(CallbackTask, CallbackTask.id == links.c.task_id)
+        .where(where)
+    )
+
+
+def state_condition(state: str) -> ColumnElement[bool]:
+    """Sessions linked to a task in ``state`` (``none``: sessions linked to no task)."""
+    if state == "none":
+        return ~_linked_to_task(true())
+    try:
+        wanted = TaskState(state)
+    except ValueError:
+        return false()
+    return _linked_to_task(CallbackTask.state == wanted)
+
+
+def sla_condition(met: bool, now: datetime | None = None) -> ColumnElement[bool]:
+    """Sessions whose task was first attempted within its deadline (or late / overdue)."""
+    first, due = CallbackTask.first_attempt_at, CallbackTask.due_at
+    if met:
+        return _linked_to_task(and_(first.is_not(None), first <= due))
+    overdue = and_(first.is_(None), due < (now or utcnow()))
+    return _linked_to_task(or_(first > due, overdue))
+
+
+def agent_condition(agent_id: int) -> ColumnElement[bool]:
+    """Sessions linked to a task this agent made a call for."""
+    attempted = select(CallbackAttempt.task_id).where(CallbackAttempt.agent_id == agent_id)
+    return _linked_to_task(CallbackTask.id.in_(attempted))
+
+
+def opened_by(session_ids: Select[Any]) -> list[TaskTiming]:
+    """Timings of the tasks these sessions opened (each task counts once, for its opener)."""
+    rows = db.session.execute(
+        select(
+            CallbackTask.session_id,
+            CallbackTask.created_at,
+            CallbackTask.due_at,
+            CallbackTask.first_attempt_at,
+        ).where(CallbackTask.session_id.in_(session_ids))
+    ).all()
+    return [TaskTiming(sid, c, d, f) for sid, c, d, f in rows if sid is not None]
+
+
+# --- erasure ---------------------------------------------------------------------------
+
+
+def erase_caller(session_ids: Iterable[int], contact_id: int | None) -> int:
+    """Remove an erased caller's personal data from callback rows; returns tasks touched.
+
+    Tasks linked to these sessions or opened for the contact stay (SLA figures keep
+    counting), but numbers and agents' free-text notes go. The caller commits.
+    """
+    ids = list(session_ids)
+    conditions: list[ColumnElement[bool]] = []
+    if ids:
+        links = _links()
+        conditions.append(
+            CallbackTask.id.in_(select(links.c.task_id).where(links.c.session_id.in_(ids)))
+        )
+    if contact_id is not None:
+        conditions.append(CallbackTask.contact_id == contact_id)
+    if not conditions:
+        return 0
+    tasks = db.session.scalars(select(CallbackTask).where(or_(*conditions))).all()
+    for task in tasks:
+        task.notes = None
+        task.phone = ERASED
+    if tasks:
+        attempts = db.session.scalars(
+            select(CallbackAttempt).where(CallbackAttempt.task_id.in_([t.id for t in tasks]))
+        ).all()
+        for attempt in attempts:
+            attempt.to_number = ERASED
+    return len(tasks)
