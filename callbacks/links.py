@@ -2,8 +2,9 @@
 
 A survey session is linked to a task when it opened the task (``task.session_id``) or
 gave it a reason (``task.reasons[].session_id``, where a merged session leaves its mark).
-``_links`` is that one definition, in SQL; every answer below is built on it. Results are
-frozen dataclasses, never ORM rows, so callers cannot depend on the tables.
+``_links`` is that definition in SQL (``CallbackTask.session_ids`` in Python); every
+answer below is built on it. Results are frozen dataclasses, never ORM rows, so callers
+cannot depend on the tables.
 """
 
 from __future__ import annotations

@@ -130,6 +130,13 @@ class CallbackTask(db.Model):  # type: ignore[name-defined]
     def reason_codes(self) -> list[str]:
         return [r["code"] for r in self.reasons]
 
+    @property
+    def session_ids(self) -> set[int]:
+        """The survey sessions linked to this task: its opener and every session that gave
+        it a reason (``callbacks.links`` holds the same definition in SQL)."""
+        ids = {r.get("session_id") for r in self.reasons} | {self.session_id}
+        return {i for i in ids if i is not None}
+
 
 class CallbackAttempt(db.Model):  # type: ignore[name-defined]
     """One click-to-call. Written as ``dialing`` and committed before Twilio is asked."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
 from sqlalchemy.orm import selectinload
@@ -13,8 +12,6 @@ from callbacks.policy import task_zone
 from core.db import db
 from core.models import Answer, CallSession, Recording
 from transcription.analysis import CommentAnalysis
-
-log = logging.getLogger(__name__)
 
 
 def latest_analysis(session: CallSession) -> tuple[Recording, CommentAnalysis] | None:
@@ -38,15 +35,10 @@ def queue(states_filter: tuple[TaskState, ...] = states.ACTIVE) -> list[Callback
     )
 
 
-def _session_ids(task: CallbackTask) -> set[int]:
-    ids = {r.get("session_id") for r in task.reasons} | {task.session_id}
-    return {i for i in ids if i is not None}
-
-
 def sessions_for_tasks(tasks: list[CallbackTask]) -> dict[int, list[CallSession]]:
     """Each task's survey calls, oldest first, with answers and recordings: one round trip
     for the whole list, since the queue is polled by every agent every few seconds."""
-    wanted = {task.id: _session_ids(task) for task in tasks}
+    wanted = {task.id: task.session_ids for task in tasks}
     all_ids = set().union(*wanted.values()) if wanted else set()
     loaded = (
         {

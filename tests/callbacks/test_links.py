@@ -28,6 +28,7 @@ def test_a_merged_session_is_linked_through_the_task_reasons(app: Flask) -> None
     assert {s.task_id for s in found.values()} == {task.id} and set(found) == {first.id, second.id}
     assert [r.code for r in found[second.id].reasons] == ["low_nps", "low_csat"]
     assert matching(links.state_condition("open")) == {first.id, second.id}
+    assert task.session_ids == {first.id, second.id}  # the same definition in Python
 
 
 def test_a_session_with_no_task_matches_none(app: Flask) -> None:
