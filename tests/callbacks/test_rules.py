@@ -8,7 +8,7 @@ from callbacks.models import Priority
 from callbacks.rules import Facts, Score, decide
 from core.models import CallbackRules
 
-DEFAULT_RULES = CallbackRules()
+DEFAULTS = CallbackRules()
 
 
 def scores(**values: int | None) -> tuple[Score, ...]:
@@ -67,7 +67,7 @@ def scores(**values: int | None) -> tuple[Score, ...]:
 )
 def test_rule_table(facts: Facts, codes: list[str], priority: Priority) -> None:
     """Each trigger gives its reason code and priority."""
-    decision = decide(facts, DEFAULT_RULES)
+    decision = decide(facts, DEFAULTS)
     assert [r.code for r in decision.reasons] == codes
     assert decision.priority is priority
     assert decision.wants_task is bool(codes)
@@ -75,7 +75,7 @@ def test_rule_table(facts: Facts, codes: list[str], priority: Priority) -> None:
 
 def test_question_threshold_decides_what_is_low() -> None:
     """A question with a higher threshold makes a higher score low."""
-    low = decide(Facts(scores=(Score("nps", 8, 8),)), DEFAULT_RULES)
+    low = decide(Facts(scores=(Score("nps", 8, 8),)), DEFAULTS)
     assert [r.code for r in low.reasons] == ["low_nps"]
 
 
@@ -93,20 +93,20 @@ def test_old_sla_keys_in_a_version_are_ignored() -> None:
 
 def test_opt_out_blocks_a_low_score_callback() -> None:
     """An opted-out caller with a low score gets no task."""
-    decision = decide(Facts(scores=scores(nps=1), opted_out=True), DEFAULT_RULES)
+    decision = decide(Facts(scores=scores(nps=1), opted_out=True), DEFAULTS)
     assert decision.blocked == "opted_out" and not decision.wants_task
 
 
 def test_spoken_opt_out_blocks_too() -> None:
     """ "Stop calling me" in the comment blocks a callback like pressing 9."""
     facts = Facts(scores=scores(nps=1), comment_flags={"opt_out": ("stop calling me",)})
-    assert decide(facts, DEFAULT_RULES).blocked == "opted_out"
+    assert decide(facts, DEFAULTS).blocked == "opted_out"
 
 
 def test_explicit_request_in_the_same_call_is_consent_despite_opt_out() -> None:
     """Asking for a callback in the call that opted out keeps that one callback."""
     facts = Facts(scores=scores(nps=1), wants_callback=True, opted_out=True)
-    decision = decide(facts, DEFAULT_RULES)
+    decision = decide(facts, DEFAULTS)
     assert decision.blocked is None and decision.consent
     assert [r.code for r in decision.reasons] == ["callback_requested"]
 
@@ -114,4 +114,4 @@ def test_explicit_request_in_the_same_call_is_consent_despite_opt_out() -> None:
 def test_do_not_call_always_wins() -> None:
     """Even an explicit request does not open a task for a do-not-call number."""
     facts = Facts(wants_callback=True, do_not_call=True)
-    assert decide(facts, DEFAULT_RULES).blocked == "do_not_call"
+    assert decide(facts, DEFAULTS).blocked == "do_not_call"
