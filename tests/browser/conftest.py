@@ -141,9 +141,7 @@ def seed_calls(recordings_dir: Path, fake_twilio: FakeTwilio) -> dict[str, CallS
             wants_callback=True,
             at=on_day(3),
         ),
-        "optout": make_session(
-            phone="+14155550146", nps=9, opted_out=True, at=on_day(4)
-        ),
+        "optout": make_session(phone="+14155550146", nps=9, opted_out=True, at=on_day(4)),
     }
     for day in range(7):
         for score in (10, 9, 9, 8, 7 if day % 2 else 10):
