@@ -1,95 +1,65 @@
-"""Turning keypad digits and speech recognition results into answers and intents."""
+"""Turning keypad digits and speech recognition results into answers and intents.
+
+Keys mean exactly what the prompt says (see ``escape_keys``). Speech is read as a whole
+(``read_speech``): the request in it, if the caller asks for something (``ivr.intents``),
+then the answer in what is left: the score given (``ivr.numbers``) or yes/no
+(``ivr.polarity``). A reply may carry both: "eight, but can I talk to someone" is 8 and a
+request for a person.
+"""
 
 from __future__ import annotations
 
-import enum
 import re
+from dataclasses import dataclass
 
 from core.models import QuestionKind
+from ivr.intents import Intent, read_intent
+from ivr.numbers import read_score
+from ivr.polarity import Pole, read_polarity
+from ivr.words import normalise
 
-_NUMBER_WORDS = {
-    "zero": 0,
-    "oh": 0,
-    "nought": 0,
-    "nothing": 0,
-    "one": 1,
-    "won": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-}
-_YES = {
-    "yes",
-    "yeah",
-    "yep",
-    "yup",
-    "sure",
-    "correct",
-    "right",
-    "absolutely",
-    "definitely",
-    "ok",
-    "okay",
-}
-_NO = {"no", "nope", "nah", "not", "never", "negative"}
-_HUMAN_WORDS = re.compile(
-    r"\b(agent|person|human|representative|operator|someone|somebody|real person)\b"
-)
-_OPT_OUT_WORDS = re.compile(
-    r"\b(stop|opt out|opt-out|unsubscribe|remove me|take me off|do not call|don't call)\b"
-)
-_TOKEN = re.compile(r"[a-z]+|\d+")
+__all__ = [
+    "SCALES",
+    "Intent",
+    "Reading",
+    "detect_intent",
+    "escape_keys",
+    "parse_answer",
+    "parse_yes_no",
+    "read_reply",
+    "read_speech",
+    "spoken_digits",
+]
 
 SCALES = {QuestionKind.NPS: (0, 10), QuestionKind.CSAT: (1, 5), QuestionKind.YES_NO: (0, 1)}
+# Words a caller may use for the ends of the CSAT scale, because the prompt names them.
+_CSAT_ENDS = {
+    5: re.compile(r"\b(?:very|extremely|completely|totally|really|fully) satisfied\b"),
+    1: re.compile(
+        r"\b(?:very|extremely|completely|totally|really) (?:unsatisfied|dissatisfied)\b"
+        r"|\bnot (?:at all )?satisfied at all\b"
+    ),
+}
+# On a yes/no question "press 1 for yes, or 2 for no": "one" or "option two" said alone.
+_KEY_WORDS = re.compile(
+    r"^(?:(?:um|uh|er|erm|press|pressed|option|number|please|i|will|would|say|pick|choose"
+    r"|go|with|for|it|is|the|,)\s+)*(one|two|1|2)(?:\s+(?:please|thanks|,))*$"
+)
 
 
-class Intent(enum.StrEnum):
-    HUMAN = "human"
-    OPT_OUT = "opt_out"
+@dataclass(frozen=True)
+class Reading:
+    """What one reply means on one question: its value on the scale and any request.
 
+    Both None means the caller has not answered and is asked again.
+    """
 
-def _tokens(speech: str) -> list[str]:
-    return _TOKEN.findall(speech.lower().replace("\u2019", "'"))
+    value: int | None = None
+    intent: Intent | None = None
 
-
-def first_number(speech: str) -> int | None:
-    """The first number said: "nine out of ten" -> 9, "I'd give it a 10" -> 10."""
-    for token in _tokens(speech):
-        if token.isdigit():
-            return int(token)
-        if token in _NUMBER_WORDS:
-            return _NUMBER_WORDS[token]
-    return None
-
-
-def parse_yes_no(digits: str, speech: str) -> bool | None:
-    """1 or "yes"-like words -> True; 2 or "no"-like words -> False; otherwise None."""
-    if digits:
-        return {"1": True, "2": False}.get(digits)
-    for word in _tokens(speech):  # the first polar word decides: "not really", "yes it was"
-        if word in _YES:
-            return True
-        if word in _NO:
-            return False
-    return None
-
-
-def parse_answer(kind: QuestionKind, digits: str, speech: str) -> int | None:
-    """Normalise one reply to the question's scale, or None when it is not a valid answer."""
-    if kind is QuestionKind.YES_NO:
-        verdict = parse_yes_no(digits, speech)
-        return None if verdict is None else int(verdict)
-    low, high = SCALES[kind]
-    value = first_number(speech) if not digits else int(digits) if digits.isdigit() else None
-    if value is None or not low <= value <= high:
-        return None
-    return value
+    @property
+    def empty(self) -> bool:
+        return self.value is None and self.intent is None
 
 
 def escape_keys(kind: QuestionKind | None) -> dict[str, Intent]:
@@ -104,16 +74,60 @@ def escape_keys(kind: QuestionKind | None) -> dict[str, Intent]:
     return keys
 
 
+def _keyed(kind: QuestionKind | None, digits: str) -> Reading:
+    intent = escape_keys(kind).get(digits)
+    if intent is not None:
+        return Reading(intent=intent)
+    if kind is QuestionKind.YES_NO or kind is None:
+        return Reading(value={"1": 1, "2": 0}.get(digits))
+    low, high = SCALES[kind]
+    value = int(digits) if digits.isdigit() else None
+    return Reading(value=value if value is not None and low <= value <= high else None)
+
+
+def read_speech(kind: QuestionKind | None, speech: str) -> Reading:
+    """Read a spoken reply to a question of this kind (None: any yes/no question)."""
+    text = normalise(speech)
+    intent, rest = read_intent(text)
+    if kind is QuestionKind.YES_NO or kind is None:
+        value = _yes_no(rest, polite_only_counts=intent is None)
+    else:
+        low, high = SCALES[kind]
+        value = read_score(rest, low, high, whole=intent is None)
+        if value is None and kind is QuestionKind.CSAT:
+            value = next((v for v, said in _CSAT_ENDS.items() if said.search(rest)), None)
+    return Reading(value=value, intent=intent)
+
+
+def _yes_no(text: str, *, polite_only_counts: bool) -> int | None:
+    pole = read_polarity(text, mild=polite_only_counts)
+    if pole is None:
+        key = _KEY_WORDS.match(text)
+        return None if key is None else (1 if key.group(1) in ("one", "1") else 0)
+    return None if pole is Pole.MIXED else pole.value
+
+
+def read_reply(kind: QuestionKind | None, digits: str, speech: str) -> Reading:
+    """One reply, keyed or spoken. Keys win when both arrive, as Twilio sends one or the other."""
+    if digits:
+        return _keyed(kind, digits)
+    return read_speech(kind, speech)
+
+
+def parse_yes_no(digits: str, speech: str) -> bool | None:
+    """1 or a spoken yes -> True; 2 or a spoken no -> False; otherwise None."""
+    value = read_reply(QuestionKind.YES_NO, digits, speech).value
+    return None if value is None else bool(value)
+
+
+def parse_answer(kind: QuestionKind, digits: str, speech: str) -> int | None:
+    """Normalise one reply to the question's scale, or None when it is not a valid answer."""
+    return read_reply(kind, digits, speech).value
+
+
 def detect_intent(kind: QuestionKind | None, digits: str, speech: str) -> Intent | None:
     """A request for a person or to opt out, by key or by voice."""
-    if digits:
-        return escape_keys(kind).get(digits)
-    text = speech.lower()
-    if _OPT_OUT_WORDS.search(text):
-        return Intent.OPT_OUT
-    if _HUMAN_WORDS.search(text):
-        return Intent.HUMAN
-    return None
+    return read_reply(kind, digits, speech).intent
 
 
 def spoken_digits(number: str) -> str:

@@ -1,4 +1,4 @@
-"""``flask`` commands: users, seeding, the recording sweep, a simulated call."""
+"""``flask`` commands: users, seeding, the recording sweep, a simulated call, reading answers."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from flask.cli import AppGroup
 
 from core import auth, seed
 from core.models import Role
+from ivr.cli_answers import answers
 from simulator.sinks import HttpRecordingSink
 from simulator.terminal import parse_script, run_terminal_call
 from transcription import pipeline
@@ -100,5 +101,6 @@ def simulate_command(
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(users)
+    app.cli.add_command(answers)
     for command in (seed_command, sweep_command, simulate_command, demo_users_command):
         app.cli.add_command(command)

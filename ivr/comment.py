@@ -7,8 +7,8 @@ import logging
 from twilio.twiml.voice_response import VoiceResponse
 
 from core import events
-from ivr.answers import Intent, detect_intent, parse_yes_no
-from ivr.person import ask_callback, offer_human, opt_out
+from ivr.answers import Intent, read_reply
+from ivr.person import ask_callback, confirm_opt_out, offer_human, opt_out
 from ivr.turn import MAX_TRIES, RECORDING_CALLBACK_PATH, Turn, step_url
 from transcription import pipeline
 
@@ -23,12 +23,15 @@ def ask_consent(turn: Turn, tries: int = 1) -> VoiceResponse:
 
 
 def on_consent(turn: Turn) -> VoiceResponse:
-    intent = detect_intent(None, turn.inp.digits, turn.inp.speech)
-    if intent is Intent.OPT_OUT:
-        return opt_out(turn)
-    if intent is Intent.HUMAN:
+    reading = read_reply(None, turn.inp.digits, turn.inp.speech)
+    if reading.intent is Intent.OPT_OUT:
+        if turn.inp.digits:
+            return opt_out(turn)
+        return confirm_opt_out(turn, "consent", {"t": turn.inp.tries})
+    if reading.intent is Intent.HUMAN:
         return offer_human(turn)
-    agreed = parse_yes_no(turn.inp.digits, turn.inp.speech)
+    # Recording needs a clear yes: one Twilio doubts is asked again, never assumed.
+    agreed = None if turn.unsure or reading.value is None else bool(reading.value)
     if agreed is None and turn.inp.tries < MAX_TRIES:
         return ask_consent(turn, turn.inp.tries + 1)
     turn.session.consent_recording = bool(agreed)  # no clear yes means no recording

@@ -4,6 +4,7 @@ at the number and time the caller chooses)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,7 @@ from core.db import utcnow
 from core.models import (
     SurveyOutcome,
 )
-from ivr.answers import Intent, detect_intent, parse_yes_no, spoken_digits
+from ivr.answers import Intent, parse_yes_no, read_reply, spoken_digits
 from ivr.turn import MAX_TRIES, Turn, finish, step_url
 
 log = logging.getLogger(__name__)
@@ -29,9 +30,17 @@ CALLBACK_TIME_WORDS = {
 }
 
 
-def opt_out(turn: Turn) -> VoiceResponse:
+OPT_OUT_CHECK = (
+    "You'd like no more surveys from us. Press 1 or say yes to confirm, or press 2 to carry on."
+)
+
+
+def opt_out(turn: Turn, source: str | None = None) -> VoiceResponse:
+    """Opt out now: pressing 9, or a spoken opt-out the caller has confirmed."""
     contacts.opt_out(
-        turn.session.contact, source="keypad" if turn.inp.digits else "voice", session=turn.session
+        turn.session.contact,
+        source=source or ("keypad" if turn.inp.digits else "voice"),
+        session=turn.session,
     )
     turn.session.opted_out = True
     turn.session.outcome = SurveyOutcome.PARTIAL
@@ -39,6 +48,24 @@ def opt_out(turn: Turn) -> VoiceResponse:
         "You have been removed from all future surveys, and we will not call you for "
         "surveys again. Thank you, goodbye."
     )
+
+
+def confirm_opt_out(
+    turn: Turn, back: str, params: Mapping[str, object], tries: int = 1
+) -> VoiceResponse:
+    """Read a spoken opt-out back before applying it: it is for good, and speech can be
+    misheard. ``back`` and ``params`` say where a caller who declines carries on."""
+    if tries == 1:
+        events.record("caller.asked_to_opt_out", session=turn.session, data={"at": back})
+    turn.gather(
+        OPT_OUT_CHECK,
+        "optout",
+        num_digits=1,
+        hints="yes, no, carry on",
+        tries=tries,
+        params={"back": back, **params},
+    )
+    return turn.response
 
 
 def transfer_available(now: datetime | None = None) -> bool:
@@ -88,10 +115,14 @@ def ask_callback(turn: Turn, tries: int = 1) -> VoiceResponse:
 
 
 def on_offer(turn: Turn) -> VoiceResponse:
-    intent = detect_intent(None, turn.inp.digits, turn.inp.speech)
-    if intent is Intent.OPT_OUT:
-        return opt_out(turn)
-    wants = True if intent is Intent.HUMAN else parse_yes_no(turn.inp.digits, turn.inp.speech)
+    reading = read_reply(None, turn.inp.digits, turn.inp.speech)
+    if reading.intent is Intent.OPT_OUT:
+        if turn.inp.digits:
+            return opt_out(turn)
+        return confirm_opt_out(turn, "offer", {"t": turn.inp.tries})
+    # A doubtful "yes" is asked again rather than guessed.
+    answer = None if turn.unsure else reading.value
+    wants = True if reading.intent is Intent.HUMAN else None if answer is None else bool(answer)
     if wants is None and turn.inp.tries < MAX_TRIES:
         return ask_callback(turn, turn.inp.tries + 1)
     turn.session.wants_callback = bool(wants)

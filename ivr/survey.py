@@ -8,7 +8,9 @@ already answered, so a retried webhook never stores an answer twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -19,10 +21,11 @@ from core.models import (
     Question,
     QuestionKind,
 )
-from ivr.answers import Intent, detect_intent, parse_answer
+from ivr.answers import Intent, Reading, read_reply
 from ivr.comment import ask_consent, on_consent, on_recorded
 from ivr.person import (
     ask_callback,
+    confirm_opt_out,
     offer_human,
     on_confirm_number,
     on_new_number,
@@ -34,6 +37,26 @@ from ivr.person import (
 )
 from ivr.sessions import load_session
 from ivr.turn import MAX_TRIES, CallInput, Turn, step_url
+
+CARRY_ON = "No problem, let's carry on."
+HEARD_LIMIT = 500  # characters of a doubted reply carried in the read-back URL
+# "Press 2 to carry on": said instead of pressed, it declines the opt-out.
+_CARRY_ON_WORDS = re.compile(r"\b(?:carry on|continue|keep going|go on with|the survey)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The reply an answer is stored from: this request's, or one read back and confirmed."""
+
+    digits: str | None
+    speech: str | None
+    confidence: float | None
+    tries: int
+
+    @classmethod
+    def of(cls, inp: CallInput) -> Reply:
+        return cls(inp.digits or None, inp.speech or None, inp.confidence, inp.tries)
+
 
 log = logging.getLogger(__name__)
 
@@ -84,31 +107,141 @@ def on_question(turn: Turn) -> VoiceResponse:
     if position >= len(questions):
         return ask_consent(turn)
     question = questions[position]
-    intent = detect_intent(question.kind, turn.inp.digits, turn.inp.speech)
-    if intent is Intent.OPT_OUT:
-        return opt_out(turn)
-    if intent is Intent.HUMAN:
+    reading = read_reply(question.kind, turn.inp.digits, turn.inp.speech)
+    if turn.inp.digits:  # keys act at once: 9 opts out, 0 or * reaches a person
+        if reading.intent is Intent.OPT_OUT:
+            return opt_out(turn)
+        if reading.intent is Intent.HUMAN:
+            return offer_human(turn)
+    elif turn.unsure and (reading.value is not None or reading.intent is Intent.HUMAN):
+        return ask_check(turn, position, reading, turn.inp.tries)
+    return answer_question(turn, position, reading, Reply.of(turn.inp))
+
+
+def answer_question(turn: Turn, position: int, reading: Reading, reply: Reply) -> VoiceResponse:
+    """Act on a reply we believe: store the score, then do what the caller asked."""
+    question = turn.version.questions[position]
+    if reading.empty and reply.tries < MAX_TRIES:
+        return ask_question(turn, position, reply.tries + 1)
+    if reading.value is not None or reading.empty:  # the last try unanswered is stored as such
+        store_answer(turn, question, reading.value, reply)
+    if reading.intent is Intent.OPT_OUT:  # spoken: confirmed first, since it is for good
+        return confirm_opt_out(turn, "q", {"n": position, "t": reply.tries})
+    if reading.intent is Intent.HUMAN:
         return offer_human(turn)
-    value = parse_answer(question.kind, turn.inp.digits, turn.inp.speech)
-    if value is None and turn.inp.tries < MAX_TRIES:
-        return ask_question(turn, position, turn.inp.tries + 1)
-    store_answer(turn, question, value)
     return ask_question(turn, position + 1)
 
 
-def store_answer(turn: Turn, question: Question, value: int | None) -> Answer:
-    """Keep the first answer given to a question; a repeated webhook changes nothing."""
+def ask_check(turn: Turn, position: int, reading: Reading, tries: int) -> VoiceResponse:
+    """Read a reply Twilio doubts back to the caller instead of guessing."""
+    question = turn.version.questions[position]
+    heard = [] if reading.value is None else [_say_value(question.kind, reading.value)]
+    if reading.intent is Intent.HUMAN:
+        heard.append("that you'd like to speak with a person")
+    turn.gather(
+        f"I heard {', and '.join(heard)}. Press 1 if that's right, or 2 to answer again.",
+        "check",
+        num_digits=1,
+        hints="yes, no, that's right, wrong",
+        params={
+            "n": position,
+            "t": tries,
+            "v": "" if reading.value is None else reading.value,
+            "i": reading.intent or "",
+            "heard": turn.inp.speech[:HEARD_LIMIT],
+            "c": "" if turn.inp.confidence is None else turn.inp.confidence,
+        },
+    )
+    return turn.response
+
+
+def _say_value(kind: QuestionKind, value: int) -> str:
+    if kind is QuestionKind.YES_NO:
+        return "yes" if value else "no"
+    return str(value)
+
+
+def on_check(turn: Turn) -> VoiceResponse:
+    """The caller's answer to "I heard eight, is that right?"."""
+    args = turn.inp.args
+    position, tries = int(args.get("n", "0")), int(args.get("t", "1"))
+    if position >= len(turn.version.questions):
+        return ask_consent(turn)
+    reply = read_reply(None, turn.inp.digits, turn.inp.speech)
+    if turn.inp.digits and reply.intent is Intent.OPT_OUT:
+        return opt_out(turn)
+    if reply.intent is Intent.OPT_OUT:
+        return confirm_opt_out(turn, "q", {"n": position, "t": tries})
+    confidence = float(args["c"]) if args.get("c") else None
+    heard = Reply(None, args.get("heard") or None, confidence, tries)
+    if reply.value == 1 and not turn.unsure:
+        reading = Reading(
+            value=int(args["v"]) if args.get("v") else None,
+            intent=Intent(args["i"]) if args.get("i") else None,
+        )
+        return answer_question(turn, position, reading, heard)
+    if reply.intent is Intent.HUMAN:
+        return offer_human(turn)
+    # "No", or still unclear: the question again, never the doubtful value.
+    turn.lead = "Sorry about that." if reply.value == 0 else None
+    return answer_question(turn, position, Reading(), heard)
+
+
+def on_opt_out_check(turn: Turn) -> VoiceResponse:
+    """The caller's answer to "You'd like no more surveys from us, press 1 to confirm"."""
+    reply = read_reply(None, turn.inp.digits, turn.inp.speech)
+    # 1, yes, 9, or the opt-out said again; a "yes" Twilio doubts is asked again.
+    if (reply.value == 1 or reply.intent is Intent.OPT_OUT) and not turn.unsure:
+        return opt_out(turn, source="voice")
+    if reply.intent is Intent.HUMAN:
+        return offer_human(turn)
+    back, args = turn.inp.args.get("back", "q"), turn.inp.args
+    declined = reply.value == 0 or bool(_CARRY_ON_WORDS.search(turn.inp.speech))
+    if not declined and turn.inp.tries < MAX_TRIES:
+        params = {k: args[k] for k in ("n", "t") if k in args}
+        return confirm_opt_out(turn, back, params, turn.inp.tries + 1)
+    # Declined, or never clearly confirmed: no clear yes means the caller stays in.
+    events.record("caller.opt_out_declined", session=turn.session, data={"at": back})
+    turn.lead = CARRY_ON
+    return RESUME.get(back, _resume_question)(turn, args)
+
+
+def _resume_question(turn: Turn, args: Mapping[str, str]) -> VoiceResponse:
+    """Back to the question the caller was on, or the next one if it was answered."""
+    position, tries = int(args.get("n", "0")), int(args.get("t", "1"))
+    questions = turn.version.questions
+    answered = {a.question_id for a in turn.session.answers}
+    if position < len(questions) and questions[position].id in answered:
+        return ask_question(turn, position + 1)
+    return ask_question(turn, position, tries + 1)
+
+
+RESUME: dict[str, Callable[[Turn, Mapping[str, str]], VoiceResponse]] = {
+    "q": _resume_question,
+    "consent": lambda turn, args: ask_consent(turn, int(args.get("t", "1")) + 1),
+    "offer": lambda turn, args: ask_callback(turn, int(args.get("t", "1")) + 1),
+}
+
+
+def store_answer(
+    turn: Turn, question: Question, value: int | None, reply: Reply | None = None
+) -> Answer:
+    """Keep the first answer given to a question; a repeated webhook changes nothing.
+
+    After a read-back the reply stored is the one read back, not the "yes" to it.
+    """
+    reply = reply or Reply.of(turn.inp)
     existing = next((a for a in turn.session.answers if a.question_id == question.id), None)
     if existing is not None:
         return existing
     answer = Answer(
         session_id=turn.session.id,
         question_id=question.id,
-        digits=turn.inp.digits or None,
-        speech=turn.inp.speech or None,
-        confidence=turn.inp.confidence,
+        digits=reply.digits,
+        speech=reply.speech,
+        confidence=reply.confidence,
         value=value,
-        attempts=turn.inp.tries,
+        attempts=reply.tries,
     )
     answer = events.insert_or_get(
         answer, (Answer.session_id == turn.session.id) & (Answer.question_id == question.id)
@@ -120,6 +253,8 @@ def store_answer(turn: Turn, question: Question, value: int | None) -> Answer:
 STEPS: dict[str, Callable[[Turn], VoiceResponse]] = {
     "start": start,
     "q": on_question,
+    "check": on_check,
+    "optout": on_opt_out_check,
     "consent": on_consent,
     "recorded": on_recorded,
     "no-comment": ask_callback,

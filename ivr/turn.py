@@ -4,10 +4,12 @@ the URL of each step."""
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from flask import current_app
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from core.db import db
@@ -23,6 +25,17 @@ log = logging.getLogger(__name__)
 SURVEY_PATH = "/twilio/voice/survey"
 RECORDING_CALLBACK_PATH = "/twilio/voice/recording"
 MAX_TRIES = 3  # the first ask plus two reprompts, then the question is skipped
+REPROMPT = "Sorry, I didn't catch that."
+# Twilio's speech Confidence (0.0-1.0) below which a reply is read back or asked again.
+# 0.4: on phone audio most misheard replies land below it and few clear ones do.
+CONFIDENCE_SETTING = "SPEECH_CONFIDENCE_THRESHOLD"
+DEFAULT_CONFIDENCE_THRESHOLD = 0.4
+
+
+def confidence_threshold() -> float:
+    """The app's threshold, else the environment's (core.config does not list it yet)."""
+    value = current_app.config.get(CONFIDENCE_SETTING) or os.environ.get(CONFIDENCE_SETTING)
+    return DEFAULT_CONFIDENCE_THRESHOLD if value in (None, "") else float(value)
 
 
 @dataclass(frozen=True)
@@ -54,6 +67,14 @@ class CallInput:
     def empty(self) -> bool:
         return not self.digits and not self.speech
 
+    @property
+    def spoken(self) -> bool:
+        return bool(self.speech) and not self.digits
+
+    def unsure(self, threshold: float) -> bool:
+        """Speech Twilio itself doubts; a reply without a Confidence is taken as heard."""
+        return self.spoken and self.confidence is not None and self.confidence < threshold
+
 
 def step_url(step: str, params: Mapping[str, object] | None = None) -> str:
     query = {"step": step, **{k: str(v) for k, v in (params or {}).items()}}
@@ -67,6 +88,14 @@ class Turn:
     session: CallSession
     inp: CallInput
     response: VoiceResponse = field(default_factory=VoiceResponse)
+    # Said before the next question instead of the reprompt apology, when the caller is
+    # brought back to a question for another reason ("No problem, let's carry on.").
+    lead: str | None = None
+
+    @property
+    def unsure(self) -> bool:
+        """The caller spoke and Twilio's confidence is below the threshold."""
+        return self.inp.unsure(confidence_threshold())
 
     @property
     def version(self) -> SurveyVersion:
@@ -92,8 +121,8 @@ class Turn:
         params: Mapping[str, object] | None = None,
     ) -> None:
         """Ask a question; an empty reply still comes back to us so we can count tries."""
-        if tries > 1:
-            prompt = f"Sorry, I didn't catch that. {prompt}"
+        lead = self.lead if self.lead is not None else REPROMPT if tries > 1 else ""
+        prompt = f"{lead} {prompt}".strip()
         gather = self.response.gather(
             input="dtmf" if dtmf_only else "dtmf speech",
             action=step_url(step, {"try": tries, **(params or {})}),

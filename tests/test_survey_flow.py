@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask
 
 from core.db import db
 from core.models import CallSession, Contact, Recording, RecordingStatus, SurveyOutcome
+from ivr.person import OPT_OUT_CHECK
 from simulator.actions import HangUp, Press, RecordAudio, Silent, Speak
 from simulator.audio import tone_wav
 from simulator.caller import CallerSimulator, CallResult
-from tests.conftest import COMPANY_NUMBER, CUSTOMER, Worker
+from tests.conftest import COMPANY_NUMBER, CUSTOMER, Worker, twilio_post
 
 
 def call(
@@ -177,25 +180,10 @@ def test_star_asks_for_a_person_on_the_nps_question(
     assert session.callback_preference == "later_today"
 
 
-@pytest.mark.parametrize(
-    "actions",
-    [
-        [Press("6#"), Press("9")],
-        [Speak("stop calling me")],
-    ],
-    ids=["key-9", "voice-stop"],
-)
-def test_opt_out_is_immediate_and_blocks_future_survey_calls(
-    app: Flask,
-    simulator: CallerSimulator,
-    survey_url: str,
-    status_url: str,
-    client: Any,
-    actions: list[Any],
+def assert_opted_out_for_good(
+    client: Any, simulator: CallerSimulator, urls: tuple[str, str]
 ) -> None:
-    """Opting out by key or voice is confirmed, then the API refuses to call the number."""
-    result = call(simulator, survey_url, status_url, actions)
-    assert "removed from all future surveys" in heard(result)
+    """The contact is opted out, the API refuses survey calls, and a new call ends at once."""
     contact = db.session.scalar(db.select(Contact).where(Contact.phone == CUSTOMER))
     assert contact is not None and contact.opted_out_at is not None
     response = client.post(
@@ -205,8 +193,229 @@ def test_opt_out_is_immediate_and_blocks_future_survey_calls(
     )
     assert response.status_code == 409
     assert response.get_json()["error"] == "opted_out"
-    again = call(simulator, survey_url, status_url, [Press("5#")])
+    again = call(simulator, *urls, [Press("5#")])
     assert "asked not to receive surveys" in heard(again)
+
+
+def test_pressing_nine_opts_out_at_once(
+    app: Flask, simulator: CallerSimulator, survey_url: str, status_url: str, client: Any
+) -> None:
+    """9 on a question where it is not a score opts out immediately, with no read-back."""
+    result = call(simulator, survey_url, status_url, [Press("6#"), Press("9")])
+    assert "removed from all future surveys" in heard(result)
+    assert OPT_OUT_CHECK not in heard(result)
+    assert_opted_out_for_good(client, simulator, (survey_url, status_url))
+
+
+@pytest.mark.parametrize(
+    "confirm",
+    [Press("1"), Speak("yes"), Speak("yes, stop calling me")],
+    ids=["key", "yes", "again"],
+)
+def test_spoken_opt_out_is_read_back_and_applied_when_confirmed(
+    app: Flask,
+    simulator: CallerSimulator,
+    survey_url: str,
+    status_url: str,
+    client: Any,
+    confirm: Any,
+) -> None:
+    """ "Stop calling me" is read back; confirmed, the caller is opted out for good."""
+    result = call(simulator, survey_url, status_url, [Speak("stop calling me"), confirm])
+    assert OPT_OUT_CHECK in heard(result)
+    assert "removed from all future surveys" in heard(result)
+    session = session_for(result)
+    assert session.opted_out is True and session.outcome is SurveyOutcome.PARTIAL
+    assert_opted_out_for_good(client, simulator, (survey_url, status_url))
+
+
+@pytest.mark.parametrize(
+    "decline", [Press("2"), Speak("no"), Speak("no, carry on")], ids=["key", "no", "carry-on"]
+)
+def test_declined_spoken_opt_out_returns_to_the_same_question(
+    app: Flask,
+    simulator: CallerSimulator,
+    survey_url: str,
+    status_url: str,
+    decline: Any,
+) -> None:
+    """Declining the read-back asks the same question again and nobody is opted out."""
+    result = call(
+        simulator,
+        survey_url,
+        status_url,
+        [Press("7#"), Speak("take me off your list"), decline, Press("4"), HangUp()],
+    )
+    assert "No problem, let's carry on. How satisfied were you" in heard(result)
+    session = session_for(result)
+    assert answers(session) == {"nps": 7, "csat": 4}
+    assert session.opted_out is False
+    assert session.contact is not None and session.contact.opted_out_at is None
+
+
+def test_unclear_reply_to_the_opt_out_read_back_never_opts_out(
+    app: Flask, simulator: CallerSimulator, survey_url: str, status_url: str
+) -> None:
+    """Without a clear yes (three unclear replies) the caller is not opted out."""
+    result = call(
+        simulator,
+        survey_url,
+        status_url,
+        [Speak("unsubscribe"), Speak("banana"), Silent(), Speak("hmm"), Press("9#"), HangUp()],
+    )
+    assert heard(result).count(OPT_OUT_CHECK) == 3
+    session = session_for(result)
+    assert session.contact is not None and session.contact.opted_out_at is None
+    assert answers(session) == {"nps": 9}
+
+
+def test_a_score_with_an_opt_out_is_stored_before_the_read_back(
+    app: Flask, simulator: CallerSimulator, survey_url: str, status_url: str
+) -> None:
+    """ "Eight, but stop calling me": 8 is kept; declining goes on to the next question."""
+    result = call(
+        simulator,
+        survey_url,
+        status_url,
+        [Speak("eight, but stop calling me"), Press("2"), Press("5"), HangUp()],
+    )
+    assert OPT_OUT_CHECK in heard(result)
+    assert answers(session_for(result)) == {"nps": 8, "csat": 5}
+
+
+def test_a_score_with_a_request_for_a_person_stores_the_score_then_offers_one(
+    app: Flask, simulator: CallerSimulator, survey_url: str, status_url: str
+) -> None:
+    """ "Eight, but can I talk to someone about my bill" scores 8 and books a callback."""
+    result = call(
+        simulator,
+        survey_url,
+        status_url,
+        [Speak("eight, but can I talk to someone about my bill"), Press("1"), Press("1")],
+    )
+    session = session_for(result)
+    assert answers(session) == {"nps": 8}
+    assert session.asked_for_human is True and session.wants_callback is True
+
+
+@pytest.mark.parametrize(
+    ("speech", "nps"),
+    [
+        ("ten, the agent was great", 10),
+        ("nothing wrong, I'd give it a ten", 10),
+        ("eight, they helped me stop the charge", 8),
+    ],
+)
+def test_descriptions_are_not_requests(
+    app: Flask, simulator: CallerSimulator, survey_url: str, status_url: str, speech: str, nps: int
+) -> None:
+    """Words about the call score the question and neither opt out nor ask for a person."""
+    result = call(simulator, survey_url, status_url, [Speak(speech), HangUp()])
+    session = session_for(result)
+    assert answers(session) == {"nps": nps}
+    assert session.asked_for_human is False and session.opted_out is False
+    assert OPT_OUT_CHECK not in heard(result)
+
+
+def test_low_confidence_reply_is_read_back_and_stored_when_confirmed(
+    app: Flask, simulator: CallerSimulator, survey_url: str, status_url: str
+) -> None:
+    """A reply Twilio doubts is read back; once confirmed the reply itself is stored."""
+    result = call(
+        simulator, survey_url, status_url, [Speak("eight", confidence=0.2), Press("1"), HangUp()]
+    )
+    assert "I heard 8. Press 1 if that's right" in heard(result)
+    nps = session_for(result).answer_for("nps")
+    assert nps is not None and nps.value == 8
+    assert (nps.speech, nps.confidence, nps.digits) == ("eight", 0.2, None)
+
+
+def test_low_confidence_reply_denied_is_asked_again(
+    app: Flask, simulator: CallerSimulator, survey_url: str, status_url: str
+) -> None:
+    """ "No" to the read-back asks the question again; the doubtful value is never kept."""
+    result = call(
+        simulator,
+        survey_url,
+        status_url,
+        [Speak("eight", confidence=0.2), Speak("no"), Press("6#"), HangUp()],
+    )
+    assert "Sorry about that. On a scale from 0 to 10" in heard(result)
+    nps = session_for(result).answer_for("nps")
+    assert nps is not None and (nps.value, nps.attempts) == (6, 2)
+
+
+def test_confidence_threshold_is_configurable(
+    app: Flask,
+    simulator: CallerSimulator,
+    survey_url: str,
+    status_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Below SPEECH_CONFIDENCE_THRESHOLD a reply is read back; above it, it is taken."""
+    monkeypatch.setitem(app.config, "SPEECH_CONFIDENCE_THRESHOLD", 0.1)
+    result = call(simulator, survey_url, status_url, [Speak("eight", confidence=0.2), HangUp()])
+    assert "I heard" not in heard(result)
+    assert answers(session_for(result)) == {"nps": 8}
+
+
+def test_low_confidence_yes_to_recording_is_asked_again(
+    app: Flask, simulator: CallerSimulator, survey_url: str, status_url: str
+) -> None:
+    """No recording on a "yes" Twilio doubts: the disclosure is asked again."""
+    result = call(
+        simulator,
+        survey_url,
+        status_url,
+        [Press("9#"), Press("4"), Press("1"), Speak("yes", confidence=0.1), Press("2"), Press("2")],
+    )
+    session = session_for(result)
+    assert heard(result).count("This part of the call will be recorded") == 2
+    assert session.consent_recording is False and result.recordings == []
+
+
+def test_spoken_opt_out_at_the_disclosure_is_confirmed_too(
+    app: Flask, simulator: CallerSimulator, survey_url: str, status_url: str
+) -> None:
+    """Declining the read-back at the recording disclosure asks for consent again."""
+    result = call(
+        simulator,
+        survey_url,
+        status_url,
+        [Press("9#"), Press("4"), Press("1"), Speak("don't call me again"), Press("2"), HangUp()],
+    )
+    assert OPT_OUT_CHECK in heard(result)
+    assert heard(result).count("This part of the call will be recorded") == 2
+    assert session_for(result).opted_out is False
+
+
+def test_read_back_twiml_gathers_one_key_or_speech(app: Flask, client: Any) -> None:
+    """The read-back is a Gather posting to step=check with what was heard in its URL."""
+    start = {"CallSid": "CA" + "1" * 32, "From": CUSTOMER, "To": COMPANY_NUMBER}
+    twilio_post(client, app, "/twilio/voice/survey", start)
+    reply = {**start, "SpeechResult": "seven", "Confidence": "0.3"}
+    response = twilio_post(client, app, "/twilio/voice/survey?step=q&try=1&n=0", reply)
+    root = ET.fromstring(response.get_data(as_text=True))  # noqa: S314 - our own TwiML
+    gather = root.find("Gather")
+    assert gather is not None
+    assert (gather.get("input"), gather.get("numDigits")) == ("dtmf speech", "1")
+    query = parse_qs(urlsplit(gather.get("action", "")).query)
+    assert query["step"] == ["check"] and query["v"] == ["7"] and query["heard"] == ["seven"]
+    assert "I heard 7." in (gather.findtext("Say") or "")
+
+
+def test_opt_out_read_back_twiml(app: Flask, client: Any) -> None:
+    """A spoken opt-out returns a Gather to step=optout that remembers the question."""
+    start = {"CallSid": "CA" + "2" * 32, "From": CUSTOMER, "To": COMPANY_NUMBER}
+    twilio_post(client, app, "/twilio/voice/survey", start)
+    reply = {**start, "SpeechResult": "Please take me off your list.", "Confidence": "0.9"}
+    response = twilio_post(client, app, "/twilio/voice/survey?step=q&try=1&n=1", reply)
+    root = ET.fromstring(response.get_data(as_text=True))  # noqa: S314 - our own TwiML
+    gather = root.find("Gather")
+    assert gather is not None and gather.findtext("Say") == OPT_OUT_CHECK
+    query = parse_qs(urlsplit(gather.get("action", "")).query)
+    assert (query["step"], query["back"], query["n"]) == (["optout"], ["q"], ["1"])
+    assert root.find("Hangup") is None
 
 
 def test_declining_consent_records_nothing_and_goes_on(
