@@ -13,6 +13,8 @@
 * :mod:`simulator.fake_twilio` — :class:`FakeTwilio` and ``create_fake_twilio_app``: the
   Calls and Recordings REST API, plus ``/_fake/*`` control endpoints; its state lives in
   :mod:`simulator.fake_state` and its JSON shapes in :mod:`simulator.resources`.
+  :mod:`simulator.messages` is the Messages API (texts, delivery, status callbacks);
+  :mod:`simulator.rest` holds the errors and list pages every resource shares.
 * :mod:`simulator.server` — ``python -m simulator.server`` serves the fake locally.
 * :mod:`simulator.terminal` — drive a call from a terminal or a script.
 * :mod:`simulator.sinks` — where recordings go: ``RecordingSink``, and

@@ -1,4 +1,4 @@
-"""In-memory state of the fake Twilio: calls, recordings, callee scripts.
+"""In-memory state of the fake Twilio: calls, recordings, callee scripts, texts.
 
 The HTTP layer lives in :mod:`simulator.fake_twilio` and the JSON shapes of what it serves
 in :mod:`simulator.resources`; this module holds the state and places the calls (each in a
@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
@@ -25,8 +24,10 @@ from simulator.audio import wav_seconds
 from simulator.call import SimulatedCall
 from simulator.caller import CallerSimulator
 from simulator.dialing import Answer, DialOutcome, DialRequest
+from simulator.messages import MessageBox
 from simulator.resources import FakeCall, FakeRecording
 from simulator.sids import API_VERSION, new_sid
+from simulator.webhooks import delivery_url, signed_base
 
 __all__ = ["Callee", "CalleeScript", "FakeCall", "FakeRecording", "FakeTwilio"]
 
@@ -91,6 +92,9 @@ class FakeTwilio:
         self._threads: list[threading.Thread] = []
         self._running: dict[str, SimulatedCall] = {}  # calls in progress, by CallSid
         self._lock = threading.RLock()
+        self.messages = MessageBox(
+            account_sid=account_sid, auth_token=auth_token, app_base_url=app_base_url
+        )
 
     # --- configuration used by tests and /_fake endpoints --------------------------------
 
@@ -117,8 +121,9 @@ class FakeTwilio:
             return queue.popleft() if queue else None
 
     def reset(self) -> None:
-        """Forget calls, recordings, scripts and planned failures (between tests)."""
+        """Forget calls, recordings, texts, scripts and planned failures (between tests)."""
         self.wait_for_calls()
+        self.messages.reset()
         with self._lock:
             self.calls.clear()
             self.recordings.clear()
@@ -310,16 +315,10 @@ class FakeTwilio:
             call.date_updated = now
 
     def _delivery_url(self, url: str) -> str:
-        if not self.app_base_url:
-            return url
-        target, parts = urlsplit(self.app_base_url), urlsplit(url)
-        return urlunsplit((target.scheme, target.netloc, parts.path, parts.query, ""))
+        return delivery_url(url, self.app_base_url)
 
     def _public_base(self, url: str) -> str | None:
-        if not self.app_base_url:
-            return None
-        parts = urlsplit(url)
-        return f"{parts.scheme}://{parts.netloc}"
+        return signed_base(url, self.app_base_url)
 
     def call_list(self) -> list[FakeCall]:
         """A snapshot of all calls, dial legs included, in creation order."""

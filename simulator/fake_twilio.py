@@ -1,4 +1,4 @@
-"""A fake of the Twilio REST API (calls and recordings) as a Flask app.
+"""A fake of the Twilio REST API (calls, recordings and messages) as a Flask app.
 
 Paths, authentication, JSON shapes and error bodies follow Twilio's 2010-04-01 API, so the
 real ``twilio`` library works against it. ``/_fake/*`` endpoints let a developer or another
@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import re
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
+from simulator import messages
 from simulator.actions import action_from_json
 from simulator.audio import wav_to_mp3
 from simulator.fake_state import Callee, FakeTwilio
 from simulator.resources import FINAL_STATUSES, FakeCall, FakeRecording
+from simulator.rest import ACCOUNT, E164, created, not_found, page, twilio_error
 from simulator.sids import API_VERSION, new_sid
 from simulator.sinks import HttpRecordingSink
 
@@ -29,10 +30,9 @@ __all__ = [
     "FakeTwilio",
     "HttpRecordingSink",
     "create_fake_twilio_app",
+    "twilio_error",
 ]
 
-E164 = re.compile(r"^\+[1-9]\d{1,14}$")
-ACCOUNT = f"/{API_VERSION}/Accounts/<account_sid>"
 ANSWERS = {"answered", "busy", "no-answer", "failed"}
 
 api = Blueprint("fake_twilio_api", __name__)
@@ -43,7 +43,9 @@ def create_fake_twilio_app(fake: FakeTwilio) -> Flask:
     """Build the Flask app serving ``fake``."""
     app = Flask(__name__)
     app.extensions["fake_twilio"] = fake
+    app.extensions[messages.EXTENSION] = fake.messages
     app.register_blueprint(api)
+    app.register_blueprint(messages.api)
     app.register_blueprint(control)
     app.before_request(_remember_base_url)
     app.after_request(_log_request)
@@ -53,18 +55,6 @@ def create_fake_twilio_app(fake: FakeTwilio) -> Flask:
 def _fake() -> FakeTwilio:
     fake: FakeTwilio = current_app.extensions["fake_twilio"]
     return fake
-
-
-def twilio_error(status: int, code: int, message: str) -> Response:
-    """Build an error response shaped like Twilio's."""
-    response = jsonify(
-        code=code,
-        message=message,
-        more_info=f"https://www.twilio.com/docs/errors/{code}",
-        status=status,
-    )
-    response.status_code = status
-    return response
 
 
 def _remember_base_url() -> None:
@@ -106,8 +96,7 @@ def _authenticate() -> Response | None:
     return None
 
 
-def _not_found() -> Response:
-    return twilio_error(404, 20404, f"The requested resource {request.path} was not found")
+messages.api.before_request(_authenticate)  # texts need the same credentials
 
 
 # --- calls ----------------------------------------------------------------------------
@@ -144,9 +133,7 @@ def create_call(account_sid: str) -> Response:
     )
     body = call.to_json()  # before the call thread can move it past queued
     _fake().place_call(call)
-    response = jsonify(body)
-    response.status_code = 201
-    return response
+    return created(body)
 
 
 @api.get(f"{ACCOUNT}/Calls.json")
@@ -162,25 +149,14 @@ def list_calls(account_sid: str) -> Response:
     calls = [call.to_json() for call in fake.call_list()]
     calls = [c for c in calls if all(v is None or c[k] == v for k, v in filters.items())]
     calls.sort(key=lambda c: c["date_created"], reverse=True)
-    uri = f"/{API_VERSION}/Accounts/{account_sid}/Calls.json"
-    return jsonify(
-        calls=calls,
-        first_page_uri=uri,
-        next_page_uri=None,
-        previous_page_uri=None,
-        page=0,
-        page_size=max(len(calls), 50),
-        start=0,
-        end=max(len(calls) - 1, 0),
-        uri=uri,
-    )
+    return page("calls", calls, f"/{API_VERSION}/Accounts/{account_sid}/Calls.json")
 
 
 @api.get(f"{ACCOUNT}/Calls/<call_sid>.json")
 def fetch_call(account_sid: str, call_sid: str) -> Response:
     """Fetch one call."""
     call = _fake().calls.get(call_sid)
-    return jsonify(call.to_json()) if call else _not_found()
+    return jsonify(call.to_json()) if call else not_found()
 
 
 @api.post(f"{ACCOUNT}/Calls/<call_sid>.json")
@@ -188,7 +164,7 @@ def update_call(account_sid: str, call_sid: str) -> Response:
     """Update a live call: ``Status=completed|canceled`` ends it, ``Url`` redirects it."""
     fake = _fake()
     if call_sid not in fake.calls:
-        return _not_found()
+        return not_found()
     status = request.form.get("Status")
     if status and status not in {"completed", "canceled"}:
         return twilio_error(400, 21218, f"Invalid value for Status: {status}")
@@ -213,7 +189,7 @@ def fetch_recording(account_sid: str, name: str) -> Response:
     sid, _, ext = name.partition(".")
     recording = fake.recordings.get(sid)
     if recording is None or ext not in {"", "json", "wav", "mp3"}:
-        return _not_found()
+        return not_found()
     if ext == "json":
         return jsonify(recording.to_json())
     failure = fake.next_media_failure(sid)
@@ -230,7 +206,7 @@ def delete_recording(account_sid: str, name: str) -> Response:
     """Delete a recording: 204, or 404 when unknown."""
     sid = name.removesuffix(".json")
     if not _fake().delete_recording(sid):
-        return _not_found()
+        return not_found()
     return Response(status=204)
 
 
@@ -289,6 +265,13 @@ def control_calls() -> Response:
     return jsonify(calls=calls)
 
 
+@control.get("/messages")
+def control_messages() -> Response:
+    """All texts, with the status callbacks each one sent and what came back."""
+    texts = [message.report() for message in _fake().messages.all()]
+    return jsonify(messages=texts)
+
+
 @control.get("/requests")
 def control_requests() -> Response:
     """REST requests received, then webhooks the simulated calls sent."""
@@ -315,5 +298,5 @@ def inline_twiml(call_sid: str) -> Response:
     """Serve the ``Twiml`` given to ``Calls.create`` so the simulator can fetch it."""
     call = _fake().calls.get(call_sid)
     if call is None or not call.twiml:
-        return _not_found()
+        return not_found()
     return Response(call.twiml, mimetype="text/xml")

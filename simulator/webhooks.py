@@ -98,3 +98,23 @@ class WebhookSender:
         return RecordedRequest(
             kind, method, url, params, response.status_code, response.text, None, signed_url
         )
+
+
+def delivery_url(url: str, app_base_url: str | None) -> str:
+    """Where a webhook for ``url`` is sent: the app's real scheme and host, when given.
+
+    An app configured with a public URL can then be exercised offline; the signature still
+    covers ``url`` as the app gave it (see :func:`signed_base`).
+    """
+    if not app_base_url:
+        return url
+    target, parts = urlsplit(app_base_url), urlsplit(url)
+    return urlunsplit((target.scheme, target.netloc, parts.path, parts.query, ""))
+
+
+def signed_base(url: str, app_base_url: str | None) -> str | None:
+    """The public base a rerouted webhook is signed over (``None``: the URL it goes to)."""
+    if not app_base_url:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
