@@ -1,4 +1,4 @@
-"""Serve the fake Twilio REST API (calls, recordings, texts) locally: ``python -m simulator.server --port 5099``.
+"""Serve the fake Twilio (calls, recordings, texts): ``python -m simulator.server --port 5099``.
 
 Credentials come from ``TWILIO_ACCOUNT_SID`` and ``TWILIO_AUTH_TOKEN``. When unset, the
 fake uses fixed development values that only ever work against this fake:
