@@ -1,50 +1,24 @@
-"""Who sees which calls: admins see all, everyone else the surveys of their own team.
+"""Who sees which calls in the dashboard.
 
-A person without a team sees the surveys that have no team (a fresh install, the demo).
+The rule itself (admins see all, everyone else their own team's surveys, people without a
+team the surveys without one) lives in ``core.access`` so the callbacks console applies the
+very same one; it is re-exported here for the dashboard's pages.
 """
 
 from __future__ import annotations
 
-from typing import TypeVar
-
-from sqlalchemy import ColumnElement, Select, true
-
+from core.access import can_see_session, can_see_survey, scoped_sessions, survey_scope
 from core.db import db
-from core.models import CallSession, Role, Survey, SurveyVersion, User
+from core.models import Role, Survey, User
 
-
-def survey_scope(user: User) -> ColumnElement[bool]:
-    """Condition on ``Survey`` limiting rows to what ``user`` may see."""
-    if user.role is Role.ADMIN:
-        return true()
-    if user.team_id is None:
-        return Survey.team_id.is_(None)
-    return Survey.team_id == user.team_id
-
-
-SelectT = TypeVar("SelectT", bound=Select)
-
-
-def scoped_sessions(stmt: SelectT, user: User) -> SelectT:
-    """Join a ``CallSession`` select to its survey and keep the user's team's calls."""
-    return (
-        stmt.join(SurveyVersion, CallSession.survey_version_id == SurveyVersion.id)
-        .join(Survey, SurveyVersion.survey_id == Survey.id)
-        .where(survey_scope(user))
-    )
-
-
-def can_see_survey(user: User, survey: Survey | None) -> bool:
-    if survey is None:
-        return user.role is Role.ADMIN
-    if user.role is Role.ADMIN:
-        return True
-    return survey.team_id == user.team_id
-
-
-def can_see_session(user: User, session: CallSession) -> bool:
-    version = session.survey_version
-    return can_see_survey(user, version.survey if version else None)
+__all__ = [
+    "can_see_session",
+    "can_see_survey",
+    "scoped_sessions",
+    "survey_scope",
+    "visible_agents",
+    "visible_surveys",
+]
 
 
 def visible_surveys(user: User) -> list[Survey]:
