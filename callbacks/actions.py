@@ -1,6 +1,9 @@
 """The agent's moves on a task: claim, release, reschedule, record an outcome.
 
 Handlers (console, API, Twilio webhooks, jobs) call these and nothing else changes a task.
+The moves take a task id and trust their caller about teams: the console first passes
+every id through ``task_for`` (the signed-in person's teams), while the bearer API, used
+by integrations, acts across teams.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from callbacks import hours, states
+from callbacks import hours, reading, states
 from callbacks.evaluation import schedule_escalation
 from callbacks.models import CallbackTask
 from callbacks.policy import (
@@ -38,10 +41,30 @@ class ActionRefused(Exception):
         self.status = status
 
 
+def _missing(task_id: int) -> ActionRefused:
+    return ActionRefused("not_found", f"there is no callback task {task_id}", 404)
+
+
 def get_task(task_id: int) -> CallbackTask:
     task = db.session.get(CallbackTask, task_id)
     if task is None:
-        raise ActionRefused("not_found", f"there is no callback task {task_id}", 404)
+        raise _missing(task_id)
+    return task
+
+
+def task_for(user: User, task_id: int) -> CallbackTask:
+    """The task, if ``user`` may see and act on it (``reading.task_scope``).
+
+    Another team's task is refused exactly like one that does not exist, so ids say
+    nothing about other teams' queues.
+    """
+    if not 0 < task_id < 2**31:  # the id column is a 32-bit integer: PostgreSQL would raise
+        raise _missing(task_id)
+    task = db.session.scalar(
+        db.select(CallbackTask).where(CallbackTask.id == task_id).where(reading.task_scope(user))
+    )
+    if task is None:
+        raise _missing(task_id)
     return task
 
 

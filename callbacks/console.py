@@ -1,8 +1,15 @@
-"""Agent console: the queue with live SLA countdowns, the task page, and its actions."""
+"""Agent console: the queue with live SLA countdowns, the task page, and its actions.
+
+Teams are sealed off here: the queue lists only the signed-in person's tasks
+(``reading.task_scope``), and every route naming a task is wrapped in ``team_task``, which
+answers 404 for a task they may not see, as if it did not exist.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from functools import wraps
 from typing import Any
 
 from flask import (
@@ -40,17 +47,46 @@ def agent() -> User:
     return user
 
 
+def missing(task_id: int) -> tuple[str, int]:
+    return render_template("callbacks/missing.html", task_id=task_id), 404
+
+
+def team_task(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Let the view run only for a task the signed-in person may see; 404 otherwise.
+
+    Goes under ``roles_required`` so that signing in comes first. The view then loads the
+    task by id again, which the session's identity map answers without a query.
+    """
+
+    @wraps(view)
+    def guarded(task_id: int, **kwargs: Any) -> Any:
+        try:
+            actions.task_for(agent(), task_id)
+        except actions.ActionRefused:
+            return missing(task_id)
+        return view(task_id, **kwargs)
+
+    return guarded
+
+
+def _queue_page(status: int = 200) -> tuple[str, int]:
+    page = render_template(
+        "callbacks/queue.html", tasks=reading.queue(viewer=agent()), now=utcnow()
+    )
+    return page, status
+
+
 @bp.get("/")
 @roles_required(*STAFF)
 def queue() -> Any:
-    return render_template("callbacks/queue.html", tasks=reading.queue(), now=utcnow())
+    return _queue_page()
 
 
 @bp.get("/queue.json")
 @roles_required(*STAFF)
 def queue_json() -> Any:
-    tasks = reading.queue()
-    sessions = reading.sessions_for_tasks(tasks)
+    tasks = reading.queue(viewer=agent())
+    sessions = reading.sessions_for_tasks(tasks, viewer=agent())
     items = [
         task_json(t, detail=False, sessions=sessions[t.id])
         | {"url": url_for(".task", task_id=t.id)}
@@ -61,15 +97,13 @@ def queue_json() -> Any:
 
 @bp.get("/<int:task_id>")
 @roles_required(*STAFF)
+@team_task
 def task(task_id: int) -> Any:
-    try:
-        item = actions.get_task(task_id)
-    except actions.ActionRefused:
-        return render_template("callbacks/missing.html", task_id=task_id), 404
-    sessions = reading.task_sessions(item)
+    item = actions.get_task(task_id)
+    sessions = reading.task_sessions(item, viewer=agent())
     scores = reading.scores(sessions)
     recording, analysis = reading.comment(sessions)
-    calls, other_tasks = reading.history(item)
+    calls, other_tasks = reading.history(item, viewer=agent())
     player = (
         url_for("dashboard.recording_audio", recording_id=recording.id)
         if recording is not None
@@ -105,20 +139,20 @@ def _back(task_id: int) -> Any:
 
 @bp.post("/<int:task_id>/claim")
 @roles_required(*STAFF)
+@team_task
 def claim(task_id: int) -> Any:
     try:
         actions.claim(task_id, agent())
     except actions.ActionRefused as exc:
         flash(str(exc), "error")
-        return render_template(
-            "callbacks/queue.html", tasks=reading.queue(), now=utcnow()
-        ), exc.status
+        return _queue_page(exc.status)
     flash(f"You claimed task {task_id}.", "info")
     return _back(task_id)
 
 
 @bp.post("/<int:task_id>/call")
 @roles_required(*STAFF)
+@team_task
 def call(task_id: int) -> Any:
     try:
         dialing.start_call(task_id, agent())
@@ -131,6 +165,7 @@ def call(task_id: int) -> Any:
 
 @bp.post("/<int:task_id>/release")
 @roles_required(*STAFF)
+@team_task
 def release(task_id: int) -> Any:
     try:
         actions.release(task_id, agent())
@@ -154,6 +189,7 @@ def _local_input(task_id: int, value: str) -> datetime | None:
 
 @bp.post("/<int:task_id>/outcome")
 @roles_required(*STAFF)
+@team_task
 def outcome(task_id: int) -> Any:
     try:
         actions.record_outcome(
@@ -173,6 +209,7 @@ def outcome(task_id: int) -> Any:
 
 @bp.post("/<int:task_id>/reschedule")
 @roles_required(*STAFF)
+@team_task
 def reschedule(task_id: int) -> Any:
     at = _local_input(task_id, request.form.get("at", ""))
     if at is None:

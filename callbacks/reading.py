@@ -1,16 +1,24 @@
-"""Reading tasks for people: the queue, a task's calls, scores, comment and history."""
+"""Reading tasks for people: the queue, a task's calls, scores, comment and history.
+
+Teams: a person sees the tasks opened by a survey call they may see (``task_scope``, built
+on ``core.access``), and of a task only the calls they may see. Functions taking a
+``viewer`` apply it; ``viewer=None`` reads every team's rows, for the bearer API that
+integrations use and for jobs.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import selectinload
 
 from callbacks import states
 from callbacks.models import CallbackTask, TaskState
 from callbacks.policy import task_zone
+from core.access import session_scope
 from core.db import db
-from core.models import Answer, CallSession, Recording
+from core.models import Answer, CallSession, Recording, Role, User
 from transcription.analysis import CommentAnalysis
 
 
@@ -23,21 +31,48 @@ def latest_analysis(session: CallSession) -> tuple[Recording, CommentAnalysis] |
     return rec, CommentAnalysis.from_dict(rec.analysis)
 
 
-def queue(states_filter: tuple[TaskState, ...] = states.ACTIVE) -> list[CallbackTask]:
+def task_scope(user: User) -> ColumnElement[bool]:
+    """Condition on ``CallbackTask``: the tasks ``user`` may see and act on.
+
+    A task belongs to the survey of the call that opened it (``session_id``). Admins see
+    every task, including one without an opening call; nobody else sees those.
+    """
+    if user.role is Role.ADMIN:
+        return true()
+    return CallbackTask.session_id.in_(select(CallSession.id).where(session_scope(user)))
+
+
+def _tasks_seen_by(viewer: User | None) -> ColumnElement[bool]:
+    return true() if viewer is None else task_scope(viewer)
+
+
+def _calls_seen_by(viewer: User | None) -> ColumnElement[bool]:
+    return true() if viewer is None else session_scope(viewer)
+
+
+def queue(
+    states_filter: tuple[TaskState, ...] = states.ACTIVE, *, viewer: User | None = None
+) -> list[CallbackTask]:
     """Tasks by priority (highest first), then due time (soonest first)."""
     return list(
         db.session.scalars(
             db.select(CallbackTask)
             .where(CallbackTask.state.in_(states_filter))
+            .where(_tasks_seen_by(viewer))
             .options(selectinload(CallbackTask.claimed_by))
             .order_by(CallbackTask.priority.desc(), CallbackTask.due_at, CallbackTask.id)
         )
     )
 
 
-def sessions_for_tasks(tasks: list[CallbackTask]) -> dict[int, list[CallSession]]:
+def sessions_for_tasks(
+    tasks: list[CallbackTask], *, viewer: User | None = None
+) -> dict[int, list[CallSession]]:
     """Each task's survey calls, oldest first, with answers and recordings: one round trip
-    for the whole list, since the queue is polled by every agent every few seconds."""
+    for the whole list, since the queue is polled by every agent every few seconds.
+
+    One contact has one open task, so a task can gather calls to several teams' surveys;
+    a viewer gets only the calls they may see."""
     wanted = {task.id: task.session_ids for task in tasks}
     all_ids = set().union(*wanted.values()) if wanted else set()
     loaded = (
@@ -46,6 +81,7 @@ def sessions_for_tasks(tasks: list[CallbackTask]) -> dict[int, list[CallSession]
             for s in db.session.scalars(
                 db.select(CallSession)
                 .where(CallSession.id.in_(all_ids))
+                .where(_calls_seen_by(viewer))
                 .options(
                     selectinload(CallSession.answers).selectinload(Answer.question),
                     selectinload(CallSession.recordings),
@@ -60,9 +96,9 @@ def sessions_for_tasks(tasks: list[CallbackTask]) -> dict[int, list[CallSession]
     }
 
 
-def task_sessions(task: CallbackTask) -> list[CallSession]:
+def task_sessions(task: CallbackTask, *, viewer: User | None = None) -> list[CallSession]:
     """The survey calls that gave this task its reasons, oldest first."""
-    return sessions_for_tasks([task])[task.id]
+    return sessions_for_tasks([task], viewer=viewer)[task.id]
 
 
 def scores(sessions: list[CallSession]) -> dict[str, int | None]:
@@ -86,11 +122,14 @@ def comment(sessions: list[CallSession]) -> tuple[Recording | None, CommentAnaly
     return None, None
 
 
-def history(task: CallbackTask) -> tuple[list[CallSession], list[CallbackTask]]:
+def history(
+    task: CallbackTask, *, viewer: User | None = None
+) -> tuple[list[CallSession], list[CallbackTask]]:
     """The contact's earlier survey calls and callback tasks, newest first."""
     calls = db.session.scalars(
         db.select(CallSession)
         .where(CallSession.contact_id == task.contact_id)
+        .where(_calls_seen_by(viewer))
         .order_by(CallSession.id.desc())
         .limit(20)
     ).all()
@@ -98,6 +137,7 @@ def history(task: CallbackTask) -> tuple[list[CallSession], list[CallbackTask]]:
         db.select(CallbackTask)
         .where(CallbackTask.contact_id == task.contact_id)
         .where(CallbackTask.id != task.id)
+        .where(_tasks_seen_by(viewer))
         .order_by(CallbackTask.id.desc())
         .limit(20)
     ).all()
