@@ -1,4 +1,8 @@
-"""Behaviour of the transcript reader that decides who gets a callback."""
+"""Behaviour of the transcript reader that decides who gets a callback.
+
+These are product decisions, not accuracy figures: how well the reader does on comments
+nobody tuned for is measured on the held-out set by ``bench/analysis_bench.py``.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +12,21 @@ from pathlib import Path
 
 import pytest
 
-from transcription.analysis import ANALYSER_VERSION, LABELS, CommentAnalysis, analyse_comment
+from transcription.analysis import (
+    ANALYSER_VERSION,
+    LABELS,
+    RULES_VERSION,
+    CommentAnalysis,
+    analyse_comment,
+)
+from transcription.comment_model import MODEL_PATH, get_model
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "comments.jsonl"
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = ROOT / "tests" / "fixtures" / "comments.jsonl"
 
 
 def _load_rows() -> list[dict]:
     return [json.loads(line) for line in FIXTURE.read_text().splitlines() if line.strip()]
-
-
-def _f1(rows: list[dict], label: str) -> float:
-    tp = fp = fn = 0
-    for row in rows:
-        got = label in analyse_comment(row["text"]).flagged()
-        want = label in row["labels"]
-        tp += got and want
-        fp += got and not want
-        fn += want and not got
-    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 
 @pytest.mark.parametrize(
@@ -45,10 +46,10 @@ def _f1(rows: list[dict], label: str) -> float:
     ],
 )
 def test_label_fires_on_clear_case(text: str, label: str, phrase: str) -> None:
-    """A clear phrase flags its label and is reported verbatim as a trigger."""
+    """A clear phrase flags its label and is reported verbatim as (part of) a trigger."""
     result = analyse_comment(text).labels[label]
     assert result.flagged
-    assert phrase in result.phrases
+    assert any(phrase in reported for reported in result.phrases)
 
 
 def test_spans_point_at_the_phrases() -> None:
@@ -137,13 +138,58 @@ def test_reported_promise_of_a_call_is_not_a_request() -> None:
     assert analysis.flagged() == ["negative"]
 
 
-def test_vader_alone_can_flag_negative_and_highlights_its_words() -> None:
-    """A strongly negative comment with no rule cue is still negative, with words highlighted."""
-    text = "Horrible, pathetic, a total nightmare"
-    result = analyse_comment(text).labels["negative"]
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("i can't cope with this anymore", "distress"),
+        ("please don't send me any more of these surveys", "opt_out"),
+        ("Horrible, pathetic, a total nightmare", "negative"),
+        ("my husband passed in march and since then i just lie awake over these bills", "distress"),
+    ],
+)
+def test_phrasing_the_old_word_list_missed_is_read(text: str, label: str) -> None:
+    """The issue's examples, and the like, flag their label with a verbatim phrase."""
+    result = analyse_comment(text).labels[label]
     assert result.flagged
     assert result.phrases
     assert all(text[s:e] == p for (s, e), p in zip(result.spans, result.phrases, strict=True))
+
+
+def test_label_without_a_cue_is_explained_by_its_best_clause() -> None:
+    """With no cue to quote, the phrase is the clause that says it, not the whole comment."""
+    text = (
+        "the lady on the phone was lovely, anyway i just feel so lost and alone since my "
+        "husband passed and the letters keep coming"
+    )
+    result = analyse_comment(text).labels["distress"]
+    assert result.flagged
+    (phrase,) = result.phrases
+    assert phrase != text and "lost and alone" in phrase
+    assert "lovely" not in phrase
+
+
+def test_unflagged_labels_quote_nothing() -> None:
+    """Phrases explain a flag; a label that is not flagged has none."""
+    analysis = analyse_comment("the agent was lovely and sorted my bill out")
+    assert analysis.flagged() == []
+    assert all(r.phrases == () and r.spans == () for r in analysis.labels.values())
+
+
+def test_the_word_list_reader_is_still_callable() -> None:
+    """model=False reads with the 1.2 rules alone (the benchmark's baseline)."""
+    analysis = analyse_comment("STOP CALLING ME, I'm worried", model=False)
+    assert analysis.analyser_version == RULES_VERSION == "1.2.0"
+    assert analysis.flagged() == ["distress", "opt_out"]
+    assert analysis.labels["opt_out"].phrases == ("STOP CALLING ME",)
+
+
+def test_the_committed_model_belongs_to_this_reader() -> None:
+    """comment_model.json was trained for ANALYSER_VERSION: bump both or neither."""
+    model = get_model()
+    assert MODEL_PATH.exists()
+    assert model.version == ANALYSER_VERSION
+    assert set(model.labels) == set(LABELS)
+    assert "data/heldout/comments.jsonl" not in model.meta["data"]
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n"])
@@ -201,15 +247,3 @@ def test_fixture_has_enough_varied_rows_and_a_holdout() -> None:
     assert all(set(r["labels"]) <= set(LABELS) for r in rows)
     holdout = sum(r["split"] == "holdout" for r in rows)
     assert 0.25 <= holdout / len(rows) <= 0.35
-
-
-@pytest.mark.parametrize("label", ["distress", "opt_out"])
-def test_f1_on_labelled_set_is_at_least_0_9(label: str) -> None:
-    """Distress and opt-out reach F1 >= 0.9 on the whole labelled set."""
-    assert _f1(_load_rows(), label) >= 0.9
-
-
-@pytest.mark.parametrize("label", ["negative", "contact_request"])
-def test_f1_on_labelled_set_is_at_least_0_8_for_other_labels(label: str) -> None:
-    """Negative and contact requests stay at F1 >= 0.8 on the whole labelled set."""
-    assert _f1(_load_rows(), label) >= 0.8
