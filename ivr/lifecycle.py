@@ -5,12 +5,35 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from twilio.twiml.voice_response import VoiceResponse
+
 from callbacks import evaluation
 from core import events
 from core.db import db, utcnow
 from core.models import CallSession, CallStatus, SurveyOutcome
 
 log = logging.getLogger(__name__)
+
+
+def call_is_over(params: Mapping[str, str]) -> bool:
+    """True when a request says the call has ended (Twilio still posts ``<Dial>`` and
+    ``<Record>`` actions after the caller hangs up)."""
+    try:
+        return CallStatus(params.get("CallStatus", "")).is_final
+    except ValueError:
+        return False
+
+
+def close_unsurveyed(session: CallSession, params: Mapping[str, str]) -> VoiceResponse:
+    """The survey was asked to start on a call that is already over: survey nobody.
+
+    The session ends *not started*: neither left in progress nor counted as a partial
+    answer. Twilio never plays the reply; it hangs up to be explicit.
+    """
+    apply_status(session, params)
+    response = VoiceResponse()
+    response.hangup()
+    return response
 
 
 def apply_status(session: CallSession, params: Mapping[str, str]) -> bool:

@@ -54,6 +54,12 @@ def survey_step() -> Response:
     if not inp.call_sid:
         return Response("CallSid is required", status=400, mimetype="text/plain")
     try:
+        if inp.step == "start" and lifecycle.call_is_over(inp.form):
+            # Twilio still posts a <Dial action> after the caller hung up on the agent.
+            session = sessions.ensure_session(
+                inp.call_sid, inp.from_number, inp.to_number, inp.direction
+            )
+            return twiml(lifecycle.close_unsurveyed(session, inp.form))
         return twiml(survey.handle(inp))
     except Exception:
         # The caller must never hear Twilio's "application error": apologise and log.

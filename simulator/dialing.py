@@ -27,12 +27,18 @@ class DialRequest:
 
 @dataclass(frozen=True)
 class DialOutcome:
-    """How a dialled leg ended: ``status`` is answered, busy, no-answer or failed."""
+    """How a dialled leg ended: ``status`` is answered, busy, no-answer or failed.
+
+    ``caller_hung_up`` says the caller, not the dialled party, ended the bridged call: the
+    ``<Dial>`` action is still requested (with ``CallStatus=completed``), but the call is
+    over and its TwiML is never played.
+    """
 
     status: Answer
     duration: int = 0
     call_sid: str = field(default_factory=lambda: new_sid("CA"))
     ring_seconds: int = 2
+    caller_hung_up: bool = False
 
 
 class DialHandler(Protocol):

@@ -234,7 +234,10 @@ class TwimlPlayer(CallLine):
         if outcome is None:
             return
         action = verb.get("action")
+        hung_up = outcome.status == "answered" and outcome.caller_hung_up
         if not action:
+            if hung_up:
+                self._end("completed")
             return  # no action: continue with the next verb
         params = {
             "DialCallStatus": "completed" if outcome.status == "answered" else outcome.status,
@@ -243,7 +246,14 @@ class TwimlPlayer(CallLine):
         }
         if outcome.status == "answered":
             params["DialCallDuration"] = str(outcome.duration)
-        self._fetch(resolve_url(self._doc_url, action), verb.get("method", "POST"), params)
+        url, method = resolve_url(self._doc_url, action), verb.get("method", "POST")
+        if hung_up:
+            # Twilio still requests the action, but the caller is gone: its TwiML is ignored.
+            self.status = "completed"
+            self._send("voice", url, self._params() | params, method)
+            self._end("completed")
+        else:
+            self._fetch(url, method, params)
 
     def _dial_number(self, verb: ET.Element, noun: ET.Element | None, number: str) -> DialOutcome:
         caller_id = verb.get("callerId") or self.from_

@@ -406,6 +406,31 @@ def test_dial_handler_decides_outcome(fake, twiml_app, app_url):
     )
 
 
+def test_caller_hanging_up_on_the_bridge_ends_the_call(fake, twiml_app, app_url):
+    """The action still hears of the dial (CallStatus completed); its TwiML is not played."""
+
+    def caller_leaves(request: DialRequest) -> DialOutcome:
+        return DialOutcome("answered", duration=30, caller_hung_up=True)
+
+    simulator = CallerSimulator(
+        account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, recordings=fake, dial_handler=caller_leaves
+    )
+    twiml_app.documents["/voice"] = twiml(
+        '<Dial action="/dialed"><Number>+15005550010</Number></Dial><Say>Unreachable</Say>'
+    )
+    twiml_app.documents["/dialed"] = twiml("<Say>Survey</Say>")
+    result = simulator.call(
+        f"{app_url}/voice", from_=CALLER, to=SURVEY_NUMBER, status_callback=f"{app_url}/s"
+    ).run([])
+    [dialed] = twiml_app.to("/dialed")
+    assert (dialed.value("CallStatus"), dialed.value("DialCallStatus")) == (
+        "completed",
+        "completed",
+    )
+    assert result.heard == [] and result.status == "completed"
+    assert [r.value("CallStatus") for r in twiml_app.to("/s")] == ["completed"]
+
+
 def test_interrupt_redirects_waiting_call(simulator, twiml_app, app_url):
     """A REST redirect abandons the waiting Gather and fetches the new URL."""
     twiml_app.documents["/voice"] = GATHER_ONE
