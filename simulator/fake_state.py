@@ -174,6 +174,12 @@ class FakeTwilio:
             self.recordings[sid] = FakeRecording(sid, account_sid, call_sid, wav, duration, url)
         return sid, url, duration
 
+    def recording_list(self, call_sid: str | None = None) -> list[FakeRecording]:
+        """Recordings (only ``call_sid``'s, when given), newest first, as Twilio lists them."""
+        with self._lock:
+            found = [r for r in self.recordings.values() if call_sid in (None, r.call_sid)]
+        return sorted(found, key=lambda r: r.date_created, reverse=True)
+
     def delete_recording(self, sid: str) -> bool:
         """Delete a recording; ``False`` if it did not exist."""
         with self._lock:

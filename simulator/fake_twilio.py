@@ -201,6 +201,25 @@ def fetch_recording(account_sid: str, name: str) -> Response:
     return Response(recording.wav, mimetype="audio/x-wav")
 
 
+@api.get(f"{ACCOUNT}/Recordings.json")
+def list_recordings(account_sid: str) -> Response:
+    """List recordings, newest first; ``CallSid`` keeps one call's."""
+    uri = f"/{API_VERSION}/Accounts/{account_sid}/Recordings.json"
+    return _recordings_page(request.args.get("CallSid"), uri)
+
+
+@api.get(f"{ACCOUNT}/Calls/<call_sid>/Recordings.json")
+def list_call_recordings(account_sid: str, call_sid: str) -> Response:
+    """A call's recordings (its ``subresource_uris.recordings``), newest first."""
+    uri = f"/{API_VERSION}/Accounts/{account_sid}/Calls/{call_sid}/Recordings.json"
+    return _recordings_page(call_sid, uri)
+
+
+def _recordings_page(call_sid: str | None, uri: str) -> Response:
+    items = [recording.to_json() for recording in _fake().recording_list(call_sid or None)]
+    return page("recordings", items, uri)
+
+
 @api.delete(f"{ACCOUNT}/Recordings/<name>")
 def delete_recording(account_sid: str, name: str) -> Response:
     """Delete a recording: 204, or 404 when unknown."""

@@ -81,6 +81,7 @@ class FakeRecording:
     duration: int
     media_url: str
     date_created: datetime = field(default_factory=lambda: datetime.now(UTC))
+    status: str = "completed"  # a test may set processing, absent or failed
 
     def to_json(self) -> dict[str, Any]:
         """Shape the recording like Twilio's Recording resource."""
@@ -102,7 +103,7 @@ class FakeRecording:
             "price": None,
             "price_unit": "USD",
             "source": "RecordVerb",
-            "status": "completed",
+            "status": self.status,
             "track": "both",
             "uri": uri + ".json",
             "subresource_uris": {
