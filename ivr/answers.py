@@ -34,9 +34,9 @@ __all__ = [
 SCALES = {QuestionKind.NPS: (0, 10), QuestionKind.CSAT: (1, 5), QuestionKind.YES_NO: (0, 1)}
 # Words a caller may use for the ends of the CSAT scale, because the prompt names them.
 _CSAT_ENDS = {
-    5: re.compile(r"\b(?:very|extremely|completely|totally|really|fully) satisfied\b"),
+    5: re.compile(r"(?<!\bnot )\b(?:very|extremely|completely|totally|really|fully) satisfied\b"),
     1: re.compile(
-        r"\b(?:very|extremely|completely|totally|really) (?:unsatisfied|dissatisfied)\b"
+        r"(?<!\bnot )\b(?:very|extremely|completely|totally|really) (?:unsatisfied|dissatisfied)\b"
         r"|\bnot (?:at all )?satisfied at all\b"
     ),
 }

@@ -33,7 +33,7 @@ _PEOPLE = (
     r"\s+)*" + _NOUNS
 )
 _SPEAK = (
-    r"(?:speak|talk|chat|have a word|get through|be put through|be transferred|be connected"
+    r"(?:speak|talk|chat|have a word|a word|get through|be put through|be transferred|be connected"
     r"|be passed|get put through|complain|make a complaint|escalate this|escalate it)\s+"
     r"(?:(?:straight|directly|right)\s+)?(?:to|with|through)\b"
     r"(?!\s+you\b)"
@@ -79,7 +79,8 @@ _HUMAN = [
         + _CALL_ME
         + r"|give (?:me|us) a (?:call|ring|bell|buzz)|(?:have|get|send) "
         + _PEOPLE
-        + r" (?:to )?(?:call|ring|phone|contact))"
+        + r" (?:to )?(?:call|ring|phone|contact)"
+        r"|(?:ask|get|have|tell) (?:\w+ ){1,2}to (?:call|ring|phone|contact) (?:me|us))"
     ),
     # "can someone call me", "is there anyone i can talk to"
     re.compile(
@@ -88,8 +89,8 @@ _HUMAN = [
         + r"\s+(?:please\s+)?(?:call|ring|phone|contact|get back to|get in touch with)\s+(?:me|us)"
     ),
     re.compile(
-        r"\b(?:is|are) there\s+" + _PEOPLE + r"\s+(?:(?:i|we)\s+(?:can|could)\s+|to\s+)"
-        r"(?:speak|talk|chat)(?:\s+(?:to|with))?"
+        r"\b(?:is|are) there\s+" + _PEOPLE + r"\s+(?:(?:(?:i|we)\s+(?:can|could)\s+|to\s+)"
+        r"(?:speak|talk|chat)(?:\s+(?:to|with))?|there\b|available\b|on the line\b)"
     ),
     # the whole clause is who they want: "agent", "a real person please", "call back"
     re.compile(
@@ -100,27 +101,47 @@ _HUMAN = [
         r"|then|mate))*$"
     ),
 ]
+# What one is taken off or opted out of, when it is said: our list, the calls, the surveys
+# (not "the joint account", "the premium plan": that is what the support call was about).
+_LIST_NOUNS = (
+    r"(?:(?:your|the|this|that|these|all|all your|all the|any|future|further|my)\s+)*(?:list|lists"
+    r"|calling list|call list|mailing list|contact list|database|system|records|register|surveys?"
+    r"|calls?|calling|feedback|questionnaires?|these|this|it|them|you|you guys|you people)\b"
+)
+_CLAUSE_END = r"(?:\s*$|\s+(?:please|now|thanks|thank you|then|immediately|for good|permanently)\b)"
+_OUR_LIST = (
+    r"(?:\s+(?:off|from|out of|of)\s+" + _LIST_NOUNS + r"|(?:\s+(?:off|out))?" + _CLAUSE_END + ")"
+)
+# "helped me unsubscribe", "rang to opt out": why they called support, not a request to us.
+_WHY_THEY_CALLED = (
+    r"(?<!\bhelped me )(?<!\bhelp me )(?<!\bcalled to )(?<!\brang to )(?<!\bphoned to )"
+    r"(?<!\bmanaged to )(?<!\btried to )(?<!\bable to )"
+)
 _OPT_OUT = [
-    re.compile(r"\bunsubscribe\b"),
-    re.compile(r"\bopt (?:me\s+)?out\b"),
+    re.compile(_WHY_THEY_CALLED + r"\b(?:unsubscribe|opt out|opt me out)(?:\s+me)?" + _OUR_LIST),
     re.compile(
-        r"\b(?:take|remove|delete|drop|scrub|strike|cross|get|forget)\s+(?:me|us|my (?:phone\s+)?"
-        r"(?:number|name|details|info|information)|this number)\s+(?:off|from|out of)\b(?!\s+hold)"
+        r"\b(?:remove|delete|drop|scrub|strike|cross|forget|take|get)\s+(?:me|us|my (?:phone\s+)?"
+        r"(?:number|name|details|info|information)|this number)"
+        r"(?:\s+(?:off|from|out of)\s+" + _LIST_NOUNS + r"|(?:\s+(?:off|out))" + _CLAUSE_END + ")"
     ),
-    re.compile(r"\b(?:remove|delete|forget)\s+(?:me|my (?:phone\s+)?(?:number|details))$"),
+    re.compile(
+        r"\b(?:remove|delete|drop|scrub|forget)\s+(?:me|us|my (?:phone\s+)?(?:number|name"
+        r"|details|info|information)|this number)" + _CLAUSE_END
+    ),
     # "stop calling me", "please stop", "can you stop these calls" (not "stop the charge")
     re.compile(
-        r"(?:^|\b(?:please|just|now|so|ok|okay|and|then|yes|yeah|no|right|kindly|you|to)\s+)"
-        r"(?:please\s+|just\s+|kindly\s+)*(?:stop|quit|cease)\s*(?:(?:calling|ringing|phoning"
-        r"|contacting|texting|messaging|bothering|pestering|hassling|harassing|spamming|sending"
-        r"|surveying)\b|(?:(?:the|these|your|this|all|all these|all the|all your|with the"
+        r"(?:^|\b(?:please|just|now|so|ok|okay|and|then|yes|yeah|no|right|kindly|you|stop"
+        r"|(?:want|need|like|asking|asked|told|beg|begging) (?:you|them) to)\s+)"
+        r"(?:please\s+|just\s+|kindly\s+)*(?:stop|quit|cease|cancel|end)\s*(?:(?:calling|ringing"
+        r"|phoning|contacting|texting|messaging|bothering|pestering|hassling|harassing|spamming"
+        r"|sending|surveying)\b|(?:(?:the|these|your|this|all|all these|all the|all your|with the"
         r"|with these|with)\s+)?(?:calls|call|calling|surveys|survey|questions|nonsense|rubbish"
-        r"|it|this|them|now|please)\b|$)"
+        r"|it|this|them|now|please|stop)\b|$)"
     ),
     # "i don't want any more of these calls", "we don't want to be called again"
     re.compile(
         r"\b(?:i|we)\s+(?:do not|does not|never|would rather not|really do not)\s+(?:want|need"
-        r"|wish)?\s*(?:to\s+(?:do|take|answer|get|receive|hear|have)\s+)?(?:any\s+more|anymore"
+        r"|wish)?\s*(?:(?:to\s+)?(?:do|take|answer|get|receive|hear|have)\s+)?(?:any\s+more|anymore"
         r"|any|more|these|this|your|the|another|further|all)?\s*(?:of\s+(?:these|your|the|this)\s+)?"
         r"(?:surveys?|calls?|questionnaires?|phone calls?|feedback calls?|follow ups?"
         r"|(?:to\s+)?(?:be|being)\s+(?:called|contacted|surveyed|rung|phoned|bothered|asked))"
@@ -139,6 +160,22 @@ _OPT_OUT = [
     re.compile(r"\b(?:do not call|dnc) (?:list|register)\b"),
     re.compile(r"\bleave (?:me|us) alone\b"),
     re.compile(
+        r"\b(?:do not|never)\s+(?:bother\s+)?(?:call|calling|ring|ringing|phone|phoning|contact"
+        r"|contacting)\s+(?:me\s+|us\s+|this number\s+)?(?:again|anymore|any more|ever again)\b"
+    ),
+    re.compile(
+        r"\b(?:i|we)\s+(?:am|are)\s+not\s+(?:doing|taking|answering)\s+(?:any\s+more|anymore|any"
+        r"|more|these|your)\s*(?:of\s+(?:these|your)\s+)?(?:surveys?|calls?|questionnaires?)\b"
+    ),
+    re.compile(
+        r"\b(?:i|we)\s+(?:do not|never)\s+want\s+(?:you|your company|you people|anyone)\s+"
+        r"(?:to\s+)?(?:call|calling|ring|ringing|phone|phoning|contact|contacting|bother"
+        r"|bothering)\s+(?:me|us)\b(?!\s+back)"
+    ),
+    re.compile(
+        r"\b(?:do not|never|never ever)\s+(?:want|wish|need)\s+to\s+hear\s+from\s+(?:you|your)"
+    ),
+    re.compile(
         r"\b(?:i|we)\s+(?:want|would like|wish|need)\s+(?:to\s+)?(?:be\s+)?(?:unsubscribed"
         r"|opted out|removed|taken off|off your list|off the list|off your calling list)"
     ),
@@ -147,8 +184,10 @@ _OPT_OUT = [
         r"(?:calls|surveys|calling|survey calls|phone calls)\s+to\s+stop"
     ),
 ]
+# A request denied just before it: "do not take me off", "i do not want to unsubscribe",
+# "no need to call me" (but "the agent could not help, so can i talk to ..." is a request).
 _DENIAL = re.compile(
-    r"\b(?:not|never|no need)\s+(?:\w+\s+){0,2}$"  # "do not take me off", "no need to call me"
+    r"\b(?:not|never|no need)\s+(?:(?:want|need|ever|to|you|please|be|have|really|wish)\s+){0,3}$"
 )
 
 

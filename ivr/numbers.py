@@ -82,6 +82,11 @@ CORRECTIONS = (
     ("call", "it"), ("i", "will", "say"), ("i", "will", "go"), ("no", "wait"),
     ("or", "rather"), ("let", "me", "say"), ("i", "would", "go", "with"),
 )  # fmt: skip
+_CLAUSE_JOINS = wordset("but so though although whereas otherwise")
+_HYPOTHETICAL = (
+    ("would", "have"), ("could", "have"), ("might", "have"), ("would", "be"), ("last", "time"),
+    ("usually",), ("normally",), ("used", "to"), ("unless",),
+)  # fmt: skip
 _NOT_A_PAUSE = wordset("the a long short that this your my of")
 _TOP_SCORE = (
     ("full", "marks"), ("top", "marks"), ("top", "score"), ("perfect", "score"),
@@ -101,6 +106,7 @@ class Said:
     marked: bool = False  # named as the score: "give it a ...", "... out of ten"
     vague: bool = False  # a range, a half, a comparison: the caller has not chosen
     ignored: bool = False  # counts or names something else, or is denied ("not a ten")
+    hypothetical: bool = False  # "it would have been a ten if ...": not the score given
 
 
 def _number_at(words: list[str], i: int) -> tuple[float, int] | None:
@@ -196,7 +202,7 @@ def _read_surroundings(words: list[str], said: list[Said]) -> None:
             or (words[item.start] == "one" and _pronoun_one(words, item.start))
             or _denied(words, item.start)  # "not a ten"
         )
-        halves = nxt in ("point", "half") or after == ["and", "a", "half"]
+        halves = nxt in ("point", "half") or after in (["and", "a", "half"], ["and", "a", "bit"])
         if item.value != int(item.value) or halves:
             item.vague = True
         if any(_precedes(words, item.start, c) or _precedes(words, item.start - 1, c)
@@ -204,6 +210,24 @@ def _read_surroundings(words: list[str], said: list[Said]) -> None:
             item.vague = True
         if any(w in _MARKERS for w in before) or nxt == "percent":
             item.marked = True
+        item.hypothetical = _hypothetical(_clause_around(words, item.start, item.end))
+
+
+def _clause_around(words: list[str], start: int, end: int) -> list[str]:
+    """The words of the clause holding words[start:end], between pauses and "but"."""
+    i = start
+    while i > 0 and words[i - 1] != PAUSE and words[i - 1] not in _CLAUSE_JOINS:
+        i -= 1
+    j = end
+    while j < len(words) and words[j] != PAUSE and words[j] not in _CLAUSE_JOINS:
+        j += 1
+    return words[i:j]
+
+
+def _hypothetical(clause: list[str]) -> bool:
+    return "if" in clause or any(
+        tuple(clause[k : k + len(p)]) == p for k in range(len(clause)) for p in _HYPOTHETICAL
+    )
 
 
 def _pronoun_one(words: list[str], start: int) -> bool:
@@ -264,18 +288,22 @@ def read_score(text: str, low: int, high: int, *, whole: bool = True) -> int | N
     live = [s for s in said if not s.ignored]
     if not live:
         return None
+    if any(not s.hypothetical for s in live):  # "a ten if you had called back, so a six"
+        live = [s for s in live if not s.hypothetical]
+    for s in live:
+        if s.value == TOP:  # "full marks": the top of this scale
+            s.value = high
     live = _after_last_correction(words, live)
     for s in live:
         if _follows(words, s.end, ("instead",)):  # "eight, well nine instead"
             live = [s]
             break
-    values = {s.value for s in live}
-    if len(values) > 1:
+    if len({s.value for s in live}) > 1:
         marked = [s for s in live if s.marked]
         if marked and len({s.value for s in marked}) == 1:
             live = marked
         else:
-            in_range = [s for s in live if low <= s.value <= high or s.value == TOP]
+            in_range = [s for s in live if low <= s.value <= high]
             if len({s.value for s in in_range}) == 1 and all(
                 s.value > 20 for s in live if s not in in_range
             ):
@@ -285,8 +313,6 @@ def read_score(text: str, low: int, high: int, *, whole: bool = True) -> int | N
     if any(s.vague for s in live):
         return None
     choice = live[-1]
-    if choice.value == TOP:
-        return high
     if choice.denominator is not None and choice.denominator != high:
         return None
     value = int(choice.value)

@@ -11,6 +11,7 @@ sure" are asked again, and after a correction ("no, sorry, yes") only the last p
 from __future__ import annotations
 
 import enum
+import re
 
 from ivr.numbers import NEGATORS, is_correction
 from ivr.words import PAUSE, wordset
@@ -23,6 +24,7 @@ class Pole(enum.Enum):
 
 
 ANSWER, OUTCOME, MILD = 1, 2, 3
+HEARSAY = 4  # an outcome promised or reported ("they said it's fixed"): not the caller's word
 _MAX_PHRASE = 7
 
 
@@ -49,7 +51,8 @@ LEXICON: dict[tuple[str, ...], tuple[Pole, int]] = {
         "|i do not mind|do not mind|one hundred percent|a hundred percent|hundred percent"
         "|100 percent|all good|all sorted|all done|all fixed|never better|never been better"
         "|could not be better|she will be right|spot on|bang on|righto|right you are|affirm"
-        "|okey dokey|absolutely yes|definitely yes|nothing wrong|all right then",
+        "|okey dokey|absolutely yes|definitely yes|nothing wrong|all right then|completely"
+        "|fully|entirely|as far as i know yes|pretty much|pretty much yes",
     ),
     **_entries(
         Pole.NO,
@@ -69,7 +72,9 @@ LEXICON: dict[tuple[str, ...], tuple[Pole, int]] = {
         "|no only|not on your life|probably not|incorrect|that is wrong|nah mate|not really no"
         "|no siree|not for me|definitely no|absolutely no|not at all no|do not record"
         "|please do not|i do not want|do not want|no recording|rather you did not"
-        "|do not bother|i would rather you did not|not interested",
+        "|do not bother|i would rather you did not|not interested|not at the moment|not right now"
+        "|not currently|not as far as i know|i do not believe so|do not believe so|not a thing"
+        "|not one thing",
     ),
     **_entries(
         Pole.MIXED,
@@ -82,6 +87,8 @@ LEXICON: dict[tuple[str, ...], tuple[Pole, int]] = {
         "|can not remember|do not remember|can not say|ish|halfway|half way|fifty fifty"
         "|50 50|mostly|sometimes|on and off|maybe not|maybe yes|not sure yet|i am not sure"
         "|somewhat yes|in between|neither|either|it is what it is|rather not say"
+        "|not a hundred percent|not one hundred percent|not 100 percent|temporarily"
+        "|it was and it was not|it is and it is not|it did and it did not|yes and not"
         "|i would rather not say|prefer not to say|i would prefer not to say",
     ),
     **_entries(
@@ -89,7 +96,8 @@ LEXICON: dict[tuple[str, ...], tuple[Pole, int]] = {
         OUTCOME,
         "sorted|sorted out|fixed|resolved|solved|taken care of|dealt with|handled|working"
         "|works|done|cleared|cleared up|refunded|got it sorted|got it fixed|fixed it"
-        "|got my refund|got a refund|got my money back|refund came through"
+        "|got my refund|got a refund|got my money back|refund came through|problem is gone"
+        "|issue is gone|problem has gone|issue has gone|problem went away|issue went away"
         "|it is done|sorted it|resolved it|solved it|it works|all working",
     ),
     **_entries(
@@ -100,7 +108,9 @@ LEXICON: dict[tuple[str, ...], tuple[Pole, int]] = {
         "|still ongoing|still there|nothing|nothing happened|nobody|no one|none|worse"
         "|even worse|same problem|same issue|getting nowhere|went nowhere|nowhere"
         "|waste of time|no help|no use|useless|back to square one|no change|no improvement"
-        "|nothing changed|nothing has changed|nothing was done",
+        "|nothing changed|nothing has changed|nothing was done|still does not|still did not"
+        "|still is not|still has not|still can not|still will not|does not work|did not work"
+        "|not working|still no",
     ),
     **_entries(
         Pole.YES,
@@ -125,7 +135,10 @@ _MILD_LEADS = wordset(
     "it that this everything is was has been all very really pretty quite so just oh um uh er "
     "erm well yeah yes totally absolutely sounds i am we are feel"
 )
-_FUTURE = wordset("would will should going supposed meant hope hoping hopefully expect soon")
+_FUTURE = wordset(
+    "would will should going supposed meant hope hoping hopefully expect soon said told claimed "
+    "claim says apparently supposedly reckon"
+)
 _SUBJECTS = wordset("it that this they he she i we everything")
 _AUX = wordset("is was did does do has have had am are were will")
 _AUX_FILL = wordset("been indeed really actually certainly definitely sure all yes")
@@ -186,7 +199,7 @@ def _items(words: list[str]) -> list[tuple[Pole, int, int]]:
         hedge = phrase in (("kind", "of"), ("sort", "of"))
         skip = hedge and i > 0 and words[i - 1] in _NOT_HEDGE_BEFORE
         if strength == OUTCOME and pole is Pole.YES and _promised(words, i):
-            pole = Pole.MIXED  # "it should be fixed by friday": not yet
+            strength = HEARSAY  # "it should be fixed by friday", "they said it's sorted"
         if strength == MILD and not _about_the_call(words, i):
             skip = True
         if not skip:
@@ -201,7 +214,7 @@ def _items(words: list[str]) -> list[tuple[Pole, int, int]]:
 
 
 def _promised(words: list[str], i: int) -> bool:
-    """The outcome is to come: "would be fixed", "going to get sorted", "hope it is resolved"."""
+    """The outcome is to come or only reported: "would be fixed", "they said it's sorted"."""
     return any(w in _FUTURE for w in words[max(0, i - 4) : i])
 
 
@@ -235,8 +248,10 @@ def read_polarity(text: str, *, mild: bool = True) -> Pole | None:
     items = _corrected(words, _items(words))
     if not mild:
         items = [item for item in items if item[1] != MILD]
-    if not items:
-        return None
+    heard_of = [item for item in items if item[1] == HEARSAY]
+    items = [item for item in items if item[1] != HEARSAY]
+    if not items:  # only a promise or a report: the caller has not said
+        return Pole.MIXED if heard_of else None
     if any(pole is Pole.MIXED for pole, _, _ in items):
         return Pole.MIXED
     by_strength = {
@@ -251,6 +266,13 @@ def read_polarity(text: str, *, mild: bool = True) -> Pole | None:
         if poles:
             return next(iter(poles)) if len(poles) == 1 else Pole.MIXED
     return None
+
+
+_REASSURED = re.compile(
+    r"^(?:(?:yeah|yes|no|nah|naw|nope)\s+(?:,\s+)?)*(?:no|nah|naw)\s+(?:,\s+)?"
+    r"(?:(?:it|that|everything)\s+(?:is|was)\s+)?"
+    r"((?:all|totally|completely)\s+(?:good|sorted|fixed|done|fine|sorted out)\b)"
+)
 
 
 def _idioms(text: str) -> str:
@@ -270,6 +292,11 @@ def _idioms(text: str) -> str:
             continue
         out.append(words[i])
         i += 1
+    # "No, no, it's all good", "nah, all good", "yeah no, all fixed": the no is "no worries".
+    text = " ".join(out)
+    reassured = _REASSURED.match(text)
+    if reassured:
+        out = text[reassured.start(1) :].split()
     # A bare "yeah, no" at the end is the Australian no, unless a "no worries" follows.
     if len(out) >= 2 and out[-1] == "no" and [w for w in out[:-1] if w != PAUSE][-1:] == ["yeah"]:
         out = [*[w for w in out[:-1] if w != PAUSE][:-1], "no"]
