@@ -22,6 +22,14 @@ def _int(value: str | None, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def _choice(env: dict[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    """A setting with a few allowed values; the first is the default."""
+    chosen = (env.get(name) or allowed[0]).strip().lower()
+    if chosen not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {env.get(name)!r}")
+    return chosen
+
+
 def database_uri(url: str | None, instance: Path) -> str:
     """SQLAlchemy URI; plain ``postgresql://`` URLs use the psycopg 3 driver we ship."""
     if not url:
@@ -71,6 +79,8 @@ def load_config(
         "TRANSFER_TIMEZONE": env.get("TRANSFER_TIMEZONE", "America/New_York"),
         "DEFAULT_SURVEY": env.get("DEFAULT_SURVEY", "post-call"),
         "RECORDINGS_DIR": env.get("RECORDINGS_DIR", str(instance / "recordings")),
+        # local: files in RECORDINGS_DIR (one host); database: shared by every host.
+        "RECORDING_STORAGE": _choice(env, "RECORDING_STORAGE", ("local", "database")),
         "RECORDING_MAX_SECONDS": _int(env.get("RECORDING_MAX_SECONDS"), 120),
         "RECORDING_MAX_BYTES": _int(env.get("RECORDING_MAX_BYTES"), 20_000_000),
         "DELETE_TWILIO_RECORDING_AFTER_DOWNLOAD": _bool(
@@ -97,6 +107,7 @@ def load_config(
         "URGENT_SLA_MINUTES": _int(env.get("URGENT_SLA_MINUTES"), 10),
         "STANDARD_SLA_MINUTES": _int(env.get("STANDARD_SLA_MINUTES"), 60),
         "CALLBACK_MAX_ATTEMPTS": _int(env.get("CALLBACK_MAX_ATTEMPTS"), 3),
+        "RESCHEDULE_MAX_DAYS": _int(env.get("RESCHEDULE_MAX_DAYS"), 30),
         "CALLING_HOURS": env.get("CALLING_HOURS", "08:00-21:00"),
         "DEFAULT_TIMEZONE": env.get("DEFAULT_TIMEZONE", "America/New_York"),
         "SESSION_COOKIE_HTTPONLY": True,

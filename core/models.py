@@ -16,6 +16,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -337,7 +338,7 @@ class Recording(db.Model):  # type: ignore[name-defined]
     failure_reason: Mapped[str | None] = mapped_column(Text)
     media_ready: Mapped[bool] = mapped_column(Boolean, default=False)  # Twilio said "completed"
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    local_path: Mapped[str | None] = mapped_column(Text)
+    local_path: Mapped[str | None] = mapped_column(Text)  # our copy: transcription.storage
     size_bytes: Mapped[int | None] = mapped_column(Integer)
     download_attempts: Mapped[int] = mapped_column(Integer, default=0)
     transcript: Mapped[str | None] = mapped_column(Text)
@@ -348,6 +349,16 @@ class Recording(db.Model):  # type: ignore[name-defined]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     session: Mapped[CallSession] = relationship(back_populates="recordings")
+
+
+class RecordingBlob(db.Model):  # type: ignore[name-defined]
+    """A piece of a recording's audio, for the shared ``database`` recording storage."""
+
+    __tablename__ = "recording_blobs"
+
+    recording_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Event(db.Model):  # type: ignore[name-defined]

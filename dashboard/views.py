@@ -105,7 +105,7 @@ def call_detail(session_id: int) -> Any:
         scores=queries.scores_of(session),
         caller=queries.mask_number(session.customer_number),
         transcripts=[(r, detail.highlight(r)) for r in session.recordings if r.transcript],
-        playable=[r for r in session.recordings if audio.local_file(r) is not None],
+        playable=[r for r in session.recordings if audio.playable(r)],
         callback=callback,
         steps=detail.timeline(session, callback),
         audit=detail.audit_trail(session),

@@ -9,16 +9,18 @@ and the status says which stages are done, so a rerun only does what is left.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import tempfile
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import update
+from sqlalchemy import exists, or_, update
 
 from core import contacts, events, queues
 from core.db import db, utcnow
-from core.models import CallSession, Recording, RecordingStatus
+from core.models import CallSession, Event, Recording, RecordingStatus
+from transcription import storage, twilio_recordings
 from transcription.analysis import analyse_comment
 from transcription.audio import AudioError, decode_to_pcm16k
 from transcription.engines import EngineSettings, get_engine
@@ -28,6 +30,10 @@ from transcription.retention import delete_twilio_copy
 log = logging.getLogger(__name__)
 
 STALE_AFTER = timedelta(minutes=15)  # a claimed recording with no live job after this is retried
+CALLBACK_GRACE = timedelta(minutes=5)  # Twilio's callbacks come within seconds; after this, ask
+LONGEST_CALL = timedelta(hours=1)  # a survey call "in progress" for longer lost its end
+LOOKBACK = timedelta(days=1)  # how far back the sweep asks Twilio about missed recordings
+LOOKUP_EVENT = "recording.lookup"
 UNFINISHED = (RecordingStatus.PENDING, RecordingStatus.DOWNLOADED, RecordingStatus.TRANSCRIBED)
 
 
@@ -116,13 +122,28 @@ def enqueue_processing(recording_id: int) -> bool:
     return True
 
 
-def sweep() -> int:
-    """Enqueue recordings that are ready but have no live job (Redis was down, worker died)."""
-    now = utcnow()
+def sweep(now: datetime | None = None) -> int:
+    """Make sure every recording not yet analysed gets a job, whatever went missing.
+
+    Run every minute by the scheduler. Twilio never retries a recording callback we failed
+    to store (database down), so beyond re-enqueuing ready recordings with no live job
+    (Redis was down, a worker died) it asks Twilio about what we could not hear: calls
+    that recorded a comment but have no recording row, and recordings Twilio never said
+    were ready. Returns how many recordings were enqueued.
+    """
+    now = now or utcnow()
+    recover_unregistered(now)
+    settle_unready(now)
+    return requeue_idle(now)
+
+
+def requeue_idle(now: datetime) -> int:
+    """Enqueue unfinished recordings whose media is ready but which have no live job."""
     candidates = db.session.scalars(
         db.select(Recording)
-        .where(Recording.media_ready.is_(True))
         .where(Recording.status.in_(UNFINISHED))
+        .where(or_(Recording.media_ready.is_(True), Recording.status != RecordingStatus.PENDING))
+        .order_by(Recording.id)
     ).all()
     enqueued = 0
     for rec in candidates:
@@ -133,6 +154,95 @@ def sweep() -> int:
             db.session.commit()
         enqueued += enqueue_processing(rec.id)
     return enqueued
+
+
+def recover_unregistered(now: datetime) -> int:
+    """Register the recordings of recent calls that recorded a comment but have no row.
+
+    A call counts once it has ended (or is too old to be running), a few minutes on, so a
+    late callback still wins. Each call is looked up once (the ``recording.lookup`` event),
+    unless Twilio could not be asked, in which case the next sweep tries again.
+    """
+    has_recording = exists().where(Recording.session_id == CallSession.id)
+    looked_up = exists().where(Event.session_id == CallSession.id).where(Event.kind == LOOKUP_EVENT)
+    sessions = db.session.scalars(
+        db.select(CallSession)
+        .where(CallSession.consent_recording.is_(True))  # the <Record> was served
+        .where(CallSession.created_at >= now - LOOKBACK)
+        .where(
+            or_(
+                CallSession.ended_at <= now - CALLBACK_GRACE,
+                CallSession.created_at <= now - LONGEST_CALL,  # its end was lost too
+            )
+        )
+        .where(~has_recording)
+        .where(~looked_up)
+        .order_by(CallSession.id)
+    ).all()
+    found = 0
+    for session in sessions:
+        try:
+            held = twilio_recordings.recordings_of_call(session.call_sid)
+        except twilio_recordings.TwilioUnavailable as exc:
+            log.warning("recording sweep: cannot list Twilio's recordings (%s); later", exc)
+            break
+        for item in held:
+            adopt(register(session, item.sid, item.media_url, item.duration), item, now)
+        events.record(
+            LOOKUP_EVENT,
+            session=session,
+            data={"recording_sids": [item.sid for item in held]},
+            dedupe_key=f"{LOOKUP_EVENT}:{session.id}",
+        )
+        db.session.commit()
+        found += len(held)
+    if found:
+        log.warning("recording sweep: recovered %s recording(s) whose callback was lost", found)
+    return found
+
+
+def settle_unready(now: datetime) -> None:
+    """Ask Twilio about pending recordings it never told us were ready."""
+    waiting = db.session.scalars(
+        db.select(Recording)
+        .where(Recording.status == RecordingStatus.PENDING)
+        .where(Recording.media_ready.is_(False))
+        .where(Recording.created_at <= now - CALLBACK_GRACE)
+        .order_by(Recording.id)
+    ).all()
+    for rec in waiting:
+        try:
+            item = twilio_recordings.recording(rec.recording_sid)
+        except twilio_recordings.TwilioUnavailable as exc:
+            log.warning("recording sweep: cannot ask Twilio about recordings (%s); later", exc)
+            return
+        adopt(rec, item, now)
+        db.session.commit()
+
+
+def adopt(rec: Recording, item: twilio_recordings.TwilioRecording, now: datetime) -> None:
+    """Take over what Twilio says of a recording whose callback we missed (no commit)."""
+    if rec.status is not RecordingStatus.PENDING or rec.media_ready:
+        return
+    if item.ready:
+        rec.media_ready = True
+        rec.media_url = rec.media_url or item.media_url
+        if rec.duration_seconds is None:
+            rec.duration_seconds = _int(item.duration)
+    elif item.gone:
+        rec.status = RecordingStatus.FAILED
+        rec.failure_reason = f"Twilio reports the recording as {item.status}"
+    elif rec.created_at < now - LOOKBACK:
+        rec.status = RecordingStatus.FAILED
+        rec.failure_reason = f"Twilio still reports the recording as {item.status} after a day"
+    else:
+        return
+    events.record(
+        "recording.recovered",
+        session=rec.session,
+        data={"recording_sid": rec.recording_sid, "status": item.status},
+        dedupe_key=f"recording-recovered:{rec.recording_sid}",
+    )
 
 
 def process(recording_id: int) -> Recording | None:
@@ -156,40 +266,52 @@ def process(recording_id: int) -> Recording | None:
 
 
 def fetch_media(rec: Recording) -> None:
+    """Download Twilio's media into our storage (``RECORDING_STORAGE``)."""
     cfg = current_app.config
     if not rec.media_url:
         fail(rec, "Twilio never told us where the recording is")
         return
-    dest = Path(cfg["RECORDINGS_DIR"]) / f"{rec.recording_sid}.wav"
+    store = storage.configured()
     rec.download_attempts += 1
     db.session.commit()
-    try:
-        size = download(
-            rec.media_url,
-            (cfg["TWILIO_ACCOUNT_SID"], cfg["TWILIO_AUTH_TOKEN"]),
-            dest,
-            max_bytes=cfg["RECORDING_MAX_BYTES"],
-            retry_delays=cfg.get("MEDIA_RETRY_DELAYS", (1.0, 3.0)),
-        )
-    except MediaError as exc:
-        fail(rec, exc.reason)
-        return
-    rec.local_path = str(dest)
+    with tempfile.TemporaryDirectory(prefix="recording-") as scratch:
+        part = Path(scratch) / "media"
+        try:
+            size = download(
+                rec.media_url,
+                (cfg["TWILIO_ACCOUNT_SID"], cfg["TWILIO_AUTH_TOKEN"]),
+                part,
+                max_bytes=cfg["RECORDING_MAX_BYTES"],
+                retry_delays=cfg.get("MEDIA_RETRY_DELAYS", (1.0, 3.0)),
+            )
+        except MediaError as exc:
+            fail(rec, exc.reason)
+            return
+        with part.open("rb") as media:
+            store.put(rec.recording_sid, media)
+    # One commit: a database copy and the row pointing at it are stored together.
+    rec.local_path = store.location(rec.recording_sid)
     rec.size_bytes = size
     rec.status = RecordingStatus.DOWNLOADED
     db.session.commit()
-    if cfg["DELETE_TWILIO_RECORDING_AFTER_DOWNLOAD"] and delete_twilio_copy(rec):
+    verified = store.exists(rec.recording_sid)
+    if cfg["DELETE_TWILIO_RECORDING_AFTER_DOWNLOAD"] and verified and delete_twilio_copy(rec):
         db.session.commit()
 
 
 def transcribe(rec: Recording) -> None:
     cfg = current_app.config
+    held = storage.for_location(rec.local_path)
+    if held is None or not held.exists(rec.recording_sid):
+        fail(rec, "our copy of the audio is gone, so it cannot be transcribed")
+        return
     try:
-        audio = decode_to_pcm16k(
-            rec.local_path or "",
-            max_seconds=cfg["RECORDING_MAX_SECONDS"],
-            max_bytes=cfg["RECORDING_MAX_BYTES"],
-        )
+        with held.as_file(rec.recording_sid) as path:
+            audio = decode_to_pcm16k(
+                path,
+                max_seconds=cfg["RECORDING_MAX_SECONDS"],
+                max_bytes=cfg["RECORDING_MAX_BYTES"],
+            )
     except AudioError as exc:
         fail(rec, exc.reason)
         return

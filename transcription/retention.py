@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import and_, or_, select
@@ -20,6 +19,7 @@ from core import events
 from core.db import db, utcnow
 from core.models import Recording, RecordingStatus
 from core.twilio_rest import twilio_client
+from transcription import storage
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -42,22 +42,19 @@ def delete_twilio_copy(rec: Recording) -> bool:
     return True
 
 
-def delete_local_copy(rec: Recording) -> None:
-    """Remove our audio file (if it is inside RECORDINGS_DIR) and forget its path."""
-    if rec.local_path:
-        path = Path(rec.local_path).resolve()
-        root = Path(current_app.config["RECORDINGS_DIR"]).resolve()
-        if path.is_relative_to(root):
-            path.unlink(missing_ok=True)
-        else:
-            log.warning("not deleting %s: outside RECORDINGS_DIR", path)
+def delete_stored_copy(rec: Recording) -> None:
+    """Remove our copy of the audio from every storage backend and forget where it was.
+
+    Joins the caller's transaction (the database backend): commit to make it final.
+    """
+    storage.delete_everywhere(rec.recording_sid)
     rec.local_path = None
     rec.size_bytes = None
 
 
 def delete_audio(rec: Recording) -> bool:
     """Delete the audio here and on Twilio; True when Twilio's copy is gone too."""
-    delete_local_copy(rec)
+    delete_stored_copy(rec)
     twilio_gone = delete_twilio_copy(rec)
     rec.status = RecordingStatus.DELETED
     return twilio_gone
