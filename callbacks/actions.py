@@ -22,6 +22,7 @@ from callbacks.policy import (
     S,
     backoff,
     max_attempts,
+    reschedule_horizon,
     sla_minutes,
     task_zone,
     window,
@@ -127,14 +128,36 @@ def release(task_id: int, agent: User) -> CallbackTask:
     return task
 
 
-def reschedule(task_id: int, agent: User, at: datetime, *, reason: str = "rescheduled") -> None:
+def reschedule(
+    task_id: int,
+    agent: User,
+    at: datetime,
+    *,
+    reason: str = "rescheduled",
+    now: datetime | None = None,
+) -> None:
     """Put the task back in the queue for ``at`` (moved into calling hours)."""
+    _within_horizon(at, now or utcnow())
     task = get_task(task_id)
     if task.state not in states.WAITING:
         _require_holder(task, agent)
     _schedule_retry(task, at, actor_id=agent.id, reason=reason)
     db.session.commit()
     schedule_escalation(task)
+
+
+def _within_horizon(at: datetime, now: datetime) -> None:
+    """A time the agent chose must be at most ``RESCHEDULE_MAX_DAYS`` ahead."""
+    if at.tzinfo is None:
+        raise ActionRefused("bad_request", "the new time must include a time zone", 400)
+    latest = now + reschedule_horizon()
+    if at > latest:
+        raise ActionRefused(
+            "too_far_ahead",
+            f"A callback can be put at most {reschedule_horizon().days} days ahead "
+            f"(until {latest:%Y-%m-%d %H:%M} UTC).",
+            400,
+        )
 
 
 def _schedule_retry(
@@ -179,6 +202,8 @@ def record_outcome(
     now = now or utcnow()
     if outcome not in OUTCOMES:
         raise ActionRefused("bad_request", f"outcome must be one of {', '.join(OUTCOMES)}", 400)
+    if retry_at is not None:
+        _within_horizon(retry_at, now)
     task = get_task(task_id)
     _require_holder(task, agent)
     if task.state not in states.AGENT_HELD:

@@ -14,9 +14,12 @@ from flask import Blueprint, Response, jsonify, request
 
 from callbacks import actions, dialing, reading, states
 from callbacks.models import CallbackTask, TaskState
-from core.api import error, token_required
+from callbacks.policy import OUTCOMES
+from core.api import error, invalid, read_body, token_required
 from core.db import db
 from core.models import CallSession, User
+from core.payload import Field, Invalid, Shape, Values
+from core.twilio_params import db_id
 
 bp = Blueprint("callbacks_api", __name__, url_prefix="/api/callbacks")
 
@@ -58,27 +61,102 @@ def task_json(
     }
 
 
+def _nullable(kind: str, **extra: Any) -> dict[str, Any]:
+    return {"type": kind, "nullable": True, **extra}
+
+
+# What task_json returns, for the OpenAPI description (kept beside it so they change together).
+TASK_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "phone", "state", "priority", "reasons", "due_at", "scheduled_for"],
+    "properties": {
+        "id": {"type": "integer"},
+        "phone": {"type": "string"},
+        "priority": {"type": "integer"},
+        "priority_label": {"type": "string"},
+        "reasons": {"type": "array", "items": {"type": "object"}},
+        "state": {"type": "string", "enum": [s.value for s in TaskState]},
+        "due_at": {"type": "string", "format": "date-time"},
+        "scheduled_for": {"type": "string", "format": "date-time"},
+        "timezone": {"type": "string"},
+        "preference": _nullable("string"),
+        "escalated": {"type": "boolean"},
+        "scores": {"type": "object", "additionalProperties": _nullable("integer")},
+        "transcript": _nullable("string"),
+        "flags": {"type": "array", "items": {"type": "string"}},
+        "attempts": {"type": "integer"},
+        "outcome": _nullable("string"),
+        "notes": _nullable("string"),
+        "claimed_by": _nullable("string"),
+        "session_id": _nullable("integer"),
+        "contact_id": {"type": "integer"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "closed_at": _nullable("string", format="date-time"),
+    },
+}
+ATTEMPT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["attempt_id", "status"],
+    "properties": {"attempt_id": {"type": "integer"}, "status": {"type": "string"}},
+}
+
+
 def refused(exc: actions.ActionRefused) -> tuple[Response, int]:
     return error(exc.code, str(exc), exc.status)
 
 
-def agent_from(body: dict[str, Any]) -> User | None:
-    if isinstance(body.get("agent_id"), int):
-        return db.session.get(User, body["agent_id"])
-    if isinstance(body.get("agent_email"), str):
-        email = body["agent_email"].strip().lower()
-        return db.session.scalar(db.select(User).where(User.email == email))
+AGENT_FIELDS = (
+    Field("agent_id", "integer", "the agent's user id", example=1),
+    Field("agent_email", "string", "the agent's e-mail (instead of agent_id)", max_length=254),
+)
+AGENT = Shape(AGENT_FIELDS, one_of=("agent_id", "agent_email"), example={"agent_id": 1})
+RESCHEDULE = Shape(
+    (
+        *AGENT_FIELDS,
+        Field(
+            "at",
+            "date-time",
+            "when to call, with a UTC offset; moved into the callee's calling hours "
+            "and at most RESCHEDULE_MAX_DAYS ahead",
+            required=True,
+        ),
+    ),
+    one_of=("agent_id", "agent_email"),
+    example={"agent_id": 1, "at": "2030-01-31T15:00:00+00:00"},
+)
+OUTCOME = Shape(
+    (
+        *AGENT_FIELDS,
+        Field("outcome", "enum", "how the call went", required=True, choices=tuple(OUTCOMES)),
+        Field("notes", "string", "the agent's notes", nullable=True, max_length=4000),
+        Field(
+            "retry_at",
+            "date-time",
+            "when to try again (follow_up, no_answer, voicemail); a default otherwise",
+            nullable=True,
+        ),
+    ),
+    one_of=("agent_id", "agent_email"),
+    example={"agent_id": 1, "outcome": "resolved", "notes": "Refund issued."},
+)
+SHAPES = {"claim": AGENT, "release": AGENT, "call": AGENT, "reschedule": RESCHEDULE}
+STATUS_FILTERS = ("open", "all", *(s.value for s in TaskState))
+
+
+def agent_from(body: Values) -> User | None:
+    agent_id, email = body.integer("agent_id"), body.text("agent_email")
+    if agent_id is not None:
+        return db.session.get(User, agent_id)  # bounded to INTEGER by the shape
+    if email is not None:
+        return db.session.scalar(db.select(User).where(User.email == email.strip().lower()))
     return None
 
 
-def parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
+def task_id_ok(task_id: int) -> tuple[Response, int] | None:
+    """A 404 for an id no task can have (past INTEGER), before it reaches a query."""
+    if db_id(task_id):
         return None
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return at if at.tzinfo is not None else None
+    return error("not_found", f"there is no callback task {task_id}", 404)
 
 
 @bp.get("")
@@ -93,8 +171,7 @@ def list_tasks() -> Any:
         try:
             wanted = (TaskState(status),)
         except ValueError:
-            names = ", ".join(["open", "all", *(s.value for s in TaskState)])
-            return error("bad_request", f"status must be one of {names}", 400)
+            return error("bad_request", f"status must be one of {', '.join(STATUS_FILTERS)}", 400)
     tasks = reading.queue(wanted)
     sessions = reading.sessions_for_tasks(tasks)
     items = [task_json(t, sessions=sessions[t.id]) for t in tasks]
@@ -104,6 +181,8 @@ def list_tasks() -> Any:
 @bp.get("/<int:task_id>")
 @token_required
 def show(task_id: int) -> Any:
+    if (bad := task_id_ok(task_id)) is not None:
+        return bad
     try:
         return jsonify(task_json(actions.get_task(task_id)))
     except actions.ActionRefused as exc:
@@ -111,12 +190,15 @@ def show(task_id: int) -> Any:
 
 
 def _act(task_id: int, action: str) -> Any:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        body = {}
+    if (bad := task_id_ok(task_id)) is not None:
+        return bad
+    try:
+        body = read_body(SHAPES.get(action, OUTCOME))
+    except Invalid as exc:
+        return invalid(exc)
     agent = agent_from(body)
     if agent is None or not agent.active:
-        return error("bad_request", 'name the agent: {"agent_id": 1} or {"agent_email": ...}', 400)
+        return error("unknown_agent", "no active agent has that agent_id or agent_email", 400)
     try:
         if action == "claim":
             task = actions.claim(task_id, agent)
@@ -126,19 +208,17 @@ def _act(task_id: int, action: str) -> Any:
             attempt = dialing.start_call(task_id, agent)
             return jsonify({"attempt_id": attempt.id, "status": attempt.status.value}), 202
         elif action == "reschedule":
-            at = parse_time(body.get("at"))
-            if at is None:
-                return error("bad_request", '"at" must be an ISO time with an offset', 400)
+            at = body.time("at")
+            assert at is not None  # required by the shape
             actions.reschedule(task_id, agent, at)
             task = actions.get_task(task_id)
         else:
-            retry_at = parse_time(body.get("retry_at"))
             task = actions.record_outcome(
                 task_id,
                 agent,
-                str(body.get("outcome", "")),
-                str(body.get("notes", "")),
-                retry_at=retry_at,
+                body.text("outcome") or "",
+                body.text("notes") or "",
+                retry_at=body.time("retry_at"),
             )
     except actions.ActionRefused as exc:
         return refused(exc)

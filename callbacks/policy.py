@@ -46,6 +46,11 @@ def max_attempts() -> int:
     return int(current_app.config["CALLBACK_MAX_ATTEMPTS"])
 
 
+def reschedule_horizon() -> timedelta:
+    """How far ahead an agent or the API may put a callback (``RESCHEDULE_MAX_DAYS``)."""
+    return timedelta(days=int(current_app.config["RESCHEDULE_MAX_DAYS"]))
+
+
 def backoff(attempts: int) -> timedelta:
     steps = current_app.config["CALLBACK_BACKOFF_MINUTES"]
     return timedelta(minutes=steps[min(max(attempts - 1, 0), len(steps) - 1)])

@@ -13,9 +13,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import callbacks
 import dashboard
-from core import auth, db, redis_client
+from core import auth, db, errors, redis_client
 from core.config import load_config
-from ivr import api, cli, health, views, voice
+from ivr import api, cli, health, openapi, views, voice
 from transcription.cli import cli as transcription_cli
 
 log = logging.getLogger(__name__)
@@ -49,8 +49,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     redis_client.init_app(app)
     auth.init_app(app)
+    errors.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(views.bp)
+    app.register_blueprint(openapi.bp)
     for blueprint in (voice.bp, api.bp):
         app.register_blueprint(blueprint)
         csrf = app.extensions.get("csrf")

@@ -4,24 +4,59 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 
-from core.api import error, token_required
+from core.api import error, invalid, read_body, token_required
+from core.payload import Field, Invalid, Shape
 from ivr import outbound
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+
+SURVEY_CALL = Shape(
+    (
+        Field(
+            "to",
+            "string",
+            "the number to ring, E.164 (a US number without +1 is read as US)",
+            required=True,
+            max_length=32,
+            example="+15551234567",
+        ),
+        Field(
+            "survey",
+            "string",
+            "the survey's slug; the default survey when left out",
+            nullable=True,
+            max_length=64,  # surveys.slug
+            example="post-call",
+        ),
+    ),
+    example={"to": "+15551234567", "survey": "post-call"},
+)
+
+SURVEY_CALL_RESULT = {
+    "type": "object",
+    "required": ["call_sid", "session_id", "status", "to"],
+    "properties": {
+        "call_sid": {"type": "string", "pattern": "^CA[0-9a-fA-F]{32}$"},
+        "session_id": {"type": "integer"},
+        "status": {"type": "string"},
+        "to": {"type": "string"},
+    },
+}
 
 
 @bp.post("/surveys/calls")
 @token_required
 def create_survey_call() -> Any:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("to"), str):
-        return error(
-            "bad_request", 'send JSON like {"to": "+15551234567", "survey": "post-call"}', 400
-        )
     try:
-        session = outbound.place_survey_call(body["to"], body.get("survey"))
+        body = read_body(SURVEY_CALL)
+    except Invalid as exc:
+        return invalid(exc)
+    to = body.text("to")
+    assert to is not None  # required by the shape
+    try:
+        session = outbound.place_survey_call(to, body.text("survey"))
     except outbound.CallRefused as exc:
         return error(exc.code, str(exc), exc.status)
     return jsonify(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from flask import Blueprint, Response, request
 
@@ -10,6 +11,7 @@ from core import events
 from core.db import db
 from core.models import CallSession
 from core.twilio_auth import twilio_signed
+from core.twilio_params import BadParameter, clean, clean_args
 from core.twiml import apology, twiml
 from ivr import lifecycle, sessions, survey
 from ivr.turn import CallInput
@@ -19,40 +21,44 @@ log = logging.getLogger(__name__)
 bp = Blueprint("voice", __name__, url_prefix="/twilio/voice")
 
 
-def call_input() -> CallInput:
-    form = request.form
-    confidence = form.get("Confidence")
+def call_input(params: Mapping[str, str], args: Mapping[str, str]) -> CallInput:
+    """The survey's view of a request whose fields ``clean`` has already checked."""
+    confidence = params.get("Confidence")
     return CallInput(
-        call_sid=form.get("CallSid", ""),
-        from_number=form.get("From", ""),
-        to_number=form.get("To", ""),
-        direction=form.get("Direction", "inbound"),
-        digits=form.get("Digits", "").strip(),
-        speech=form.get("SpeechResult", "").strip(),
+        call_sid=params["CallSid"],
+        from_number=params.get("From", ""),
+        to_number=params.get("To", ""),
+        direction=params.get("Direction", "inbound"),
+        digits=params.get("Digits", "").strip(),
+        speech=params.get("SpeechResult", "").strip(),
         confidence=float(confidence) if confidence else None,
-        args=request.args.to_dict(),
-        form=form.to_dict(),
+        args=args,
+        form=params,
     )
 
 
-def session_for_callback() -> CallSession | None:
-    sid = request.form.get("CallSid", "")
-    if not sid:
-        return None
+def bad_request(exc: BadParameter) -> Response:
+    return Response(str(exc), status=400, mimetype="text/plain")
+
+
+def session_for_callback(params: Mapping[str, str]) -> CallSession:
     return sessions.ensure_session(
-        sid,
-        request.form.get("From", ""),
-        request.form.get("To", ""),
-        request.form.get("Direction", "outbound-api"),
+        params["CallSid"],
+        params.get("From", ""),
+        params.get("To", ""),
+        params.get("Direction", "outbound-api"),
     )
 
 
 @bp.post("/survey")
 @twilio_signed
 def survey_step() -> Response:
-    inp = call_input()
-    if not inp.call_sid:
-        return Response("CallSid is required", status=400, mimetype="text/plain")
+    try:
+        inp = call_input(clean(request.form, ("CallSid",)), clean_args(request.args))
+    except BadParameter as exc:
+        # Not what Twilio sends; still TwiML, so nobody on the line hears an application error.
+        log.warning("survey step refused: %s", exc)
+        return apology()
     try:
         if inp.step == "start" and lifecycle.call_is_over(inp.form):
             # Twilio still posts a <Dial action> after the caller hung up on the agent.
@@ -71,45 +77,46 @@ def survey_step() -> Response:
 @bp.post("/status")
 @twilio_signed
 def status_callback() -> Response:
-    session = session_for_callback()
-    if session is None:
-        return Response("CallSid is required", status=400, mimetype="text/plain")
     try:
-        lifecycle.apply_status(session, request.form.to_dict())
-    except ValueError as exc:
-        db.session.rollback()
-        return Response(str(exc), status=400, mimetype="text/plain")
+        params = clean(request.form, ("CallSid", "CallStatus"))
+    except BadParameter as exc:
+        return bad_request(exc)
+    lifecycle.apply_status(session_for_callback(params), params)
     return Response(status=204)
 
 
 @bp.post("/recording")
 @twilio_signed
 def recording_callback() -> Response:
-    session = session_for_callback()
-    if session is None or not request.form.get("RecordingSid"):
-        return Response("CallSid and RecordingSid are required", status=400, mimetype="text/plain")
-    pipeline.on_status_callback(session, request.form.to_dict())
+    try:
+        params = clean(request.form, ("CallSid", "RecordingSid"))
+    except BadParameter as exc:
+        return bad_request(exc)
+    pipeline.on_status_callback(session_for_callback(params), params)
     return Response(status=204)
 
 
 @bp.post("/fallback")
 @twilio_signed
 def fallback() -> Response:
-    """Twilio calls this when our voice URL failed: apologise, keep what was stored."""
-    session = session_for_callback()
-    if session is not None:
-        events.record(
-            "call.fallback",
-            session=session,
-            data={
-                "error_code": request.form.get("ErrorCode"),
-                "error_url": request.form.get("ErrorUrl"),
-            },
-        )
-        db.session.commit()
+    """Twilio calls this when our voice URL failed: apologise, keep what can be stored."""
+    try:
+        params = clean(request.form)
+    except BadParameter as exc:
+        log.warning("fallback request with %s", exc)
+        return apology()
     log.error(
-        "Twilio used the fallback URL: %s %s",
-        request.form.get("ErrorCode"),
-        request.form.get("ErrorUrl"),
+        "Twilio used the fallback URL: %s %s", params.get("ErrorCode"), params.get("ErrorUrl")
     )
+    if params.get("CallSid"):
+        try:
+            events.record(
+                "call.fallback",
+                session=session_for_callback(params),
+                data={"error_code": params.get("ErrorCode"), "error_url": params.get("ErrorUrl")},
+            )
+            db.session.commit()
+        except Exception:  # the database may be why we are here: the apology still plays
+            db.session.rollback()
+            log.exception("could not note the fallback for %s", params["CallSid"])
     return apology()
