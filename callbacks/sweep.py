@@ -1,14 +1,25 @@
 """The callback safety net, run every minute by the scheduler: overdue tasks escalate, due
-retries reopen, stuck dials settle, and finished surveys with no verdict are evaluated."""
+retries reopen, stuck dials settle, and surveys (or read comments) with no verdict are
+evaluated."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import String, and_, cast, exists, literal, or_
+
 from callbacks import dialing, escalation, evaluation, states
 from callbacks.models import CallbackTask, TaskState
 from core.db import db, utcnow
-from core.models import CallSession, Event, SurveyOutcome
+from core.models import CallSession, Event, Recording, RecordingStatus, SurveyOutcome
+
+# How long a finished survey can still become a callback task. Older calls are history:
+# the sweep leaves them alone, and re-reading their comments (``flask comments
+# reanalyse``) corrects the record without opening a task.
+CALLBACK_WINDOW = timedelta(days=1)
+EVALUATED = "callback.evaluated"
+SETTLE = timedelta(minutes=2)  # the survey's own end-of-call evaluation goes first
+LONGEST_CALL = timedelta(hours=1)  # a survey "in progress" for longer lost its end
 
 
 def sweep(now: datetime | None = None) -> dict[str, int]:
@@ -36,22 +47,44 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
         except states.Conflict:
             db.session.rollback()
     counts["settled"] = dialing.settle_stale(now)
-    cutoff = now - timedelta(days=1)
-    done = set(
+    for session_id in unevaluated(now):
+        evaluation.evaluate_session(session_id, now)
+        counts["evaluated"] += 1
+    return counts
+
+
+def unevaluated(now: datetime) -> list[int]:
+    """Surveys within the window the rules have not judged yet, whatever was lost on the way.
+
+    A finished survey with no verdict at all (the inline rules and the job both failed); a
+    survey whose comment was read but never judged (the recording job died after reading
+    it); and a survey still "in progress" long after any call ends (its final status
+    callback was lost), judged on the answers it has.
+    """
+    evaluated = exists().where(Event.session_id == CallSession.id).where(Event.kind == EVALUATED)
+    # evaluation.evaluate_session marks each phase it judged with this dedupe key.
+    analysis_key = literal("callback-evaluated:") + cast(CallSession.id, String) + ":analysis"
+    comment_judged = exists().where(Event.dedupe_key == analysis_key)
+    comment_read = (
+        exists()
+        .where(Recording.session_id == CallSession.id)
+        .where(Recording.status == RecordingStatus.ANALYSED)
+    )
+    finished = or_(
+        CallSession.outcome.in_((SurveyOutcome.COMPLETED, SurveyOutcome.PARTIAL)),
+        and_(
+            CallSession.outcome == SurveyOutcome.IN_PROGRESS,
+            or_(CallSession.ended_at.is_not(None), CallSession.created_at <= now - LONGEST_CALL),
+        ),
+    )
+    return list(
         db.session.scalars(
-            db.select(Event.session_id)
-            .where(Event.kind == "callback.evaluated")
-            .where(Event.at >= cutoff - timedelta(hours=1))
+            db.select(CallSession.id)
+            .where(CallSession.created_at >= now - CALLBACK_WINDOW)
+            .where(CallSession.created_at <= now - SETTLE)
+            .where(CallSession.is_test.is_(False))  # try-it calls are never judged
+            .where(finished)
+            .where(or_(~evaluated, and_(comment_read, ~comment_judged)))
+            .order_by(CallSession.id)
         )
     )
-    finished = db.session.scalars(
-        db.select(CallSession.id)
-        .where(CallSession.outcome.in_((SurveyOutcome.COMPLETED, SurveyOutcome.PARTIAL)))
-        .where(CallSession.created_at >= cutoff)
-        .where(CallSession.created_at <= now - timedelta(minutes=2))
-    ).all()
-    for session_id in finished:
-        if session_id not in done:
-            evaluation.evaluate_session(session_id, now)
-            counts["evaluated"] += 1
-    return counts
