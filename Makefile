@@ -4,7 +4,6 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export PORT ?= 5000
 export FLASK_APP := ivr
 
 .PHONY: run test test-fast lint bench call install browser clean
@@ -36,8 +35,10 @@ lint: install
 bench: install
 	$(BIN)/python bench/run_all.py
 
+# Follows the port (and fake Twilio) of the running `make run`; ARGS go to `flask simulate`,
+# e.g. make call ARGS='--script "9#,4,1,2,2"'.
 call: install
-	$(BIN)/flask simulate
+	$(BIN)/python scripts/run_local.py call $(ARGS)
 
 # Debian's chromium for the Playwright browser tests (never a downloaded browser).
 browser:

@@ -4,6 +4,7 @@ domain. ``create_app`` builds it, one ``init_app`` per subsystem; ``flask --app 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     dashboard.init_app(app)
     cli.init_app(app)
     app.cli.add_command(transcription_cli)
-    if app.config["LOCAL_MODE"]:
+    # `make run` says LOCAL MODE once itself and sets this for the processes it starts.
+    if app.config["LOCAL_MODE"] and not os.environ.get("LOCAL_MODE_ANNOUNCED"):
         log.warning(
             "LOCAL MODE: no Twilio credentials; talking to the fake Twilio at %s",
             app.config["TWILIO_API_BASE_URL"],
