@@ -70,9 +70,10 @@ def team_task(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _queue_page(status: int = 200) -> tuple[str, int]:
-    page = render_template(
-        "callbacks/queue.html", tasks=reading.queue(viewer=agent()), now=utcnow()
-    )
+    tasks = reading.queue(viewer=agent())
+    sessions = reading.sessions_for_tasks(tasks, viewer=agent())
+    reasons = {t.id: reading.reasons_seen(t, sessions[t.id]) for t in tasks}
+    page = render_template("callbacks/queue.html", tasks=tasks, reasons=reasons, now=utcnow())
     return page, status
 
 
@@ -89,7 +90,10 @@ def queue_json() -> Any:
     sessions = reading.sessions_for_tasks(tasks, viewer=agent())
     items = [
         task_json(t, detail=False, sessions=sessions[t.id])
-        | {"url": url_for(".task", task_id=t.id)}
+        | {
+            "reasons": reading.reasons_seen(t, sessions[t.id]),
+            "url": url_for(".task", task_id=t.id),
+        }
         for t in tasks
     ]
     return jsonify({"now": utcnow().isoformat(), "callbacks": items})
@@ -114,6 +118,7 @@ def task(task_id: int) -> Any:
     return render_template(
         "callbacks/task.html",
         task=item,
+        reasons=reading.reasons_seen(item, sessions),
         sessions=sessions,
         scores=scores,
         recording=recording,

@@ -9,6 +9,7 @@ integrations use and for jobs.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import selectinload
@@ -94,6 +95,14 @@ def sessions_for_tasks(
     return {
         task_id: [loaded[i] for i in sorted(ids) if i in loaded] for task_id, ids in wanted.items()
     }
+
+
+def reasons_seen(task: CallbackTask, sessions: list[CallSession]) -> list[dict[str, Any]]:
+    """The task's reasons that come from ``sessions`` (the calls a viewer may see, as
+    ``sessions_for_tasks`` gave them) or from no call: a reason's detail can quote the
+    caller's words, so another team's call keeps its reasons to itself."""
+    seen = {s.id for s in sessions}
+    return [r for r in task.reasons if r.get("session_id") is None or r["session_id"] in seen]
 
 
 def task_sessions(task: CallbackTask, *, viewer: User | None = None) -> list[CallSession]:
