@@ -29,6 +29,7 @@ from callbacks.policy import (
 )
 from core.db import db, utcnow
 from core.models import Role, User
+from core.twilio_params import MAX_DB_INT
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,8 @@ def _missing(task_id: int) -> ActionRefused:
 
 
 def get_task(task_id: int) -> CallbackTask:
-    task = db.session.get(CallbackTask, task_id)
+    # An id past the INTEGER column names no task; PostgreSQL would raise, not answer.
+    task = db.session.get(CallbackTask, task_id) if 0 < task_id <= MAX_DB_INT else None
     if task is None:
         raise _missing(task_id)
     return task
@@ -59,7 +61,7 @@ def task_for(user: User, task_id: int) -> CallbackTask:
     Another team's task is refused exactly like one that does not exist, so ids say
     nothing about other teams' queues.
     """
-    if not 0 < task_id < 2**31:  # the id column is a 32-bit integer: PostgreSQL would raise
+    if not 0 < task_id <= MAX_DB_INT:
         raise _missing(task_id)
     task = db.session.scalar(
         db.select(CallbackTask).where(CallbackTask.id == task_id).where(reading.task_scope(user))
