@@ -41,7 +41,7 @@ _COUNTED = wordset(
     thing things issue issues problem problems question questions bill bills charge charges payment
     payments transfer transfers department departments number numbers digit digits different
     other more whole long extra odd occasions occasion rings ring floors floor phones lines
-    line accounts orders tickets boxes devices"""
+    line accounts orders tickets boxes devices st nd rd th"""
 )
 # A number after one of these names something: "order 12345", "option 2", "since 2019".
 _NAMING = wordset(
@@ -52,7 +52,7 @@ _NAMING = wordset(
 _ONE_BEFORE = wordset(
     "the that this no any every some each which another other little only someone anyone got "
     "get had have has need needed want wanted found find top bottom last first best worst same "
-    "new old right wrong big middle lowest highest"
+    "new old right wrong big middle lowest highest st nd rd th"
 )
 _ONE_AFTER = wordset(
     "of more thing things day time way bit point another minute second question issue"
@@ -181,14 +181,11 @@ def _read_surroundings(words: list[str], said: list[Said]) -> None:
             if gap in (["out", "of"], ["of"], ["over"], ["on"], ["from"]) and scale_end:
                 item.denominator, item.marked = int(said[k + 1].value), True
                 said[k + 1].ignored = True
-            # "seven or eight", "6 to 7", "between 7 and 8", but not a scale "zero to ten".
             elif gap in (["or"], ["to"], ["and"], ["or", "a"], ["or", "an"], ["or", "maybe"]):
-                scale = item.value in (0, 1) and said[k + 1].value in (5, 10) and gap == ["to"]
-                if scale or (gap == ["and"] and prev != "between"):
-                    if scale:
-                        item.ignored = said[k + 1].ignored = True
-                else:
-                    item.vague = said[k + 1].vague = True
+                if gap == ["to"] and item.value in (0, 1) and scale_end:
+                    item.ignored = said[k + 1].ignored = True  # "zero to ten": the scale named
+                elif gap != ["and"] or prev == "between":
+                    item.vague = said[k + 1].vague = True  # "seven or eight", "between 7 and 8"
         if item.ignored:
             continue
         if nxt in ("stars", "star"):

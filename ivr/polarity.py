@@ -6,6 +6,7 @@ there is no answer word and overrule one they contradict ("yes, but it is still 
 asked again); mild words ("fine", "great", "thanks") decide only alone, since they often
 describe something else ("no, but the agent was great"). "Yes and no", "sort of", "not
 sure" are asked again, and after a correction ("no, sorry, yes") only the last part counts.
+An outcome only promised or reported ("they said it's fixed") is not the caller's answer.
 """
 
 from __future__ import annotations
@@ -135,6 +136,7 @@ _MILD_LEADS = wordset(
     "it that this everything is was has been all very really pretty quite so just oh um uh er "
     "erm well yeah yes totally absolutely sounds i am we are feel"
 )
+# Words before an outcome that make it a promise or a report, not the caller's own word.
 _FUTURE = wordset(
     "would will should going supposed meant hope hoping hopefully expect soon said told claimed "
     "claim says apparently supposedly reckon"
@@ -208,7 +210,6 @@ def _items(words: list[str]) -> list[tuple[Pole, int, int]]:
             items.append((pole, strength, i))
         if any(w in NEGATORS for w in phrase) or phrase in _DENIERS:
             negate_until = i + size + 3  # "still not working", "no one helped": denied
-
         i += size
     return items
 

@@ -85,12 +85,13 @@ def wordset(text: str) -> frozenset[str]:
 
 
 def normalise(speech: str) -> str:
-    """Lower-case words and pauses: "Ten/10 -- um, I'd say" -> "10 out of 10 , um , i would say"."""
+    """Lower-case words and pauses: "8/10 -- um, I'd say" -> "8 out of 10 , um , i would say"."""
     text = speech.lower().replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
     for pattern, repl in _SOUNDS:
         text = re.sub(pattern, repl, text)
     for pattern, repl in _CONTRACTIONS:
         text = re.sub(pattern, repl, text)
+    text = re.sub(r"\b24\s*/\s*7\b", " round the clock ", text)
     text = re.sub(r"(\d+)\s*/\s*(\d+)", r"\1 out of \2", text)  # "8/10"
     text = re.sub(r"(\d+)\s*-\s*(\d+)", r"\1 to \2", text)  # "7-8" is a range
     text = re.sub(r"(\d+)\s*%", r"\1 percent", text)
