@@ -29,7 +29,7 @@ _NOUNS = (
 # Who a request asks for: "a real person", "someone", "your manager" (not "the agent", which
 # is how a caller describes the one they spoke to).
 _PEOPLE = (
-    r"(?:(?:a|an|some|any|another|one of your|your|real|live|actual|proper|human|senior|proper)"
+    r"(?:(?:a|an|some|any|another|one of your|your|real|live|actual|proper|human|senior)"
     r"\s+)*" + _NOUNS
 )
 _SPEAK = (
@@ -214,7 +214,7 @@ def read_intent(text: str) -> tuple[Intent | None, str]:
         if match is None:
             rest.append(clause)
             continue
-        if opt_out is not None:
+        if opt_out is not None:  # outweighs a person: it must never be missed (and is read back)
             intent = Intent.OPT_OUT
         elif intent is None:
             intent = Intent.HUMAN
