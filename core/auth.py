@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -10,9 +13,13 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, current_app
 from flask_login import LoginManager, current_user
 from flask_wtf import CSRFProtect
+from redis.exceptions import RedisError
 
 from core.db import db
 from core.models import Role, Team, User
+from core.redis_client import get_redis
+
+log = logging.getLogger(__name__)
 
 login_manager = LoginManager()
 login_manager.login_view = "views.login"
@@ -74,15 +81,51 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def login_rate_limited(key: str) -> bool:
-    """Count a sign-in attempt; True once the window's allowance is used up."""
-    from core.redis_client import get_redis
+class LocalAttempts:
+    """Sign-in attempts counted in this process: the limit that still holds while Redis is down.
 
-    redis = get_redis()
+    Each web process counts on its own then, so the allowance is per process, not shared;
+    that is looser than Redis but never unlimited, and sign-in keeps working.
+    """
+
+    MAX_KEYS = 10_000  # beyond this, expired windows are dropped (bounded memory)
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._windows: dict[str, tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def count(self, key: str, window: float) -> int:
+        """Count one attempt for ``key``; returns the attempts in its current window."""
+        now = self.clock()
+        with self._lock:
+            started, attempts = self._windows.get(key, (now, 0))
+            if now - started >= window:
+                started, attempts = now, 0
+            self._windows[key] = (started, attempts + 1)
+            if len(self._windows) > self.MAX_KEYS:
+                self._windows = {k: v for k, v in self._windows.items() if now - v[0] < window}
+            return attempts + 1
+
+
+local_attempts = LocalAttempts()
+
+
+def login_rate_limited(key: str) -> bool:
+    """Count a sign-in attempt; True once the window's allowance is used up.
+
+    Counted in Redis, shared by every web process; when Redis cannot be reached, counted
+    in this process instead, so an outage neither blocks sign-in nor lifts the limit.
+    """
     counter = f"login-attempts:{key}"
-    attempts = int(redis.incr(counter))
-    if attempts == 1:
-        redis.expire(counter, LOGIN_WINDOW_SECONDS)
+    try:
+        redis = get_redis()
+        attempts = int(redis.incr(counter))
+        if attempts == 1:
+            redis.expire(counter, LOGIN_WINDOW_SECONDS)
+    except RedisError as exc:
+        log.warning("Redis unreachable (%s): counting sign-in attempts in this process", exc)
+        attempts = local_attempts.count(counter, LOGIN_WINDOW_SECONDS)
     return attempts > LOGIN_ATTEMPTS
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, current_app
 from redis import Redis
@@ -16,6 +17,16 @@ def connect(url: str, embedded_path: str) -> Redis:
 
     Path(embedded_path).parent.mkdir(parents=True, exist_ok=True)
     return EmbeddedRedis(embedded_path)
+
+
+def safe_url(url: str) -> str:
+    """``url`` with any password masked, for log lines."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = f"{parts.username}:" if parts.username else ":"
+    return urlunsplit(parts._replace(netloc=f"{user}***@{netloc}"))
 
 
 def init_app(app: Flask) -> None:
