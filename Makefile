@@ -30,7 +30,8 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy ivr callbacks transcription workers simulator
+	$(BIN)/mypy core ivr callbacks transcription dashboard workers simulator
+	$(BIN)/lint-imports
 
 bench: install
 	$(BIN)/python bench/run_all.py
