@@ -18,6 +18,7 @@ from core import auth, db, errors, redis_client
 from core.config import load_config
 from ivr import api, cli, health, openapi, views, voice
 from transcription.cli import cli as transcription_cli
+from transcription.comments_cli import cli as comments_cli
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     dashboard.init_app(app)
     cli.init_app(app)
     app.cli.add_command(transcription_cli)
+    app.cli.add_command(comments_cli)
     # `make run` says LOCAL MODE once itself and sets this for the processes it starts.
     if app.config["LOCAL_MODE"] and not os.environ.get("LOCAL_MODE_ANNOUNCED"):
         log.warning(

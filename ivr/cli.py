@@ -9,9 +9,11 @@ from flask.cli import AppGroup
 from core import auth, seed
 from core.models import Role
 from ivr.cli_answers import answers
+from ivr.cli_comments import reanalyse_command
 from simulator.sinks import HttpRecordingSink
 from simulator.terminal import parse_script, run_terminal_call
 from transcription import pipeline
+from transcription.comments_cli import cli as comments_cli
 
 users = AppGroup("users", help="Manage people who sign in to the web UI.")
 
@@ -101,6 +103,7 @@ def simulate_command(
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(users)
+    comments_cli.add_command(reanalyse_command)  # needs callbacks, so it joins from here
     app.cli.add_command(answers)
     for command in (seed_command, sweep_command, simulate_command, demo_users_command):
         app.cli.add_command(command)

@@ -112,7 +112,10 @@ CUES_2: list[Cue] = [
             rf"(?:don't|do not|never) (?:ever )?{_CONTACT_VERB} (?:me|us|this number)(?! back)",
             rf"(?:rather|prefer(?:red)?) (?:you )?(?:didn't|did not|not|never) {_CONTACT_VERB}",
             rf"(?:no|nae|nay) (?:more|further) (?:\w+ )?{_CHANNEL}",
-            r"stop (?:texting|emailing|e-mailing|messaging|writing to|sending (?:me|us))",
+            # Longest first: the highlight should name what to stop sending.
+            rf"stop sending (?:me |us )?(?:(?:these|those|your|the|any more|all) )?(?:\w+ )?"
+            rf"{_CHANNEL}|stop sending (?:me|us)|stop (?:texting|emailing|e-mailing|messaging"
+            r"|writing to)",
             r"(?:remove|take) (?:me|us|my (?:number|details|name|email)) (?:off|from)",
             r"unsubscribe|opt(?:ing)? (?:me )?out|opted out",
             rf"enough (?:of )?(?:these |your |the )?{_CHANNEL}",
