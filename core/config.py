@@ -62,6 +62,9 @@ def load_config(
         "EMBEDDED_REDIS_PATH": env.get("EMBEDDED_REDIS_PATH", str(instance / "redis.db")),
         "SECRET_KEY": env.get("SECRET_KEY") or ("dev-only-secret" if local_mode else ""),
         "API_TOKEN": env.get("API_TOKEN") or ("dev-api-token" if local_mode else ""),
+        # Key of the hashes that keep opt-outs and do-not-call entries (core.suppression);
+        # empty: SECRET_KEY. Changing it forgets every entry, so set it once and keep it.
+        "SUPPRESSION_HASH_KEY": env.get("SUPPRESSION_HASH_KEY", ""),
         "LOCAL_MODE": local_mode,
         "TWILIO_ACCOUNT_SID": sid or LOCAL_ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": token or LOCAL_AUTH_TOKEN,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import phonenumbers
 from phonenumbers import timezone as phone_timezones
 
-from core import events
+from core import events, suppression
 from core.db import db, utcnow
-from core.models import CallSession, Contact
+from core.models import CallSession, Contact, SuppressionKind
 
 # What replaces a caller's number (and other personal fields) once their data is erased.
 ERASED = "erased"
@@ -43,19 +43,35 @@ def find(number: str) -> Contact | None:
 
 
 def get_or_create(number: str) -> Contact:
+    """The contact for ``number``; a new one carries the number's suppressions.
+
+    So a caller whose data was erased (the contact renamed, only the hash kept) is still
+    opted out or on the do-not-call list when they call or are called again.
+    """
     contact = find(number)
     if contact is not None:
         return contact
-    contact = Contact(phone=number, timezone=guess_timezone(number))
+    kept = suppression.held(number)
+    contact = Contact(
+        phone=number,
+        timezone=guess_timezone(number),
+        opted_out_at=kept.get(SuppressionKind.OPT_OUT),
+        do_not_call_at=kept.get(SuppressionKind.DO_NOT_CALL),
+    )
     return events.insert_or_get(contact, Contact.phone == number)
 
 
 def opt_out(contact: Contact | None, *, source: str, session: CallSession | None = None) -> None:
-    """Opt the contact out of all future surveys, at once and for good."""
+    """Opt the contact out of all future surveys, at once and for good.
+
+    The opt-out is kept by the number's hash too (``core.suppression``), which outlives
+    erasure of the contact.
+    """
     if contact is None:
         return
     if contact.opted_out_at is None:
         contact.opted_out_at = utcnow()
+    suppression.add(contact.phone, SuppressionKind.OPT_OUT, source)
     events.record(
         "contact.opted_out", session=session, data={"contact_id": contact.id, "source": source}
     )

@@ -373,3 +373,25 @@ class Event(db.Model):  # type: ignore[name-defined]
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class SuppressionKind(enum.StrEnum):
+    OPT_OUT = "opt_out"  # the caller asked for no more surveys
+    DO_NOT_CALL = "do_not_call"  # never call, not even back (an admin or integration said so)
+
+
+class Suppression(db.Model):  # type: ignore[name-defined]
+    """A number we must not survey or call, kept only as a keyed hash (``core.suppression``).
+
+    Keyed by hash rather than by contact so it outlives "delete this caller's data".
+    """
+
+    __tablename__ = "suppressions"
+    __table_args__ = (UniqueConstraint("number_hash", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number_hash: Mapped[str] = mapped_column(String(64))  # HMAC-SHA256 hex of the E.164 number
+    kind: Mapped[SuppressionKind] = mapped_column(_enum(SuppressionKind, "suppression_kind"))
+    source: Mapped[str] = mapped_column(String(32))  # keypad, voice, comment, dashboard, api…
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
