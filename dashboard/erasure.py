@@ -1,23 +1,23 @@
 """Delete this caller's data: recordings, transcripts and personal fields everywhere,
-including Twilio's copies, leaving an audit row without the number."""
+including Twilio's copies, leaving an audit row without the number.
+
+An opt-out or do-not-call entry is not personal data we may drop: it is the caller's own
+request, so it stays, as the keyed hash ``core.suppression`` keeps (never the number)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import or_, select
 
 from callbacks import links
-from core import contacts, events
+from core import contacts, events, suppression
 from core.contacts import ERASED
 from core.db import db
-from core.models import Answer, CallSession, Event, User
+from core.models import Answer, CallSession, Contact, Event, SuppressionKind, User
 from transcription.retention import delete_audio
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,8 @@ class ErasureReport:
     twilio_deleted: int
     twilio_pending: int
     contact_found: bool
+    # Suppressions kept (by hash) after the erasure: "opt_out", "do_not_call".
+    kept: list[str] = field(default_factory=list)
 
     @property
     def found_anything(self) -> bool:
@@ -38,20 +40,30 @@ class ErasureReport:
     def summary(self) -> str:
         """One sentence for the person who asked."""
         if not self.found_anything:
-            return "We hold nothing for that number. The request is logged."
-        text = (
-            f"Erased {self.sessions} call(s) and {self.recordings} recording(s); "
-            f"Twilio deleted {self.twilio_deleted} of its copies."
-        )
+            text = "We hold nothing for that number. The request is logged."
+        else:
+            text = (
+                f"Erased {self.sessions} call(s) and {self.recordings} recording(s); "
+                f"Twilio deleted {self.twilio_deleted} of its copies."
+            )
         if self.twilio_pending:
             text += f" {self.twilio_pending} Twilio copy(ies) will be retried by the retention job."
+        if self.kept:
+            lists = " and ".join(KEPT_WORDS[k] for k in self.kept)
+            text += f" The number stays on the {lists}, kept only as a keyed hash."
         return text
 
 
-def phone_digest(number: str) -> str:
-    """A keyed hash of the number, so two erasures of one number can be linked, not read."""
-    key = str(current_app.config["SECRET_KEY"]).encode()
-    return hmac.new(key, number.encode(), hashlib.sha256).hexdigest()[:24]
+KEPT_WORDS = {"opt_out": "opt-out list", "do_not_call": "do-not-call list"}
+
+
+def keep_suppressions(number: str, contact: Contact | None, user_id: int | None) -> list[str]:
+    """Make sure the contact's opt-out / do-not-call outlives it; the kinds now held."""
+    if contact is not None and contact.opted_out_at is not None:
+        suppression.add(number, SuppressionKind.OPT_OUT, "erasure", user_id)
+    if contact is not None and contact.do_not_call_at is not None:
+        suppression.add(number, SuppressionKind.DO_NOT_CALL, "erasure", user_id)
+    return sorted(kind.value for kind in suppression.held(number))
 
 
 def _scrub(value: Any, secrets: tuple[str, ...]) -> Any:
@@ -66,8 +78,11 @@ def _scrub(value: Any, secrets: tuple[str, ...]) -> Any:
     return value
 
 
-def erase_caller(raw_number: str, user_id: int) -> ErasureReport:
+def erase_caller(raw_number: str, user_id: int | None) -> ErasureReport:
     """Remove everything personal we hold for a phone number, here and on Twilio.
+
+    ``user_id`` is whoever asked (None: an integration through the bearer API). The
+    number's opt-out and do-not-call entries stay, by hash.
 
     Raises:
         contacts.InvalidNumber: if ``raw_number`` is not a phone number.
@@ -114,6 +129,7 @@ def erase_caller(raw_number: str, user_id: int) -> ErasureReport:
             if any(s in json.dumps(event.data) for s in secrets):
                 event.data = _scrub(event.data, secrets)
     links.erase_caller(ids, contact.id if contact else None)
+    kept = keep_suppressions(number, contact, user_id)
     if contact is not None:
         contact.phone = f"{ERASED}-{contact.id}"
         contact.callback_phone = None
@@ -124,13 +140,15 @@ def erase_caller(raw_number: str, user_id: int) -> ErasureReport:
         twilio_deleted=twilio_deleted,
         twilio_pending=recordings - twilio_deleted,
         contact_found=contact is not None,
+        kept=kept,
     )
     events.record(
         "caller.data_deleted",
         user_id=user_id,
         data={
             "contact_id": contact.id if contact else None,
-            "number_digest": phone_digest(number),
+            "number_hash": suppression.number_hash(number),
+            "suppressions_kept": kept,
             "sessions": report.sessions,
             "recordings": report.recordings,
             "twilio_deleted": report.twilio_deleted,
