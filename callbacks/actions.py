@@ -12,7 +12,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from callbacks import hours, reading, states
+from callbacks import reading, states
 from callbacks.evaluation import schedule_escalation
 from callbacks.models import CallbackTask
 from callbacks.policy import (
@@ -27,6 +27,7 @@ from callbacks.policy import (
     task_zone,
     window,
 )
+from core import hours
 from core.db import db, utcnow
 from core.models import Role, User
 from core.twilio_params import MAX_DB_INT

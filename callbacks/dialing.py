@@ -24,9 +24,9 @@ from sqlalchemy import update
 from twilio.base.exceptions import TwilioRestException
 from twilio.twiml.voice_response import VoiceResponse
 
-from callbacks import actions, hours, policy, reading, states
+from callbacks import actions, policy, reading, states
 from callbacks.models import AttemptStatus, CallbackAttempt, CallbackTask, TaskState
-from core import events, queues
+from core import contacts, events, queues, reachability
 from core.db import db, utcnow
 from core.models import User
 from core.twilio_rest import public_url, twilio_client
@@ -62,22 +62,31 @@ def url(attempt_id: int, leaf: str) -> str:
 # --- checks -----------------------------------------------------------------------------------
 
 
-def contact_block(task: CallbackTask) -> DialRefused | None:
-    """Do-not-call and opt-out, read fresh from the contact at dial time."""
-    contact = task.contact
-    db.session.refresh(contact)
-    if contact.do_not_call_at is not None:
-        return DialRefused("do_not_call", f"{task.phone} is on the do-not-call list.")
-    if contact.opted_out_at is not None and not (
-        task.consent_at is not None and task.consent_at >= contact.opted_out_at
-    ):
-        return DialRefused(
-            "opted_out", f"{task.phone} opted out and did not ask for this callback."
-        )
-    return None
+def reach_block(task: CallbackTask, now: datetime | None = None) -> DialRefused | None:
+    """May the customer be called at ``now``? ``core.reachability``, read fresh each time.
+
+    Dialling policy, do-not-call, opt-out (unless the caller asked for this callback after
+    opting out) and the customer's calling hours, for the number we dial; do-not-call and
+    opt-out for the contact's own number too, when the caller gave us another one.
+    """
+    now = now or utcnow()
+    refusal = reachability.check(
+        task.phone,
+        channel=reachability.Channel.CALLBACK,
+        now=now,
+        consent_at=task.consent_at,
+        tz=policy.task_zone(task),
+    )
+    own = task.contact.phone
+    if refusal is None and own != task.phone and own != contacts.ERASED:
+        refusal = reachability.suppression_refusal(own, consent_at=task.consent_at)
+    return None if refusal is None else DialRefused(refusal.code, refusal.message)
 
 
 def check_dialable(task: CallbackTask, agent: User, now: datetime) -> None:
+    """Before the call is offered to Twilio: the task is the agent's to dial, and the
+    customer may be called now (checked again when the job dials, and when the agent
+    answers and the customer's leg is placed)."""
     if task.state is not S.CLAIMED:
         if task.state is S.DIALING:
             raise DialRefused("already_dialing", "A call for this task is already being placed.")
@@ -86,25 +95,18 @@ def check_dialable(task: CallbackTask, agent: User, now: datetime) -> None:
         raise DialRefused("not_yours", "Another agent holds this task.", 403)
     if not agent.phone:
         raise DialRefused("no_agent_phone", "Your profile has no phone number to ring first.")
-    blocked = contact_block(task)
-    if blocked is not None:
-        raise blocked
     if task.attempts_count >= policy.max_attempts():
         raise DialRefused(
             "max_attempts", f"This customer was already called {task.attempts_count} times."
         )
-    tz, window = policy.task_zone(task), policy.window()
-    local = now.astimezone(tz)
-    if not hours.is_allowed(now, tz, window):
-        raise DialRefused(
-            "outside_calling_hours",
-            f"It is {local:%H:%M} for the customer ({tz.key}); calls are allowed "
-            f"{window.start:%H:%M}-{window.end:%H:%M}.",
-        )
+    blocked = reach_block(task, now)
+    if blocked is not None:
+        raise blocked
     if now < task.scheduled_for:
         when = reading.local_time(task, task.scheduled_for)
         raise DialRefused(
-            "not_yet", f"The customer asked to be called from {when:%a %H:%M} ({tz.key})."
+            "not_yet",
+            f"The customer asked to be called from {when:%a %H:%M} ({policy.task_zone(task).key}).",
         )
 
 
@@ -165,7 +167,7 @@ def place_call_now(attempt_id: int) -> str:
         return "already_started"
     attempt = db.session.get(CallbackAttempt, attempt_id)
     assert attempt is not None
-    blocked = contact_block(attempt.task)
+    blocked = reach_block(attempt.task)  # the moment of dialling: hours, do-not-call, opt-out
     if blocked is not None:
         _not_placed(attempt, str(blocked))
         return "not_placed"
@@ -245,7 +247,7 @@ def get_attempt(attempt_id: int) -> CallbackAttempt | None:
 def bridge_twiml(attempt: CallbackAttempt) -> VoiceResponse:
     """What the agent hears on answering, then the <Dial> to the customer."""
     response = VoiceResponse()
-    blocked = contact_block(attempt.task)
+    blocked = reach_block(attempt.task)  # the customer's leg is placed only now
     if blocked is not None or attempt.status.is_final:
         why = str(blocked) if blocked else "This callback was cancelled."
         if blocked is not None:

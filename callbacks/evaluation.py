@@ -11,11 +11,11 @@ from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import and_
 
-from callbacks import escalation, hours, rules, states
+from callbacks import escalation, rules, states
 from callbacks.models import CallbackTask
 from callbacks.policy import S, sla_minutes, window, zone
 from callbacks.reading import latest_analysis
-from core import contacts, events, queues
+from core import contacts, events, hours, queues
 from core.db import db, utcnow
 from core.models import CallbackRules, CallSession, Contact, QuestionKind
 

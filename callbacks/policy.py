@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
-from callbacks import hours
 from callbacks.models import CallbackTask, Priority, TaskState
+from core import hours, reachability
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +30,13 @@ UNREACHED_OUTCOMES = {"voicemail", "no_answer"}
 
 
 def window() -> hours.Window:
-    return hours.Window.parse(current_app.config["CALLING_HOURS"])
+    """``CALLING_HOURS``: the same window survey calls keep (``core.reachability``)."""
+    return reachability.calling_window()
 
 
 def zone(name: str | None) -> ZoneInfo:
     """The named zone, or ``DEFAULT_TIMEZONE`` when it is missing or unknown."""
-    return hours.zone(name, current_app.config["DEFAULT_TIMEZONE"])
+    return reachability.zone(name)
 
 
 def task_zone(task: CallbackTask) -> ZoneInfo:

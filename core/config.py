@@ -112,6 +112,10 @@ def load_config(
         "CALLBACK_MAX_ATTEMPTS": _int(env.get("CALLBACK_MAX_ATTEMPTS"), 3),
         "RESCHEDULE_MAX_DAYS": _int(env.get("RESCHEDULE_MAX_DAYS"), 30),
         "CALLING_HOURS": env.get("CALLING_HOURS", "08:00-21:00"),
+        # Countries (ISO 3166 codes) whose numbers we dial; premium-rate, toll-free and
+        # other special numbers are refused whatever the country (core.reachability).
+        "DIAL_ALLOWED_COUNTRIES": env.get("DIAL_ALLOWED_COUNTRIES", "US,CA"),
+        "SURVEY_MIN_DAYS_BETWEEN": _int(env.get("SURVEY_MIN_DAYS_BETWEEN"), 7),
         "DEFAULT_TIMEZONE": env.get("DEFAULT_TIMEZONE", "America/New_York"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

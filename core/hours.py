@@ -1,8 +1,12 @@
 """Calling hours in the callee's local time (zoneinfo), computed in and returned as UTC.
 
+The one definition of the window maths: callbacks (``callbacks.policy``) and survey calls
+(``core.reachability``) both read it, so "may we call now" cannot differ between them.
+
 Decisions:
     * The window (``CALLING_HOURS``, default 08:00-21:00) is start-inclusive, end-exclusive;
-      a due time exactly at the end still counts as inside.
+      a due time exactly at the end still counts as inside. An end of ``24:00`` is the end
+      of the day, so ``00:00-24:00`` allows every hour.
     * A task whose SLA deadline would fall after the window closes starts at the next
       opening instead, so no SLA is breached overnight and nobody is called at 21:05.
     * "later_today" means not before three hours from now (still today, if the window
@@ -16,6 +20,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 LATER_TODAY = timedelta(hours=3)
+END_OF_DAY = time.max  # what "24:00" reads as: no moment of the day is past it
 
 
 @dataclass(frozen=True)
@@ -27,10 +32,16 @@ class Window:
     def parse(cls, text: str) -> Window:
         """``"08:00-21:00"`` -> Window; raises ValueError on anything else."""
         start_s, _, end_s = text.partition("-")
-        window = cls(time.fromisoformat(start_s.strip()), time.fromisoformat(end_s.strip()))
+        end = END_OF_DAY if end_s.strip() == "24:00" else time.fromisoformat(end_s.strip())
+        window = cls(time.fromisoformat(start_s.strip()), end)
         if window.start >= window.end:
             raise ValueError(f"calling hours {text!r} must start before they end")
         return window
+
+    @property
+    def all_day(self) -> bool:
+        """``00:00-24:00``: no night to avoid, so nothing waits for the next morning."""
+        return self.start == time.min and self.end == END_OF_DAY
 
 
 def zone(name: str | None, default: str) -> ZoneInfo:
@@ -52,8 +63,8 @@ def _closing(day: datetime, window: Window, tz: ZoneInfo) -> datetime:
 
 
 def is_allowed(at: datetime, tz: ZoneInfo, window: Window) -> bool:
-    local = at.astimezone(tz)
-    return window.start <= local.time() < window.end
+    local = at.astimezone(tz).time()
+    return window.start <= local and (local < window.end or window.end == END_OF_DAY)
 
 
 def next_allowed(at: datetime, tz: ZoneInfo, window: Window) -> datetime:
@@ -61,7 +72,7 @@ def next_allowed(at: datetime, tz: ZoneInfo, window: Window) -> datetime:
     local = at.astimezone(tz)
     if local.time() < window.start:
         return _opening(local, window, tz).astimezone(UTC)
-    if local.time() >= window.end:
+    if not is_allowed(at, tz, window):
         return _opening(local + timedelta(days=1), window, tz).astimezone(UTC)
     return at.astimezone(UTC)
 
@@ -95,7 +106,7 @@ def schedule(
     closing = _closing(start.astimezone(tz), window, tz)
     opening = _opening(start.astimezone(tz), window, tz)
     fits_in_a_day = timedelta(minutes=sla_minutes) <= closing - opening
-    if due > closing and fits_in_a_day:
+    if due > closing and fits_in_a_day and not window.all_day:
         start = next_opening(start, tz, window)
         due = start + timedelta(minutes=sla_minutes)
     return start, due

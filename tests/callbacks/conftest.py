@@ -103,7 +103,7 @@ def agent(app: Flask) -> User:
 @pytest.fixture
 def any_time(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     """Calling hours all day, so tests do not depend on the clock."""
-    monkeypatch.setitem(app.config, "CALLING_HOURS", "00:00-23:59")
+    monkeypatch.setitem(app.config, "CALLING_HOURS", "00:00-24:00")
 
 
 @dataclass

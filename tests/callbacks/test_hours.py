@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from callbacks.hours import Window, is_allowed, schedule
+from core.hours import Window, is_allowed, schedule
 
 NY = ZoneInfo("America/New_York")
 WINDOW = Window.parse("08:00-21:00")
