@@ -27,6 +27,12 @@ REASONS: dict[SuppressionKind, str] = {
     SuppressionKind.OPT_OUT: "opted_out",
     SuppressionKind.DO_NOT_CALL: "do_not_call",
 }
+# Audit event kinds are "<prefix>.added" / "<prefix>.removed", so the audit page can filter
+# them in SQL without reading JSON.
+EVENT_PREFIX: dict[SuppressionKind, str] = {
+    SuppressionKind.OPT_OUT: "opt_out",
+    SuppressionKind.DO_NOT_CALL: "dnc",
+}
 
 
 def hash_key() -> bytes:
@@ -94,7 +100,7 @@ def _mirror(number: str, kind: SuppressionKind, at: datetime | None) -> None:
 def add(number: str, kind: SuppressionKind | str, source: str, actor: int | None = None) -> bool:
     """Suppress ``number``; True if it is new, False if it was already there (idempotent).
 
-    Audited as ``suppression.added`` with the hash, the kind, the source and the acting
+    Audited as ``opt_out.added`` / ``dnc.added`` with the hash, the kind, the source and the acting
     user (None: the caller themself, or an integration), never the number.
     """
     kind = SuppressionKind(kind)
@@ -110,7 +116,7 @@ def add(number: str, kind: SuppressionKind | str, source: str, actor: int | None
     if stored is not row:
         return False
     events.record(
-        "suppression.added",
+        f"{EVENT_PREFIX[kind]}.added",
         user_id=actor,
         data={"kind": kind.value, "number_hash": digest, "source": source},
     )
@@ -118,7 +124,7 @@ def add(number: str, kind: SuppressionKind | str, source: str, actor: int | None
 
 
 def remove(number: str, kind: SuppressionKind | str, source: str, actor: int | None = None) -> bool:
-    """Lift a suppression; True if there was one. Audited as ``suppression.removed``."""
+    """Lift a suppression; True if there was one. Audited as ``opt_out``/``dnc.removed``."""
     kind = SuppressionKind(kind)
     digest = number_hash(number)
     row = db.session.scalar(
@@ -131,7 +137,7 @@ def remove(number: str, kind: SuppressionKind | str, source: str, actor: int | N
         return False
     db.session.delete(row)
     events.record(
-        "suppression.removed",
+        f"{EVENT_PREFIX[kind]}.removed",
         user_id=actor,
         data={"kind": kind.value, "number_hash": digest, "source": source},
     )

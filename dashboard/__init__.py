@@ -6,12 +6,19 @@ from datetime import timedelta
 
 from flask import Flask
 
+from dashboard import admin_views, privacy_api
 from dashboard.views import bp
 
 
 def init_app(app: Flask) -> None:
-    """Register the dashboard blueprint (mounted at /dashboard; start page ``dashboard.index``)."""
+    """Register the dashboard blueprints (mounted at /dashboard; start page ``dashboard.index``)
+    and the privacy API (/api/dnc, /api/contacts)."""
     app.register_blueprint(bp)
+    app.register_blueprint(admin_views.bp)
+    app.register_blueprint(privacy_api.bp)
+    csrf = app.extensions.get("csrf")
+    if csrf is not None:  # the bearer token authenticates API calls instead
+        csrf.exempt(privacy_api.bp)
     app.jinja_env.filters.setdefault("duration", _duration)
 
 

@@ -8,6 +8,7 @@ from flask import Blueprint, jsonify
 
 from core.api import error, invalid, read_body, token_required
 from core.payload import Field, Invalid, Shape
+from core.survey_requests import SurveyRequest
 from ivr import outbound
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -45,6 +46,21 @@ SURVEY_CALL_RESULT = {
     },
 }
 
+SURVEY_CALL_SCHEDULED = {
+    "type": "object",
+    "required": ["scheduled_for", "request_id", "status", "to"],
+    "properties": {
+        "scheduled_for": {
+            "type": "string",
+            "format": "date-time",
+            "description": "when the callee's calling hours open (UTC); the call is placed then",
+        },
+        "request_id": {"type": "integer"},
+        "status": {"type": "string", "enum": ["scheduled"]},
+        "to": {"type": "string"},
+    },
+}
+
 
 @bp.post("/surveys/calls")
 @token_required
@@ -56,9 +72,18 @@ def create_survey_call() -> Any:
     to = body.text("to")
     assert to is not None  # required by the shape
     try:
-        session = outbound.place_survey_call(to, body.text("survey"))
+        session = outbound.request_survey_call(to, body.text("survey"))
     except outbound.CallRefused as exc:
         return error(exc.code, str(exc), exc.status)
+    if isinstance(session, SurveyRequest):  # outside the callee's calling hours: not now
+        return jsonify(
+            {
+                "scheduled_for": session.scheduled_for.isoformat(),
+                "request_id": session.id,
+                "status": session.status.value,
+                "to": session.to_number,
+            }
+        ), 202
     return jsonify(
         {
             "call_sid": session.call_sid,

@@ -13,6 +13,7 @@ from flask import Blueprint, jsonify
 
 from callbacks import api as callbacks_api
 from core.payload import Shape
+from dashboard import privacy_api
 from ivr import api as survey_api
 
 bp = Blueprint("openapi", __name__)
@@ -155,6 +156,7 @@ def document() -> dict[str, Any]:
                     },
                 }
             },
+            **privacy_api.OPENAPI_PATHS,
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

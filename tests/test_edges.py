@@ -4,6 +4,7 @@ reschedule horizon and published description."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 from typing import Any
@@ -327,7 +328,7 @@ def test_openapi_describes_every_api_route(app: Flask, client: Any) -> None:
     assert doc["openapi"].startswith("3.")
     described = {(path, method.upper()) for path, item in doc["paths"].items() for method in item}
     served = {
-        (rule.rule.replace("<int:task_id>", "{task_id}"), method)
+        (re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), method)
         for rule in app.url_map.iter_rules()
         if rule.rule.startswith("/api/") and rule.endpoint != "openapi.openapi_json"
         for method in rule.methods or ()

@@ -85,7 +85,7 @@ def test_adding_twice_keeps_one_row_and_one_audit_event(app: Flask) -> None:
     assert suppression.add(CUSTOMER, "do_not_call", "api") is False
     db.session.commit()
     assert db.session.scalar(db.select(db.func.count(Suppression.id))) == 1
-    added = db.session.scalars(db.select(Event).where(Event.kind == "suppression.added")).all()
+    added = db.session.scalars(db.select(Event).where(Event.kind == "dnc.added")).all()
     assert len(added) == 1
 
 
