@@ -33,6 +33,7 @@ ERRORS = {
     "403": "the agent may not do this to the task",
     "404": "no such task, survey or path",
     "409": "the task's state, or the contact, does not allow it",
+    "422": "a number we never dial: another country, premium-rate, toll-free or special",
     "502": "Twilio refused the call",
     "503": "the database is unreachable; retry",
 }
@@ -92,7 +93,11 @@ def document() -> dict[str, Any]:
                     "requestBody": body(survey_api.SURVEY_CALL),
                     "responses": {
                         "201": reply(survey_api.SURVEY_CALL_RESULT, "the call was placed"),
-                        **errors("400", "401", "404", "409", "502", "503"),
+                        "202": reply(
+                            survey_api.SURVEY_CALL_SCHEDULED,
+                            "outside the callee's calling hours: placed when they open",
+                        ),
+                        **errors("400", "401", "404", "409", "422", "502", "503"),
                     },
                 }
             },
