@@ -47,6 +47,9 @@ JOBS: dict[str, JobSpec] = {
     # place_call refuses to run twice for an attempt, so one retry is harmless.
     "place_call": JobSpec(HIGH, timeout=60, retry_intervals=(2,)),
     "escalate_task": JobSpec(HIGH, timeout=60, retry_intervals=(5, 30, 120)),
+    # A survey call kept for the callee's calling hours; claimed once, so never retried.
+    "place_survey_request": JobSpec(HIGH, timeout=60),
+    "sweep_survey_requests": JobSpec(DEFAULT, timeout=300),
     "sweep_recordings": JobSpec(DEFAULT, timeout=300),
     "sweep_callbacks": JobSpec(HIGH, timeout=300),
     "purge_expired_recordings": JobSpec(DEFAULT, timeout=1800),

@@ -1,16 +1,40 @@
-"""Placing outbound survey calls through the Twilio REST API."""
+"""Outbound survey calls: asked for through the API, placed only when the callee may be called.
+
+``request_survey_call`` is what ``POST /api/surveys/calls`` does. It asks the one gate
+(``core.reachability``) and either rings now, refuses with the reason (do-not-call,
+opt-out, dialling policy, the frequency cap), or, outside the callee's calling hours, keeps
+a ``SurveyRequest`` for the next opening: committed first, then the ``place_survey_request``
+job is scheduled for that moment, with ``sweep`` (every minute) as the safety net.
+
+When the job runs it asks the gate again, since a number can be put on the do-not-call list
+or opt out overnight: a refusal then ends the request, never the caller's sleep.
+"""
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime, timedelta
+
 from flask import current_app
+from redis.exceptions import RedisError
+from sqlalchemy import update
 from twilio.base.exceptions import TwilioRestException
 
-from core import contacts, events
-from core.db import db
-from core.models import CallSession
+from core import contacts, events, queues, reachability
+from core.db import db, utcnow
+from core.models import CallSession, SurveyVersion
+from core.survey_requests import RequestStatus, SurveyRequest
 from core.twilio_rest import public_url, twilio_client
 from ivr import sessions
 from ivr.turn import step_url
+
+log = logging.getLogger(__name__)
+
+R = RequestStatus
+# Refusals waiting cannot cure; the rest of the codes are 409 (the number's state).
+POLICY_REFUSALS = frozenset({"premium_rate", "special_number", "country_not_allowed"})
+SWEEP_GRACE = timedelta(minutes=1)  # the scheduled job goes first
+STALE_DIALING = timedelta(minutes=10)  # a job that died between claim and Twilio's answer
 
 
 class CallRefused(Exception):
@@ -22,27 +46,42 @@ class CallRefused(Exception):
         self.status = status
 
 
-def place_survey_call(
-    to: str, survey_slug: str | None = None, *, is_test: bool = False
-) -> CallSession:
-    """Ring ``to`` and run the survey when they answer; refuses opted-out numbers."""
+def request_survey_call(
+    to: str, survey_slug: str | None = None, *, now: datetime | None = None
+) -> CallSession | SurveyRequest:
+    """Ring ``to`` now (a session), or keep the request for the callee's next opening.
+
+    Raises:
+        CallRefused: the number is invalid or refused, the survey unknown, or Twilio said no.
+    """
+    now = now or utcnow()
+    number = _e164(to)
+    version = _version(survey_slug)
+    refusal = reachability.check(number, channel=reachability.Channel.SURVEY, now=now)
+    if refusal is None:
+        return dial(number, version)
+    if refusal.retry_at is None:
+        status = 422 if refusal.code in POLICY_REFUSALS else 409
+        raise CallRefused(refusal.code, refusal.message, status)
+    return schedule(number, version.survey.slug, refusal.retry_at)
+
+
+def _e164(to: str) -> str:
     try:
-        number = contacts.to_e164(to)
+        return contacts.to_e164(to)
     except contacts.InvalidNumber as exc:
         raise CallRefused("invalid_number", str(exc), status=400) from exc
+
+
+def _version(slug: str | None) -> SurveyVersion:
     try:
-        version = sessions.resolve_version(survey_slug)
+        return sessions.resolve_version(slug)
     except sessions.SurveyUnavailable as exc:
         raise CallRefused("unknown_survey", f"no active survey named {exc}", status=404) from exc
-    contact = contacts.find(number)
-    if contact is not None and contact.opted_out:
-        raise CallRefused(
-            "opted_out",
-            f"{number} opted out of surveys on "
-            f"{contact.opted_out_at:%Y-%m-%d}; no survey call was placed",
-        )
-    if contact is not None and contact.do_not_call_at is not None:
-        raise CallRefused("do_not_call", f"{number} is on the do-not-call list")
+
+
+def dial(number: str, version: SurveyVersion) -> CallSession:
+    """Ask Twilio to ring ``number`` with the survey; the caller has checked the gate."""
     slug = version.survey.slug
     try:
         call = twilio_client().calls.create(
@@ -60,11 +99,7 @@ def place_survey_call(
             "twilio_error", f"Twilio refused the call: {exc.msg}", status=502
         ) from exc
     session = sessions.ensure_session(
-        call.sid or "",
-        current_app.config["TWILIO_PHONE_NUMBER"],
-        number,
-        "outbound-api",
-        is_test=is_test,
+        call.sid or "", current_app.config["TWILIO_PHONE_NUMBER"], number, "outbound-api"
     )
     if session.survey_version_id is None:
         session.survey_version = version
@@ -73,3 +108,104 @@ def place_survey_call(
     events.record("call.placed", session=session, data={"survey": slug})
     db.session.commit()
     return session
+
+
+# --- requests waiting for calling hours ---------------------------------------------------
+
+
+def job_id(request: SurveyRequest) -> str:
+    """One job per request and opening: a rescheduled request gets a new one."""
+    return f"survey-request-{request.id}-{int(request.scheduled_for.timestamp())}"
+
+
+def schedule(number: str, slug: str, at: datetime) -> SurveyRequest:
+    """Keep the request, commit, then schedule its job at ``at`` (the sweep if Redis is out)."""
+    request = SurveyRequest(to_number=number, survey_slug=slug, scheduled_for=at)
+    db.session.add(request)
+    db.session.flush()
+    events.record("survey.scheduled", data={"request_id": request.id, "at": at.isoformat()})
+    db.session.commit()
+    _enqueue(request, at)
+    return request
+
+
+def _enqueue(request: SurveyRequest, at: datetime | None) -> None:
+    try:
+        queues.enqueue("place_survey_request", request.id, job_id=job_id(request), at=at)
+    except RedisError:
+        log.exception("could not schedule survey request %s; the sweep will", request.id)
+
+
+def place_scheduled(request_id: int, now: datetime | None = None) -> str:
+    """The job: ring the number of a scheduled request if the gate still allows it.
+
+    Safe to run twice (the job and the sweep): a conditional UPDATE lets one run claim it.
+    Outside calling hours (a late or early run) it goes back to wait for the next opening;
+    any other refusal ends it, with the reason.
+    """
+    now = now or utcnow()
+    claimed = db.session.execute(
+        update(SurveyRequest)
+        .where(SurveyRequest.id == request_id)
+        .where(SurveyRequest.status == R.SCHEDULED)
+        .values(status=R.DIALING, dialing_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    request = db.session.get(SurveyRequest, request_id)
+    if request is None:
+        return "missing"
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return request.status.value
+    refusal = reachability.check(
+        request.to_number, channel=reachability.Channel.SURVEY, now=now, request_id=request.id
+    )
+    if refusal is not None and refusal.retry_at is not None:
+        request.status, request.scheduled_for = R.SCHEDULED, refusal.retry_at
+        db.session.commit()
+        _enqueue(request, refusal.retry_at)
+        return "rescheduled"
+    if refusal is not None:
+        return _end(request, R.REFUSED, refusal.code, refusal.message)
+    try:
+        session = dial(request.to_number, _version(request.survey_slug))
+    except CallRefused as exc:
+        return _end(request, R.FAILED, exc.code, str(exc))
+    request.status, request.session_id = R.PLACED, session.id
+    events.record("survey.placed", session=session, data={"request_id": request.id})
+    db.session.commit()
+    return R.PLACED.value
+
+
+def _end(request: SurveyRequest, status: RequestStatus, code: str, message: str) -> str:
+    db.session.rollback()  # nothing half-done from the failed step is kept
+    request.status, request.reason = status, f"{code}: {message}"
+    events.record(f"survey.{status.value}", data={"request_id": request.id, "reason": code})
+    db.session.commit()
+    log.info("survey request %s %s: %s", request.id, status.value, code)
+    return status.value
+
+
+def sweep(now: datetime | None = None) -> dict[str, int]:
+    """Every minute: place due requests whose job is gone; end ones stuck dialing."""
+    now = now or utcnow()
+    counts = {"placed": 0, "stale": 0}
+    due = db.session.scalars(
+        db.select(SurveyRequest)
+        .where(SurveyRequest.status == R.SCHEDULED)
+        .where(SurveyRequest.scheduled_for <= now - SWEEP_GRACE)
+        .order_by(SurveyRequest.scheduled_for)
+    ).all()
+    for request in due:
+        if not queues.job_is_pending(job_id(request)):
+            counts["placed"] += place_scheduled(request.id, now) == R.PLACED.value
+    stuck = db.session.scalars(
+        db.select(SurveyRequest)
+        .where(SurveyRequest.status == R.DIALING)
+        .where(SurveyRequest.dialing_at <= now - STALE_DIALING)
+    ).all()
+    for request in stuck:
+        # Twilio may have rung them: never dialled again, so never twice.
+        _end(request, R.FAILED, "unknown", "the job stopped while placing the call")
+        counts["stale"] += 1
+    return counts

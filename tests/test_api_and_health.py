@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import flask_migrate
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
@@ -20,8 +21,14 @@ AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 CALLEE = "+14155550142"
 
 
+@pytest.fixture
+def any_hour(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Calling hours all day: these tests ring at once whatever the clock says."""
+    monkeypatch.setitem(app.config, "CALLING_HOURS", "00:00-24:00")
+
+
 def test_api_places_a_survey_call_that_the_callee_answers(
-    app: Flask, client: Any, fake_twilio: FakeTwilio
+    app: Flask, client: Any, fake_twilio: FakeTwilio, any_hour: None
 ) -> None:
     """POST /api/surveys/calls rings the number through Twilio and the survey runs."""
     fake_twilio.script_for(
@@ -51,7 +58,7 @@ def test_api_places_a_survey_call_that_the_callee_answers(
 
 
 def test_api_call_that_is_not_answered_is_recorded_as_such(
-    app: Flask, client: Any, fake_twilio: FakeTwilio
+    app: Flask, client: Any, fake_twilio: FakeTwilio, any_hour: None
 ) -> None:
     """A no-answer outbound call ends with status no-answer and no survey answers."""
     from simulator.fake_state import Callee

@@ -29,6 +29,7 @@ SWEEP_SECONDS = 60
 PERIODIC = (
     (jobs.sweep_recordings, SWEEP_SECONDS),
     (jobs.sweep_callbacks, SWEEP_SECONDS),
+    (jobs.sweep_survey_requests, SWEEP_SECONDS),
     (jobs.purge_expired_recordings, 3600),
 )
 

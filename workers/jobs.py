@@ -11,6 +11,7 @@ from typing import Any
 
 from callbacks import dialing, escalation, evaluation, sweep
 from core.models import RecordingStatus
+from ivr import outbound
 from transcription import pipeline, retention
 from workers.context import job_context
 
@@ -45,6 +46,18 @@ def escalate_task(task_id: int) -> bool:
     """At the SLA deadline: escalate unless the task was connected or moved meanwhile."""
     with job_context():
         return escalation.escalate_if_due(task_id)
+
+
+def place_survey_request(request_id: int) -> str:
+    """At the callee's calling hours: ring a kept survey request if we still may."""
+    with job_context():
+        return outbound.place_scheduled(request_id)
+
+
+def sweep_survey_requests() -> dict[str, int]:
+    """Periodic: survey requests whose time came and whose job is gone."""
+    with job_context():
+        return outbound.sweep()
 
 
 def sweep_recordings() -> int:
