@@ -15,7 +15,7 @@ from flask import Blueprint, Response, jsonify, request
 from callbacks import actions, dialing, reading, states
 from callbacks.models import CallbackTask, TaskState
 from callbacks.policy import OUTCOMES
-from core.api import error, invalid, read_body, token_required
+from core.api import error, invalid, query_args, read_body, token_required
 from core.db import db
 from core.models import CallSession, User
 from core.payload import Field, Invalid, Shape, Values
@@ -161,6 +161,7 @@ def task_id_ok(task_id: int) -> tuple[Response, int] | None:
 
 @bp.get("")
 @token_required
+@query_args("status")
 def list_tasks() -> Any:
     status = request.args.get("status", "open")
     if status == "open":
@@ -180,6 +181,7 @@ def list_tasks() -> Any:
 
 @bp.get("/<int:task_id>")
 @token_required
+@query_args()
 def show(task_id: int) -> Any:
     if (bad := task_id_ok(task_id)) is not None:
         return bad
@@ -227,29 +229,34 @@ def _act(task_id: int, action: str) -> Any:
 
 @bp.post("/<int:task_id>/claim")
 @token_required
+@query_args()
 def claim(task_id: int) -> Any:
     return _act(task_id, "claim")
 
 
 @bp.post("/<int:task_id>/release")
 @token_required
+@query_args()
 def release(task_id: int) -> Any:
     return _act(task_id, "release")
 
 
 @bp.post("/<int:task_id>/outcome")
 @token_required
+@query_args()
 def outcome(task_id: int) -> Any:
     return _act(task_id, "outcome")
 
 
 @bp.post("/<int:task_id>/reschedule")
 @token_required
+@query_args()
 def reschedule(task_id: int) -> Any:
     return _act(task_id, "reschedule")
 
 
 @bp.post("/<int:task_id>/call")
 @token_required
+@query_args()
 def call(task_id: int) -> Any:
     return _act(task_id, "call")

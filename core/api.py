@@ -51,6 +51,23 @@ def token_required(view: F) -> F:
     return cast(F, wrapper)
 
 
+def query_args(*allowed: str) -> Callable[[F], F]:
+    """Refuse query parameters the endpoint does not take (a typo is a 400, not ignored)."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            unknown = sorted(set(request.args) - set(allowed))
+            if unknown:
+                takes = f"; it takes {', '.join(allowed)}" if allowed else ""
+                return error("bad_request", f"unknown query parameter {unknown[0]!r}{takes}", 400)
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorate
+
+
 def read_body(shape: Shape) -> Values:
     """The request's JSON body checked against ``shape``; an empty body is ``{}``.
 

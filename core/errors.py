@@ -41,12 +41,18 @@ def database_unavailable(exc: SQLAlchemyError) -> Response:
     return response
 
 
-def http_error(exc: HTTPException) -> HTTPException | tuple[Response, int]:
+def http_error(exc: HTTPException) -> HTTPException | Response:
     """JSON for API clients (404 for an unknown path, 405, 415...); pages keep Flask's own."""
     if not is_api() or exc.code is None:
         return exc
-    code = (exc.name or "error").lower().replace(" ", "_")
-    return jsonify(error=code, message=exc.description or exc.name), exc.code
+    response = jsonify(
+        error=exc.name.lower().replace(" ", "_"), message=exc.description or exc.name
+    )
+    response.status_code = exc.code
+    for name, value in exc.get_headers():  # keeps Allow on a 405
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def init_app(app: Flask) -> None:

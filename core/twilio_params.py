@@ -150,8 +150,6 @@ FIELDS: Mapping[str, Check] = {
     "RecordingSid": sid("RE"),
     "From": caller_id,
     "To": caller_id,
-    "Caller": caller_id,
-    "Called": caller_id,
     "Direction": one_of(DIRECTIONS),
     "CallStatus": one_of(CALL_STATUSES),
     "DialCallStatus": one_of(DIAL_STATUSES),

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 
-from core.api import error, invalid, read_body, token_required
+from core.api import error, invalid, query_args, read_body, token_required
 from core.payload import Field, Invalid, Shape
 from core.survey_requests import SurveyRequest
 from ivr import outbound
@@ -64,6 +64,7 @@ SURVEY_CALL_SCHEDULED = {
 
 @bp.post("/surveys/calls")
 @token_required
+@query_args()
 def create_survey_call() -> Any:
     try:
         body = read_body(SURVEY_CALL)
