@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 
 from core import contacts
-from core.api import error, invalid, read_body, token_required
+from core.api import error, invalid, query_args, read_body, token_required
 from core.payload import Field, Invalid, Shape
 from dashboard import dnc, erasure
 
@@ -40,6 +40,7 @@ def unreadable(exc: contacts.InvalidNumber) -> tuple[Response, int]:
 
 @bp.post("/dnc")
 @token_required
+@query_args()
 def dnc_add() -> Any:
     try:
         body = read_body(NUMBER)
@@ -57,6 +58,7 @@ def dnc_add() -> Any:
 
 @bp.delete("/dnc/<number>")
 @token_required
+@query_args()
 def dnc_remove(number: str) -> Any:
     try:
         e164, removed = dnc.remove_number(number, "api", None)
@@ -69,6 +71,7 @@ def dnc_remove(number: str) -> Any:
 
 @bp.delete("/contacts/<number>")
 @token_required
+@query_args()
 def contact_erase(number: str) -> Any:
     """Erase a caller exactly as the dashboard's "delete this caller's data" does."""
     try:

@@ -255,3 +255,12 @@ def test_api_erasure_refuses_an_unreadable_number(app: Flask, client: Any) -> No
     """A path that is not a phone number is a 400, and nothing is erased."""
     response = client.delete("/api/contacts/not-a-number", headers=AUTH)
     assert response.status_code == 400 and response.get_json()["error"] == "invalid_number"
+
+
+def test_api_refuses_unknown_query_parameters(app: Flask, client: Any) -> None:
+    """A typo in the query (?dry_run=1) is a 400, and nothing is erased or listed."""
+    make_session(phone=NUMBER, nps=2)
+    response = client.delete(f"/api/contacts/{NUMBER}?dry_run=1", headers=AUTH)
+    assert response.status_code == 400 and "dry_run" in response.get_json()["message"]
+    assert client.post("/api/dnc?force=1", json={"number": NUMBER}, headers=AUTH).status_code == 400
+    assert suppression.suppression_reason(NUMBER) is None
