@@ -114,8 +114,13 @@ def dial(number: str, version: SurveyVersion) -> CallSession:
 
 
 def job_id(request: SurveyRequest) -> str:
-    """One job per request and opening: a rescheduled request gets a new one."""
-    return f"survey-request-{request.id}-{int(request.scheduled_for.timestamp())}"
+    """The request's pending job. A rescheduled request gets a new id, even for the same
+    opening (a worker whose clock runs a second early), so the job that reschedules it
+    never overwrites itself."""
+    key = f"survey-request-{request.id}-{int(request.scheduled_for.timestamp())}"
+    if request.dialing_at is not None:
+        key += f"-{int(request.dialing_at.timestamp() * 1000)}"
+    return key
 
 
 def schedule(number: str, slug: str, at: datetime) -> SurveyRequest:
