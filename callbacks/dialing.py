@@ -152,7 +152,7 @@ def enqueue_placement(attempt_id: int) -> None:
         place_call_now(attempt_id)
 
 
-def place_call_now(attempt_id: int) -> str:
+def place_call_now(attempt_id: int, now: datetime | None = None) -> str:
     """Ask Twilio to ring the agent; at most once per attempt, whatever happens."""
     started = db.session.execute(
         update(CallbackAttempt)
@@ -167,7 +167,7 @@ def place_call_now(attempt_id: int) -> str:
         return "already_started"
     attempt = db.session.get(CallbackAttempt, attempt_id)
     assert attempt is not None
-    blocked = reach_block(attempt.task)  # the moment of dialling: hours, do-not-call, opt-out
+    blocked = reach_block(attempt.task, now)  # the moment of dialling: hours, DNC, opt-out
     if blocked is not None:
         _not_placed(attempt, str(blocked))
         return "not_placed"
