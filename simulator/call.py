@@ -106,6 +106,7 @@ class SimulatedCall(TwimlPlayer):
             status=self.status,
             duration=self.duration,
             errors=list(self.errors),
+            legs=list(self.legs),
         )
 
     def state(self) -> CallState:
@@ -178,6 +179,7 @@ class SimulatedCall(TwimlPlayer):
                 continue
             verb = self._take_verb()
             if verb is None:
+                self.twiml_finished = True
                 self._end("completed")  # no more verbs: Twilio hangs up
                 break
             handler = self._VERBS.get(verb.tag)

@@ -14,6 +14,7 @@ driver needs are importable from here.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import requests
 
@@ -134,6 +135,37 @@ class CallerSimulator:
             parent_call_sid=parent_call_sid,
         )
         return SimulatedCall(self, setup)
+
+    def play_leg(
+        self, request: DialRequest, outcome: DialOutcome, url: str | None = None
+    ) -> DialOutcome:
+        """Play a ``<Number url>``'s TwiML to the party that answered, as Twilio does before
+        it bridges them to the caller (a whisper, or a screening question).
+
+        The leg's requests are signed like any other. The parties are bridged when the TwiML
+        runs out of verbs; a ``<Hangup>`` (or the dialled party hanging up) screens the call
+        out: the ``<Dial>`` then ends unbridged.
+
+        Args:
+            request: the dialled leg (``request.url`` is the TwiML to play).
+            outcome: how the dial handler said the leg was answered; its ``leg_actions``
+                answer the leg's ``<Gather>``s.
+            url: where to request the TwiML, when not ``request.url`` itself.
+        """
+        leg = self.call(
+            url or request.url or "",
+            from_=request.caller_id,
+            to=request.number,
+            direction="outbound-dial",
+            call_sid=outcome.call_sid,
+            method=request.method,
+            status_events=(),
+            parent_call_sid=request.parent_call_sid,
+        )
+        result = leg.run(outcome.leg_actions)
+        bridged = leg.twiml_finished and not result.errors
+        talk = outcome.duration if bridged else 0
+        return replace(outcome, leg=result, bridged=bridged, duration=talk + result.duration)
 
     def resume(self, state: CallState) -> SimulatedCall:
         """Carry on a call saved with :meth:`SimulatedCall.state`, where it stood.

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from simulator.actions import Action
+from simulator.results import CallResult
 from simulator.sids import new_sid
 
 Answer = Literal["answered", "busy", "no-answer", "failed"]
@@ -32,6 +35,11 @@ class DialOutcome:
     ``caller_hung_up`` says the caller, not the dialled party, ended the bridged call: the
     ``<Dial>`` action is still requested (with ``CallStatus=completed``), but the call is
     over and its TwiML is never played.
+
+    When the ``<Number url>`` names TwiML for the dialled party (a whisper, a screening
+    question), an answered leg plays it before the two are bridged: ``leg_actions`` is what
+    the dialled party does when it waits for them, ``leg`` what happened (what they heard,
+    the requests made), and ``bridged`` is False when that TwiML hung up instead.
     """
 
     status: Answer
@@ -39,6 +47,14 @@ class DialOutcome:
     call_sid: str = field(default_factory=lambda: new_sid("CA"))
     ring_seconds: int = 2
     caller_hung_up: bool = False
+    leg_actions: Sequence[Action] = ()
+    leg: CallResult | None = None
+    bridged: bool = True
+
+    @property
+    def connected(self) -> bool:
+        """Answered and bridged to the caller."""
+        return self.status == "answered" and self.bridged
 
 
 class DialHandler(Protocol):

@@ -288,26 +288,21 @@ class FakeTwilio:
             self.calls[child.sid] = child
         callee = self.callee(child)
         duration = callee.talk_seconds if callee.answer == "answered" else 0
+        outcome = DialOutcome(
+            callee.answer, duration=duration, call_sid=child.sid, leg_actions=tuple(callee.actions)
+        )
         if callee.answer == "answered" and request.url:
             # <Number url> runs TwiML on the dialled leg before the two are bridged.
             with requests.Session() as http:
-                leg = self._simulator(http, child, request.url).call(
-                    self._delivery_url(request.url),
-                    from_=child.from_,
-                    to=child.to,
-                    direction="outbound-dial",
-                    call_sid=child.sid,
-                    method=request.method,
-                    parent_call_sid=parent.sid,
-                    status_events=(),
+                outcome = self._simulator(http, child, request.url).play_leg(
+                    request, outcome, url=self._delivery_url(request.url)
                 )
-                result = leg.run(callee.actions)
-            child.heard = result.heard
-            child.webhooks = result.requests
-            duration += result.duration
+            assert outcome.leg is not None
+            child.heard = outcome.leg.heard
+            child.webhooks = outcome.leg.requests
         final = "completed" if callee.answer == "answered" else callee.answer
-        self._set_status(child, final, duration)
-        return DialOutcome(callee.answer, duration=duration, call_sid=child.sid)
+        self._set_status(child, final, outcome.duration)
+        return outcome
 
     def _set_status(self, call: FakeCall, status: str, duration: int | None = None) -> None:
         now = datetime.now(UTC)

@@ -13,7 +13,7 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from simulator.dialing import DialHandler
+from simulator.dialing import DialHandler, DialOutcome, DialRequest
 from simulator.sids import API_VERSION, rfc2822
 from simulator.sinks import RecordingSink
 from simulator.state import CallSetup, HeldCallback
@@ -29,6 +29,12 @@ class CallerSettings(Protocol):
     duplicate_callbacks: bool
     reorder_callbacks: bool
     dial_handler: DialHandler
+
+    def play_leg(
+        self, request: DialRequest, outcome: DialOutcome, url: str | None = None
+    ) -> DialOutcome:
+        """Play a ``<Number url>``'s TwiML to the party that answered a ``<Dial>`` leg."""
+        ...
 
 
 class CallLine:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from simulator.webhooks import RecordedRequest
@@ -47,6 +47,8 @@ class CallResult:
     status: str
     duration: int
     errors: list[str]
+    # Dialled legs that played their <Number url> TwiML: what each answering party heard.
+    legs: list[CallResult] = field(default_factory=list)
 
     @property
     def final_status(self) -> str:

@@ -18,7 +18,7 @@ from simulator.actions import Action, Press, RecordAudio, Speak
 from simulator.audio import truncate_wav, wav_seconds
 from simulator.dialing import DialOutcome, DialRequest
 from simulator.line import CallerSettings, CallLine
-from simulator.results import CallRecording
+from simulator.results import CallRecording, CallResult
 from simulator.sids import API_VERSION, new_sid, rfc2822
 from simulator.state import CallSetup
 from simulator.webhooks import resolve_url
@@ -37,6 +37,11 @@ class TwimlPlayer(CallLine):
         self.heard: list[str] = []
         self.recordings: list[CallRecording] = []
         self.errors: list[str] = []
+        # The <Dial> legs whose <Number url> TwiML was played to the party that answered.
+        self.legs: list[CallResult] = []
+        # True once the TwiML ran out of verbs (rather than hanging up): on a dialled leg's
+        # <Number url>, that is when Twilio bridges the two parties.
+        self.twiml_finished = False
         self._doc_url = setup.url  # relative TwiML URLs resolve against it
         self._document = ""  # the current TwiML document's text
         self._verbs: list[ET.Element] = []  # its verbs
@@ -229,12 +234,12 @@ class TwimlPlayer(CallLine):
         for index, number in enumerate(targets):
             noun = numbers[index] if numbers else None
             outcome = self._dial_number(verb, noun, number)
-            if outcome.status == "answered":
-                break  # Twilio bridges the first leg that answers
+            if outcome.connected:
+                break  # Twilio bridges the first leg that answers (and is not screened out)
         if outcome is None:
             return
         action = verb.get("action")
-        hung_up = outcome.status == "answered" and outcome.caller_hung_up
+        hung_up = outcome.connected and outcome.caller_hung_up
         if not action:
             if hung_up:
                 self._end("completed")
@@ -242,7 +247,7 @@ class TwimlPlayer(CallLine):
         params = {
             "DialCallStatus": "completed" if outcome.status == "answered" else outcome.status,
             "DialCallSid": outcome.call_sid,
-            "DialBridged": "true" if outcome.status == "answered" else "false",
+            "DialBridged": "true" if outcome.connected else "false",
         }
         if outcome.status == "answered":
             params["DialCallDuration"] = str(outcome.duration)
@@ -268,6 +273,10 @@ class TwimlPlayer(CallLine):
             method=(noun.get("method", "POST") if noun is not None else "POST"),
         )
         outcome = self.sim.dial_handler(request)
+        if outcome.status == "answered" and request.url and outcome.leg is None:
+            outcome = self.sim.play_leg(request, outcome)  # the whisper, before bridging
+        if outcome.leg is not None:
+            self.legs.append(outcome.leg)
         self.elapsed += outcome.ring_seconds + outcome.duration
         if noun is None or not noun.get("statusCallback"):
             return outcome

@@ -431,6 +431,36 @@ def test_caller_hanging_up_on_the_bridge_ends_the_call(fake, twiml_app, app_url)
     assert [r.value("CallStatus") for r in twiml_app.to("/s")] == ["completed"]
 
 
+def test_number_url_is_played_to_the_dialled_party_before_the_bridge(simulator, twiml_app, app_url):
+    """<Number url>: the answering leg requests it (signed, with ParentCallSid), hears it,
+    and is bridged when it ends; the caller never hears it."""
+    twiml_app.documents["/voice"] = twiml(
+        '<Dial action="/dialed"><Number url="/whisper?s=1">+15005550010</Number></Dial>'
+    )
+    twiml_app.documents["/whisper"] = twiml("<Say>Caller scored 3.</Say>")
+    result = simulator.call(f"{app_url}/voice", from_=CALLER, to=SURVEY_NUMBER).run([])
+    [whisper] = twiml_app.to("/whisper")
+    assert _valid(whisper) and whisper.url.endswith("/whisper?s=1")
+    assert (whisper.value("ParentCallSid"), whisper.value("To")) == (result.sid, "+15005550010")
+    assert whisper.value("Direction") == "outbound-dial"
+    [leg] = result.legs
+    assert leg.heard == ["Caller scored 3."] and "Caller scored 3." not in result.heard
+    dialed = twiml_app.to("/dialed")[0]
+    assert (dialed.value("DialCallStatus"), dialed.value("DialBridged")) == ("completed", "true")
+
+
+def test_number_url_that_hangs_up_screens_the_call_out(simulator, twiml_app, app_url):
+    """A <Hangup> in the dialled party's TwiML ends the dial unbridged."""
+    twiml_app.documents["/voice"] = twiml(
+        '<Dial action="/dialed"><Number url="/screen">+15005550010</Number></Dial>'
+    )
+    twiml_app.documents["/screen"] = twiml("<Say>Not now</Say>", "<Hangup/>")
+    result = simulator.call(f"{app_url}/voice", from_=CALLER, to=SURVEY_NUMBER).run([])
+    assert result.legs[0].heard == ["Not now"]
+    dialed = twiml_app.to("/dialed")[0]
+    assert dialed.value("DialBridged") == "false"
+
+
 def test_interrupt_redirects_waiting_call(simulator, twiml_app, app_url):
     """A REST redirect abandons the waiting Gather and fetches the new URL."""
     twiml_app.documents["/voice"] = GATHER_ONE

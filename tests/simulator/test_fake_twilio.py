@@ -292,3 +292,18 @@ def test_control_script_endpoint_rejects_bad_scripts(fake_url):
         timeout=5,
     )
     assert (response.status_code, response.json()["code"]) == (400, 21000)
+
+
+def test_number_url_is_played_on_the_dialled_leg_once(client, fake, twiml_app: TwimlApp, app_url):
+    """<Dial><Number url>: the dialled call records what its party heard, then is bridged."""
+    fake.script_for(AGENT, Callee(talk_seconds=5))
+    twiml_app.documents["/voice"] = twiml(
+        f'<Dial action="/dialed"><Number url="/whisper">{AGENT}</Number></Dial>'
+    )
+    twiml_app.documents["/whisper"] = twiml("<Say>Whisper</Say>")
+    call = client.calls.create(to=CUSTOMER, from_=SURVEY_NUMBER, url=f"{app_url}/voice")
+    fake.wait_for_calls()
+    [leg] = [c for c in fake.call_list() if c.to == AGENT]
+    assert leg.heard == ["Whisper"] and leg.parent_call_sid == call.sid
+    assert len(twiml_app.to("/whisper")) == 1 and (leg.duration or 0) >= 5
+    assert twiml_app.to("/dialed")[0].value("DialBridged") == "true"
