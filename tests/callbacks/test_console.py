@@ -87,7 +87,9 @@ def test_task_page_shows_what_the_caller_said(
     for step in ("Take responsibility", "Express regret", "Repair", "Explain", "Promise"):
         assert step in page
     assert "you scored us 2 out of 10" in page
-    assert "You told us “worried”" in page
+    # The caller's sentence around the cue, not the cue word alone.
+    said = "I&#39;m really worried, the payment bounced and I&#39;ll lose my flat"
+    assert f"You told us “{said}”" in page
 
 
 def test_outcome_form_closes_the_task(app: Flask, client: Any, agent: User) -> None:
