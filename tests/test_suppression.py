@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import flask_migrate
-import pytest
 from flask import Flask
 from sqlalchemy import text
 
@@ -178,8 +177,6 @@ def test_migration_copies_existing_opt_outs_and_do_not_call(app: Flask) -> None:
 # --- suppression outlives "delete this caller's data" ---------------------------------------
 
 
-# Passes once place_survey_call asks core.suppression (issue 11 item 3, in progress).
-@pytest.mark.xfail(reason="ivr.outbound does not check suppression_reason yet", strict=False)
 def test_survey_call_to_an_opted_out_number_is_refused_after_erasure(
     app: Flask, client: Any, simulator: CallerSimulator, survey_url: str, status_url: str
 ) -> None:
