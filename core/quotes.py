@@ -104,3 +104,11 @@ def find(text: str, phrase: str) -> tuple[int, int] | None:
     """Where ``phrase`` first occurs in ``text``, ignoring case."""
     at = text.lower().find(phrase.lower())
     return None if at < 0 else (at, at + len(phrase))
+
+
+def trim(text: str, max_words: int = MAX_WORDS) -> str:
+    """``text`` whole when short enough, else its first ``max_words`` words and an ellipsis."""
+    words = text.split()
+    if len(words) <= max_words:
+        return " ".join(words).rstrip(".")
+    return " ".join(words[:max_words]).rstrip(f",;: {DASHES}") + ELLIPSIS

@@ -43,8 +43,9 @@ def create_demo_survey() -> Survey:
     version = SurveyVersion(
         survey=survey,
         number=1,
-        greeting="Hello! Thanks for calling us today. We have a short survey about your call. "
-        "At any time, press 0 to speak with a person, or 9 to stop receiving these surveys.",
+        # Which keys reach a person or opt out is said by the survey itself (ivr.survey.
+        # key_promise), from the keys that really work on each question.
+        greeting="Hello! Thanks for calling us today. We have a short survey about your call.",
         disclosure="We'd love to hear your thoughts in your own words. "
         "This part of the call will be recorded so our team can listen to it. "
         "Press 1 if that's OK, or 2 to skip it.",

@@ -245,8 +245,8 @@ def create_survey(name: str, slug: str, team_id: int | None, user: User) -> Surv
 
 def starter_draft() -> VersionDraft:
     return VersionDraft(
-        greeting="Hello! Thanks for calling us today. We have a short survey about your call. "
-        "At any time, press 0 to speak with a person, or 9 to stop receiving these surveys.",
+        # The survey says which keys work after the greeting (ivr.survey.key_promise).
+        greeting="Hello! Thanks for calling us today. We have a short survey about your call.",
         disclosure="We'd love to hear your thoughts in your own words. This part of the call "
         "will be recorded so our team can listen to it. Press 1 if that's OK, or 2 to skip it.",
         comment_prompt="Please tell us about your experience after the beep, then press pound.",

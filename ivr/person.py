@@ -1,33 +1,36 @@
 """Leaving the questions: opting out, or reaching a person (a warm transfer, or a callback
-at the number and time the caller chooses)."""
+at the number and time the caller chooses).
+
+A person, in ``TRANSFER_HOURS``: a warm transfer. The agent's phone plays a whisper first
+(``ivr.whisper``: the scores and the caller's words), then the two are bridged. Nobody
+answers, or outside those hours: a callback, which the callback rules open with priority
+high (``asked_for_human``), and the caller hears by when to expect it: the same SLA and
+callee-local calling hours the task gets (``callback_promise``).
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime, time
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 import phonenumbers
 from flask import current_app
 from twilio.twiml.voice_response import VoiceResponse
 
-from core import contacts, events
+from callbacks.models import Priority
+from callbacks.policy import sla_minutes
+from core import contacts, events, hours, reachability
 from core.db import utcnow
-from core.models import (
-    SurveyOutcome,
-)
+from core.models import CallSession, SurveyOutcome
+from ivr import whisper
 from ivr.answers import Intent, parse_yes_no, read_reply, spoken_digits
 from ivr.turn import MAX_TRIES, Turn, finish, step_url
 
 log = logging.getLogger(__name__)
 
 CALLBACK_TIMES = {"1": "now", "2": "later_today", "3": "tomorrow"}
-CALLBACK_TIME_WORDS = {
-    "now": "as soon as possible",
-    "later_today": "later today",
-    "tomorrow": "tomorrow",
-}
+ROUND_UP = timedelta(minutes=5)  # "by 4:15 PM", not "by 4:13 PM"
 
 
 OPT_OUT_CHECK = (
@@ -69,18 +72,20 @@ def confirm_opt_out(
 
 
 def transfer_available(now: datetime | None = None) -> bool:
+    """A transfer number is set and it is within ``TRANSFER_HOURS`` where the team is."""
     number = current_app.config["TRANSFER_NUMBER"]
     if not number:
         return False
-    start_s, end_s = current_app.config["TRANSFER_HOURS"].split("-")
-    local = (now or utcnow()).astimezone(ZoneInfo(current_app.config["TRANSFER_TIMEZONE"]))
-    return time.fromisoformat(start_s) <= local.time() < time.fromisoformat(end_s)
+    cfg = current_app.config
+    team = hours.zone(cfg["TRANSFER_TIMEZONE"], "America/New_York")
+    return hours.is_allowed(now or utcnow(), team, hours.Window.parse(cfg["TRANSFER_HOURS"]))
 
 
 def offer_human(turn: Turn) -> VoiceResponse:
     turn.session.asked_for_human = True
     events.record("caller.asked_for_human", session=turn.session)
     if transfer_available():
+        whisper.remember(turn.session.id, turn.inp.speech)
         turn.say("Please hold while we connect you to a member of our team.")
         dial = turn.response.dial(
             action=step_url("transferred"),
@@ -88,7 +93,10 @@ def offer_human(turn: Turn) -> VoiceResponse:
             timeout=20,
             caller_id=current_app.config["TWILIO_PHONE_NUMBER"],
         )
-        dial.number(current_app.config["TRANSFER_NUMBER"])
+        # Twilio plays the whisper to the agent who answers, then bridges the caller.
+        dial.number(
+            current_app.config["TRANSFER_NUMBER"], url=whisper.url(turn.session.id), method="POST"
+        )
         return turn.response
     turn.session.wants_callback = True
     turn.say("Our team can't take your call right now, so we will call you back.")
@@ -96,13 +104,64 @@ def offer_human(turn: Turn) -> VoiceResponse:
 
 
 def on_transferred(turn: Turn) -> VoiceResponse:
-    if turn.inp.form.get("DialCallStatus") == "completed":
+    form = turn.inp.form
+    # "completed" with DialBridged=false: the agent answered but never took the call.
+    if form.get("DialCallStatus") == "completed" and form.get("DialBridged") != "false":
         turn.session.transferred = True
         turn.session.outcome = SurveyOutcome.PARTIAL
         return turn.hangup("Thank you for calling. Goodbye.")
     turn.session.wants_callback = True
+    events.record(
+        "caller.transfer_unanswered",
+        session=turn.session,
+        data={"dial_status": form.get("DialCallStatus")},
+    )
     turn.say("Sorry, nobody could answer just now, so we will call you back.")
     return ask_number(turn)
+
+
+def _clock(at: datetime) -> str:
+    """ "8 AM", "3:45 PM": how the time is said."""
+    minutes = f":{at.minute:02d}" if at.minute else ""
+    return f"{at.hour % 12 or 12}{minutes} {'AM' if at.hour < 12 else 'PM'}"
+
+
+def _day(at: datetime, today: datetime) -> str:
+    days = (at.date() - today.date()).days
+    return "today" if days == 0 else "tomorrow" if days == 1 else f"on {at:%A}"
+
+
+def callback_promise(session: CallSession, now: datetime | None = None) -> str:
+    """By when the callback will come, in the callee's time: "by 4:15 PM today",
+    "tomorrow between 8 AM and 9 AM".
+
+    The same sums the callback task makes (``core.hours.schedule`` with the high-priority
+    SLA, the callee's zone and preference), rounded up to five minutes. A later reason
+    (distress in the comment) only brings the deadline forward, so the promise holds.
+    """
+    now = now or utcnow()
+    contact = session.contact
+    phone = (
+        session.callback_number
+        or (contact and contact.callback_phone)
+        or (contact.phone if contact else session.customer_number)
+    )
+    tz = reachability.callee_zone(phone, contact.timezone if contact else None)
+    start, due = hours.schedule(
+        now,
+        sla_minutes=sla_minutes(Priority.HIGH),
+        tz=tz,
+        window=reachability.calling_window(),
+        preference=session.callback_preference,
+    )
+    past_hour = due - due.replace(minute=0, second=0, microsecond=0)
+    due += -past_hour % ROUND_UP  # a later promise than the task's deadline, never earlier
+    today, first, last = now.astimezone(tz), start.astimezone(tz), due.astimezone(tz)
+    if start <= now + timedelta(minutes=1):
+        return f"by {_clock(last)} {_day(last, today)}"
+    if first.date() == last.date():
+        return f"{_day(first, today)} between {_clock(first)} and {_clock(last)}"
+    return f"between {_clock(first)} {_day(first, today)} and {_clock(last)} {_day(last, today)}"
 
 
 def ask_callback(turn: Turn, tries: int = 1) -> VoiceResponse:
@@ -236,6 +295,5 @@ def on_when(turn: Turn) -> VoiceResponse:
     if when is None and turn.inp.tries < MAX_TRIES:
         return ask_when(turn, turn.inp.tries + 1)
     turn.session.callback_preference = when or "now"
-    return finish(
-        turn, f"Someone from our team will call you {CALLBACK_TIME_WORDS[when or 'now']}."
-    )
+    promise = callback_promise(turn.session)
+    return finish(turn, f"Someone from our team will call you back {promise}.")

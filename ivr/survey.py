@@ -20,8 +20,9 @@ from core.models import (
     Answer,
     Question,
     QuestionKind,
+    SurveyVersion,
 )
-from ivr.answers import Intent, Reading, read_reply
+from ivr.answers import Intent, Reading, escape_keys, read_reply
 from ivr.comment import ask_consent, on_consent, on_recorded
 from ivr.person import (
     ask_callback,
@@ -78,7 +79,44 @@ def handle(inp: CallInput) -> VoiceResponse:
 
 def start(turn: Turn) -> VoiceResponse:
     turn.say(turn.version.greeting)
+    turn.say(key_promise(turn.version))
     return ask_question(turn, 0)
+
+
+KEY_NAMES = {"*": "star", "#": "pound"}
+KEY_DOES = {Intent.HUMAN: "to speak with a person", Intent.OPT_OUT: "to stop these surveys"}
+
+
+def _press(keys: Mapping[str, Intent]) -> str:
+    """ "press 0 or star to speak with a person, or 9 to stop these surveys"."""
+    ordered = sorted(keys, key=lambda key: (not key.isdigit(), key))
+    said = [
+        f"{' or '.join(KEY_NAMES.get(k, k) for k in ordered if keys[k] is intent)} {does}"
+        for intent, does in KEY_DOES.items()
+        if intent in keys.values()
+    ]
+    return "press " + ", or ".join(said)
+
+
+def key_promise(version: SurveyVersion) -> str:
+    """What the keys do, said after the greeting, from the keys the flow really honours.
+
+    Built from ``escape_keys`` for the first question and for every step after it (the
+    other questions, the recording consent and the callback offer, which read replies as
+    any question), so the promise cannot drift from the keypad: on the 0-10 question 0 and
+    9 are scores and only star reaches a person.
+    """
+    kinds = [q.kind for q in version.questions]
+    after = [escape_keys(kind) for kind in kinds[1:]] + [escape_keys(None)]
+    later = {k: i for k, i in after[0].items() if all(step.get(k) is i for step in after)}
+    first = escape_keys(kinds[0]) if kinds else later
+    spoken = "You can also ask for either in your own words."
+    if first == later:
+        return f"On any question, {_press(later)}. {spoken}"
+    return (
+        f"On the first question, {_press(first)}. "
+        f"On the questions after it, {_press(later)}. {spoken}"
+    )
 
 
 def ask_question(turn: Turn, position: int, tries: int = 1) -> VoiceResponse:

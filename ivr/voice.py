@@ -11,9 +11,9 @@ from core import events
 from core.db import db
 from core.models import CallSession
 from core.twilio_auth import twilio_signed
-from core.twilio_params import BadParameter, clean, clean_args
+from core.twilio_params import BadParameter, clean, clean_args, db_id
 from core.twiml import apology, twiml
-from ivr import lifecycle, sessions, survey
+from ivr import lifecycle, sessions, survey, whisper
 from ivr.turn import CallInput
 from transcription import pipeline
 
@@ -94,6 +94,24 @@ def recording_callback() -> Response:
         return bad_request(exc)
     pipeline.on_status_callback(session_for_callback(params), params)
     return Response(status=204)
+
+
+@bp.post("/whisper")
+@twilio_signed
+def whisper_for_agent() -> Response:
+    """The warm transfer's ``<Number url>``: played to the agent before the caller is bridged.
+
+    Always TwiML: if anything fails the agent hears a short generic whisper and is still
+    put through, rather than Twilio's application error with the caller on hold.
+    """
+    try:
+        given = clean_args(request.args).get("session", "")
+        session_id = int(given) if given.isdigit() and db_id(int(given)) else None
+        return twiml(whisper.twiml(session_id))
+    except Exception:
+        db.session.rollback()
+        log.exception("whisper for %s failed", request.args.get("session"))
+        return twiml(whisper.fallback())
 
 
 @bp.post("/fallback")
