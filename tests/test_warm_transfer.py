@@ -10,12 +10,13 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import flask_migrate
 import pytest
 from flask import Flask
 
 from callbacks.models import CallbackTask, Priority
 from core.db import db
-from core.models import CallSession, QuestionKind, SurveyOutcome
+from core.models import CallSession, QuestionKind, SurveyOutcome, SurveyVersion
 from ivr import person
 from ivr.answers import Intent, escape_keys
 from simulator.actions import Press, Speak
@@ -112,6 +113,25 @@ def test_the_flow_honours_each_promised_key(
     """Each key the greeting names does what it says at that point of the survey."""
     result = run(simulator, survey_url, status_url, [*before, Press(key), Press("1"), Press("1")])
     assert heard in " ".join(result.heard)
+
+
+def test_the_migration_takes_the_false_promise_out_of_stored_greetings(app: Flask) -> None:
+    """Greetings saved with "at any time, press 0" lose that sentence; the rest stays."""
+    old = (
+        "Hello! Thanks for calling us today. We have a short survey about your call. "
+        "At any time, press 0 to speak with a person, or 9 to stop receiving these surveys."
+    )
+    version = db.session.scalar(db.select(SurveyVersion))
+    assert version is not None
+    version.greeting, version_id = old, version.id
+    db.session.commit()
+    db.session.remove()
+    flask_migrate.downgrade(revision="d1_suppressions")
+    flask_migrate.upgrade()
+    greeting = db.session.scalar(
+        db.select(SurveyVersion.greeting).where(SurveyVersion.id == version_id)
+    )
+    assert greeting == "Hello! Thanks for calling us today. We have a short survey about your call."
 
 
 def test_zero_on_the_first_question_is_a_score_as_promised(
