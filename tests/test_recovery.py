@@ -239,17 +239,21 @@ def test_killed_workers_scheduler_stops_and_frees_the_lock(
     assert holder and replacement.alive()
 
 
-def test_watchdog_retries_a_job_whose_lease_ran_out(app: Flask, redis_conn: Redis) -> None:
-    """A started job with no heartbeat for the lease is retried; a live one is left alone."""
+def test_watchdog_requeues_a_job_whose_lease_ran_out_at_the_front(
+    app: Flask, redis_conn: Redis
+) -> None:
+    """A started job with no heartbeat for the lease goes back first in line, once."""
     queue = Queue("recovery-test", connection=redis_conn)
-    dead = queue.enqueue("workers.jobs.sweep_recordings", retry=Retry(max=2, interval=[10, 60]))
-    live = queue.enqueue("workers.jobs.sweep_callbacks", retry=Retry(max=2, interval=[10, 60]))
+    retry = Retry(max=2, interval=[10, 60])
+    dead = queue.enqueue("workers.jobs.sweep_recordings", retry=retry)
+    live = queue.enqueue("workers.jobs.sweep_callbacks", retry=retry)
     worker = RecoveringWorker([queue], connection=redis_conn)
     worker.register_birth()
     for job in (dead, live):
-        execution = worker.prepare_execution(job)
+        queue.remove(job)
+        worker.prepare_execution(job)
         worker.prepare_job_execution(job)
-        assert execution is not None
+    waiting = queue.enqueue("workers.jobs.purge_expired_recordings")
     registry = StartedJobRegistry(queue=queue)
     leases = {
         entry.decode().split(":")[0]: (entry, score)
@@ -261,11 +265,11 @@ def test_watchdog_retries_a_job_whose_lease_ran_out(app: Flask, redis_conn: Redi
 
     recovered = recover_abandoned(redis_conn, [queue.name])
 
-    assert [(r.job_id, r.outcome) for r in recovered] == [(dead.id, "scheduled")]
-    assert dead.get_status(refresh=True) == JobStatus.SCHEDULED
+    assert [(r.job_id, r.outcome) for r in recovered] == [(dead.id, "queued")]
+    assert queue.get_job_ids() == [dead.id, waiting.id]
     assert Job.fetch(dead.id, connection=redis_conn).retries_left == 1
     assert live.get_status(refresh=True) == JobStatus.STARTED
-    assert recover_abandoned(redis_conn, [queue.name]) == []  # nothing is retried twice
+    assert recover_abandoned(redis_conn, [queue.name]) == []  # nothing is requeued twice
 
 
 # --- waiting for services ----------------------------------------------------------------

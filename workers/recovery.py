@@ -6,9 +6,9 @@ for a transcription) before it counts as abandoned, and notices at the next regi
 cleanup (every 10 minutes). Here a thread refreshes RQ's own heartbeats (worker, execution,
 job) every ``JOB_HEARTBEAT_SECONDS`` with a ``JOB_HEARTBEAT_TTL`` lease while a job runs.
 A worker killed mid-job stops beating, its entry expires within the lease, and the
-scheduler process's watchdog (``workers.watchdog``) or any worker's registry cleanup hands
-the job to RQ's retry. The pipeline's stages are idempotent, so the retry does only what
-is left.
+scheduler process's watchdog or any worker's registry cleanup (``workers.watchdog``) puts
+the job back at the front of its queue. The pipeline's stages are idempotent, so the
+rerun does only what is left.
 
 ``work(with_scheduler=True)`` forks RQ's scheduler next to the worker; a worker killed with
 SIGKILL left it running and holding the scheduler lock. ``ParentBoundScheduler`` stops and
@@ -34,6 +34,8 @@ from rq.job import Job
 from rq.queue import Queue
 from rq.scheduler import RQScheduler
 from rq.worker import WorkerStatus
+
+from workers.watchdog import recover_abandoned
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +122,10 @@ class RecoveringWorker(SimpleWorker):
     def request_stop(self, signum: Any, frame: Any) -> None:
         self.stop.set()
         super().request_stop(signum, frame)
+
+    def clean_registries(self) -> None:
+        recover_abandoned(self.connection, self.queue_names())  # first: to the queue's front
+        super().clean_registries()
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         return JOB_HEARTBEAT_TTL
