@@ -1,12 +1,12 @@
-"""Spoken survey answers: the reader in ivr/answers.py against the word lists it replaced.
+"""Spoken survey answers: the reader in replies/answers.py against the word lists it replaced.
 
 Run from the repo root: ``python bench/answers_bench.py``. It reads the held-out replies in
 ``data/heldout/answers_{nps,csat,yes_no}.jsonl`` (one JSON object per line: ``speech``,
 ``value``, ``intent``), written by another author and never used for tuning, and scores
 what the survey does with each reply on that question:
 
-    * new: ``ivr.answers.read_speech`` (value and request read from the whole reply);
-    * old: a copy of the previous ``ivr/answers.py`` below, used as the survey used it (a
+    * new: ``replies.answers.read_speech`` (value and request read from the whole reply);
+    * old: a copy of the previous ``replies/answers.py`` below, used as the survey used it (a
       request word anywhere wins and no value is stored; otherwise the first number or the
       first yes/no word).
 
@@ -32,14 +32,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from core.models import QuestionKind  # noqa: E402
-from ivr.answers import read_speech  # noqa: E402
+from replies.answers import read_speech  # noqa: E402
 
 HELDOUT = ROOT / "data" / "heldout"
 KINDS = (QuestionKind.NPS, QuestionKind.CSAT, QuestionKind.YES_NO)
 EXACT_GOAL = 0.90  # both value and request right, per kind
 
 # ---------------------------------------------------------------------------------------
-# The old reader, copied from ivr/answers.py before issue 9 (commit 951f026): same logic,
+# The old reader, copied from replies/answers.py before issue 9 (commit 951f026): same logic,
 # docstrings trimmed, names prefixed so nothing is confused with the new reader.
 # ---------------------------------------------------------------------------------------
 _NUMBER_WORDS = {

@@ -15,7 +15,7 @@ import click
 from flask.cli import AppGroup
 
 from core.models import QuestionKind
-from ivr.answers import read_speech
+from replies.answers import read_speech
 
 answers = AppGroup("answers", help="Read spoken survey replies as the survey does.")
 

@@ -7,9 +7,9 @@ import logging
 from twilio.twiml.voice_response import VoiceResponse
 
 from core import events
-from ivr.answers import Intent, read_reply
 from ivr.person import ask_callback, confirm_opt_out, offer_human, opt_out
 from ivr.turn import MAX_TRIES, RECORDING_CALLBACK_PATH, Turn, step_url
+from replies.answers import Intent, read_reply
 from transcription import pipeline
 
 log = logging.getLogger(__name__)

@@ -24,8 +24,8 @@ from core import contacts, events, hours, reachability
 from core.db import utcnow
 from core.models import CallSession, SurveyOutcome
 from ivr import whisper
-from ivr.answers import Intent, parse_yes_no, read_reply, spoken_digits
 from ivr.turn import MAX_TRIES, Turn, finish, step_url
+from replies.answers import Intent, parse_yes_no, read_reply, spoken_digits
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def transfer_available(now: datetime | None = None) -> bool:
     if not number:
         return False
     cfg = current_app.config
-    team = hours.zone(cfg["TRANSFER_TIMEZONE"], "America/New_York")
+    team = hours.zone(cfg["TRANSFER_TIMEZONE"], cfg["DEFAULT_TIMEZONE"])
     return hours.is_allowed(now or utcnow(), team, hours.Window.parse(cfg["TRANSFER_HOURS"]))
 
 

@@ -22,7 +22,6 @@ from core.models import (
     QuestionKind,
     SurveyVersion,
 )
-from ivr.answers import Intent, Reading, escape_keys, read_reply
 from ivr.comment import ask_consent, on_consent, on_recorded
 from ivr.person import (
     ask_callback,
@@ -38,6 +37,7 @@ from ivr.person import (
 )
 from ivr.sessions import load_session
 from ivr.turn import MAX_TRIES, CallInput, Turn, step_url
+from replies.answers import Intent, Reading, escape_keys, read_reply
 
 CARRY_ON = "No problem, let's carry on."
 HEARD_LIMIT = 500  # characters of a doubted reply carried in the read-back URL

@@ -1,9 +1,9 @@
 """Turning keypad digits and speech recognition results into answers and intents.
 
 Keys mean exactly what the prompt says (see ``escape_keys``). Speech is read as a whole
-(``read_speech``): the request in it, if the caller asks for something (``ivr.intents``),
-then the answer in what is left: the score given (``ivr.numbers``) or yes/no
-(``ivr.polarity``). A reply may carry both: "eight, but can I talk to someone" is 8 and a
+(``read_speech``): the request in it, if the caller asks for something (``replies.intents``),
+then the answer in what is left: the score given (``replies.numbers``) or yes/no
+(``replies.polarity``). A reply may carry both: "eight, but can I talk to someone" is 8 and a
 request for a person.
 """
 
@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass
 
 from core.models import QuestionKind
-from ivr.intents import Intent, read_intent
-from ivr.numbers import read_score
-from ivr.polarity import Pole, read_polarity
-from ivr.words import normalise
+from replies.intents import Intent, read_intent
+from replies.numbers import read_score
+from replies.polarity import Pole, read_polarity
+from replies.words import normalise
 
 __all__ = [
     "SCALES",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import re
 
-from ivr.words import clauses
+from replies.words import clauses
 
 
 class Intent(enum.StrEnum):

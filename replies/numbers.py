@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 
-from ivr.words import PAUSE, wordset
+from replies.words import PAUSE, wordset
 
 _UNITS = {
     "zero": 0, "nought": 0, "naught": 0, "nil": 0, "zilch": 0,

@@ -14,8 +14,8 @@ from __future__ import annotations
 import enum
 import re
 
-from ivr.numbers import NEGATORS, is_correction
-from ivr.words import PAUSE, wordset
+from replies.numbers import NEGATORS, is_correction
+from replies.words import PAUSE, wordset
 
 
 class Pole(enum.Enum):
@@ -33,7 +33,7 @@ def _entries(pole: Pole, strength: int, phrases: str) -> dict[tuple[str, ...], t
     return {tuple(p.split()): (pole, strength) for p in phrases.split("|")}
 
 
-# Phrases as they read after ivr.words.normalise ("don't" is "do not").
+# Phrases as they read after replies.words.normalise ("don't" is "do not").
 LEXICON: dict[tuple[str, ...], tuple[Pole, int]] = {
     **_entries(
         Pole.YES,

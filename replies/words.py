@@ -1,5 +1,6 @@
 """A spoken reply as plain words: what Twilio wrote, normalised so the readers of scores
-(``ivr.numbers``), yes/no (``ivr.polarity``) and requests (``ivr.intents``) match one form.
+(``replies.numbers``), yes/no (``replies.polarity``) and requests (``replies.intents``) match
+one form.
 
 The normal form is lower-case words separated by single spaces, with every pause Twilio
 punctuated (comma, full stop, dash, ellipsis) written as ``,``. Contractions are expanded

@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 
 from core.models import QuestionKind
-from ivr.answers import (
+from replies.answers import (
     Intent,
     Reading,
     detect_intent,

@@ -18,7 +18,7 @@ from callbacks.models import CallbackTask, Priority
 from core.db import db
 from core.models import CallSession, QuestionKind, SurveyOutcome, SurveyVersion
 from ivr import person
-from ivr.answers import Intent, escape_keys
+from replies.answers import Intent, escape_keys
 from simulator.actions import Press, Speak
 from simulator.caller import CallerSimulator, CallResult, DialOutcome, DialRequest
 from simulator.fake_state import FakeTwilio
