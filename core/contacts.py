@@ -5,7 +5,7 @@ from __future__ import annotations
 import phonenumbers
 from phonenumbers import timezone as phone_timezones
 
-from core import events, suppression
+from core import consents, events, suppression
 from core.db import db, utcnow
 from core.models import CallSession, Contact, SuppressionKind
 
@@ -65,13 +65,14 @@ def opt_out(contact: Contact | None, *, source: str, session: CallSession | None
     """Opt the contact out of all future surveys, at once and for good.
 
     The opt-out is kept by the number's hash too (``core.suppression``), which outlives
-    erasure of the contact.
+    erasure of the contact. Any opt-out, on any channel, also withdraws permission to text.
     """
     if contact is None:
         return
     if contact.opted_out_at is None:
         contact.opted_out_at = utcnow()
     suppression.add(contact.phone, SuppressionKind.OPT_OUT, source)
+    consents.withdraw(contact, source)
     events.record(
         "contact.opted_out", session=session, data={"contact_id": contact.id, "source": source}
     )

@@ -22,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.db import UTCDateTime, db, utcnow
@@ -214,6 +215,8 @@ class SurveyVersion(db.Model):  # type: ignore[name-defined]
     goodbye: Mapped[str] = mapped_column(Text)
     record_comment: Mapped[bool] = mapped_column(Boolean, default=True)
     comment_max_seconds: Mapped[int] = mapped_column(Integer, default=60)
+    # Ask "may we text you?" before the goodbye (texts.consent keeps the answer).
+    offer_texts: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # CallbackRules.to_json(); read through CallbackRules.from_json.
     rules: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -252,7 +255,7 @@ CALLBACK_TIME_WORDS: dict[str, str] = {
 
 
 class CallSession(db.Model):  # type: ignore[name-defined]
-    """One Twilio call and the survey taken on it."""
+    """One Twilio call and the survey taken on it, or a survey taken by text (channel sms)."""
 
     __tablename__ = "call_sessions"
 
@@ -263,6 +266,7 @@ class CallSession(db.Model):  # type: ignore[name-defined]
     from_number: Mapped[str] = mapped_column(String(32))
     to_number: Mapped[str] = mapped_column(String(32))
     direction: Mapped[str] = mapped_column(String(24))
+    channel: Mapped[str] = mapped_column(String(8), default="voice", server_default="voice")
     status: Mapped[CallStatus] = mapped_column(
         _enum(CallStatus, "call_status"), default=CallStatus.QUEUED
     )

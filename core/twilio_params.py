@@ -44,6 +44,11 @@ DIRECTIONS = (
 CALL_STATUSES = tuple(status.value for status in CallStatus)
 DIAL_STATUSES = ("completed", "answered", "busy", "no-answer", "failed", "canceled")
 RECORDING_STATUSES = ("in-progress", "completed", "absent", "failed")
+MESSAGE_STATUSES = (
+    "accepted", "scheduled", "canceled", "queued", "sending", "sent", "failed", "delivered",
+    "undelivered", "receiving", "received", "read", "partially_delivered",
+)  # fmt: skip
+MAX_SMS_BODY = 1_600  # Twilio's limit for one message, all segments
 
 
 class BadParameter(ValueError):
@@ -71,6 +76,16 @@ def sid(prefix: str) -> Check:
         return value
 
     return check
+
+
+MESSAGE_SID = re.compile(r"(SM|MM)" + SID)
+
+
+def message_sid(value: str) -> str:
+    """A text's sid: SM (SMS) or MM (MMS) and 32 hex digits."""
+    if not MESSAGE_SID.fullmatch(value):
+        raise ValueError(f"must be SM or MM and 32 hex digits, not {shown(value)}")
+    return value
 
 
 def caller_id(value: str) -> str:
@@ -148,6 +163,14 @@ FIELDS: Mapping[str, Check] = {
     "DialCallSid": sid("CA"),
     "AccountSid": sid("AC"),
     "RecordingSid": sid("RE"),
+    "MessageSid": message_sid,
+    "SmsSid": message_sid,
+    "SmsMessageSid": message_sid,
+    "MessageStatus": one_of(MESSAGE_STATUSES),
+    "SmsStatus": one_of(MESSAGE_STATUSES),
+    "Body": text(MAX_SMS_BODY),
+    "NumMedia": count(10),
+    "NumSegments": count(MAX_DB_INT),
     "From": caller_id,
     "To": caller_id,
     "Direction": one_of(DIRECTIONS),

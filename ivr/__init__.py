@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import callbacks
 import dashboard
+import texts
 from core import auth, db, errors, redis_client
 from core.config import load_config
 from ivr import api, cli, health, openapi, views, voice
@@ -62,6 +63,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             csrf.exempt(blueprint)
     callbacks.init_app(app)
     dashboard.init_app(app)
+    texts.init_app(app)
     cli.init_app(app)
     app.cli.add_command(transcription_cli)
     app.cli.add_command(comments_cli)

@@ -14,6 +14,7 @@ PRODUCT = (
     "callbacks",
     "transcription",
     "replies",
+    "texts",
     "workers",
     "simulator",
 )
