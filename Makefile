@@ -30,7 +30,7 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy core ivr callbacks transcription dashboard workers simulator
+	$(BIN)/mypy core ivr callbacks themes transcription dashboard workers simulator
 	$(BIN)/lint-imports
 
 bench: install

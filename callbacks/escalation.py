@@ -1,27 +1,21 @@
 """SLA escalation: a job at the due time, re-checked when it runs, and notifications.
 
 Supervisors are told through ``ESCALATION_WEBHOOK_URL`` (JSON POST), and also by SMS to
-``ESCALATION_SMS_TO`` and e-mail to ``ESCALATION_EMAIL_TO`` (via ``SMTP_HOST``) when set.
+``ESCALATION_SMS_TO`` and e-mail to ``ESCALATION_EMAIL_TO`` (via ``SMTP_HOST``) when set
+(``core.notify``, which rising themes use too).
 """
 
 from __future__ import annotations
 
-import logging
-import smtplib
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from typing import Any
-
-import requests
-from flask import current_app
 
 from callbacks import states
 from callbacks.models import CallbackTask, Priority, TaskState
 from core import events, queues
 from core.db import db, utcnow
-from core.twilio_rest import twilio_client
+from core.notify import supervisors as notify_supervisors
 
-log = logging.getLogger(__name__)
 NOT_ESCALATED = (TaskState.CONNECTED, TaskState.COMPLETED, TaskState.CLOSED)
 
 
@@ -83,48 +77,9 @@ def payload(task: CallbackTask, now: datetime) -> dict[str, Any]:
 
 def notify(task: CallbackTask, now: datetime) -> dict[str, bool]:
     """Tell supervisors on every configured channel; a failing channel is logged."""
-    cfg = current_app.config
     body = payload(task, now)
     text = (
         f"Callback {task.id} to {task.phone} missed its SLA by {body['minutes_overdue']} min "
         f"({', '.join(task.reason_codes)}); now {body['priority']}."
     )
-    sent: dict[str, bool] = {}
-    if cfg.get("ESCALATION_WEBHOOK_URL"):
-        sent["webhook"] = _guard("webhook", lambda: _post(cfg["ESCALATION_WEBHOOK_URL"], body))
-    if cfg.get("ESCALATION_SMS_TO"):
-        sent["sms"] = _guard("sms", lambda: _sms(cfg["ESCALATION_SMS_TO"], text))
-    if cfg.get("ESCALATION_EMAIL_TO") and cfg.get("SMTP_HOST"):
-        sent["email"] = _guard("email", lambda: _email(cfg["ESCALATION_EMAIL_TO"], text))
-    return sent
-
-
-def _guard(channel: str, send: Any) -> bool:
-    try:
-        send()
-    except Exception:  # a notification failure must not undo the escalation
-        log.exception("escalation %s notification failed", channel)
-        return False
-    return True
-
-
-def _post(url: str, body: dict[str, Any]) -> None:
-    response = requests.post(url, json=body, timeout=5)
-    response.raise_for_status()
-
-
-def _sms(to: str, text: str) -> None:
-    twilio_client().messages.create(
-        to=to, from_=current_app.config["TWILIO_PHONE_NUMBER"], body=text
-    )
-
-
-def _email(to: str, text: str) -> None:
-    cfg = current_app.config
-    message = EmailMessage()
-    message["Subject"] = "Callback missed its SLA"
-    message["From"] = cfg["ESCALATION_EMAIL_FROM"]
-    message["To"] = to
-    message.set_content(text)
-    with smtplib.SMTP(cfg["SMTP_HOST"], int(cfg["SMTP_PORT"]), timeout=10) as smtp:
-        smtp.send_message(message)
+    return notify_supervisors(body, text, "Callback missed its SLA")

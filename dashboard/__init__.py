@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from flask import Flask
 
-from dashboard import admin_views, privacy_api
+from dashboard import admin_views, privacy_api, themes_views
 from dashboard.views import bp
 
 
@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
     and the privacy API (/api/dnc, /api/contacts)."""
     app.register_blueprint(bp)
     app.register_blueprint(admin_views.bp)
+    app.register_blueprint(themes_views.bp)
     app.register_blueprint(privacy_api.bp)
     csrf = app.extensions.get("csrf")
     if csrf is not None:  # the bearer token authenticates API calls instead

@@ -16,6 +16,7 @@ from core.db import db
 from core.models import Answer, CallSession, QuestionKind, Recording, SurveyVersion, User
 from dashboard import flags
 from dashboard.access import scoped_sessions
+from themes import report as theme_report
 
 PER_PAGE = 25
 SNIPPET_CHARS = 140
@@ -48,6 +49,7 @@ class Filters:
     callback_state: str = ""
     sla: str = ""  # "", "met" or "missed"
     include_tests: bool = False
+    theme_id: int | None = None  # calls with a comment in this theme (Themes page link)
     page: int = 1
 
     @classmethod
@@ -63,6 +65,7 @@ class Filters:
             callback_state=args.get("callback", "") or "",
             sla=args.get("sla", "") if args.get("sla") in ("met", "missed") else "",
             include_tests=args.get("tests") == "1",
+            theme_id=int_arg(args.get("theme")),
             page=max(1, int_arg(args.get("page")) or 1),
         )
 
@@ -77,6 +80,7 @@ class Filters:
             "callback": self.callback_state or None,
             "sla": self.sla or None,
             "tests": "1" if self.include_tests else None,
+            "theme": self.theme_id,
             "page": self.page if self.page > 1 else None,
         }
         values.update(changes)
@@ -107,6 +111,8 @@ def flagged_select(user: User, filters: Filters) -> Select[Any]:
         stmt = stmt.where(links.state_condition(filters.callback_state))
     if filters.sla:
         stmt = stmt.where(links.sla_condition(filters.sla == "met"))
+    if filters.theme_id:
+        stmt = stmt.where(theme_report.in_theme(filters.theme_id))
     return stmt
 
 

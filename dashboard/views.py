@@ -36,6 +36,7 @@ from dashboard import (
     tryit,
 )
 from dashboard import trends as trends_mod
+from themes import report as theme_report
 from transcription import retention
 
 bp = Blueprint(
@@ -72,6 +73,7 @@ def index() -> Any:
         surveys=access.visible_surveys(_user()),
         agents=access.visible_agents(_user()),
         callback_states=links.STATES,
+        theme_name=theme_report.theme_name(filters.theme_id) if filters.theme_id else None,
     )
 
 

@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import callbacks
 import dashboard
 import texts
+import themes
 from core import auth, db, errors, redis_client
 from core.config import load_config
 from ivr import api, cli, health, openapi, views, voice
@@ -62,6 +63,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         if csrf is not None:  # Twilio and API calls are authenticated by signature or token
             csrf.exempt(blueprint)
     callbacks.init_app(app)
+    themes.init_app(app)
     dashboard.init_app(app)
     texts.init_app(app)
     cli.init_app(app)

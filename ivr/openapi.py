@@ -15,6 +15,7 @@ from callbacks import api as callbacks_api
 from core.payload import Shape
 from dashboard import privacy_api
 from ivr import api as survey_api
+from themes import api as themes_api
 
 bp = Blueprint("openapi", __name__)
 
@@ -162,6 +163,7 @@ def document() -> dict[str, Any]:
                 }
             },
             **privacy_api.OPENAPI_PATHS,
+            **themes_api.OPENAPI_PATHS,
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

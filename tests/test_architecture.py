@@ -12,6 +12,7 @@ PRODUCT = (
     "ivr",
     "dashboard",
     "callbacks",
+    "themes",
     "transcription",
     "replies",
     "texts",

@@ -15,7 +15,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ("core", "ivr", "dashboard", "callbacks", "transcription", "workers", "simulator")
+SOURCES = (
+    "core",
+    "ivr",
+    "dashboard",
+    "callbacks",
+    "themes",
+    "transcription",
+    "workers",
+    "simulator",
+)
 SCRIPTS = ("scripts", "bench")
 # The operating system's own variables, not settings of this app.
 SYSTEM = {"PATH", "HOME", "XDG_CACHE_HOME", "TZ"}

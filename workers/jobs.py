@@ -7,11 +7,14 @@ these by name. This module sits at the top and wires the domains together.
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from typing import Any
 
 from callbacks import dialing, escalation, evaluation, sweep
+from core import queues
 from core.models import RecordingStatus
 from ivr import outbound
+from themes import alerts, assign, store
 from transcription import pipeline, retention
 from workers.context import job_context
 
@@ -26,6 +29,7 @@ def process_recording(recording_id: int) -> str:
             return "missing"
         if rec.status is RecordingStatus.ANALYSED:
             evaluation.evaluate_session(rec.session_id)
+            queues.enqueue("assign_themes")  # the comment joins its theme, off this queue
         return rec.status.value
 
 
@@ -76,3 +80,18 @@ def purge_expired_recordings() -> int:
     """Periodic: apply the recording retention period."""
     with job_context():
         return retention.purge_expired()
+
+
+def assign_themes() -> dict[str, int]:
+    """After analysis, and periodic: new comments join a theme or start one."""
+    with job_context():
+        try:
+            return asdict(assign.assign_new())
+        except store.Busy:  # another run holds the lock and the next one reads what is left
+            return {"busy": 1}
+
+
+def alert_rising_themes() -> int:
+    """Periodic: tell supervisors of themes rising this week (once per theme per week)."""
+    with job_context():
+        return len(alerts.alert_rising())
