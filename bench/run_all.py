@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 BENCHES = [
-    "analysis_bench.py",  # comment reading: P/R/F1 vs keyword and VADER baselines
+    "analysis_bench.py",  # comments, held-out: learned reader vs 1.2 word list; latency, RSS
     "answers_bench.py",  # spoken answers on held-out replies: new reader vs old word lists
     "transcription_bench.py",  # Whisper engines vs plain openai-whisper: RTF, WER, RSS
     "pipeline_bench.py",  # worker: warm model, callback -> analysed -> urgent task
