@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := ivr
 
-.PHONY: run test test-fast lint bench call install browser clean
+.PHONY: run test test-fast lint bench soak call install browser clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,14 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/run_all.py
+
+# SOAK_CALLS survey calls through gunicorn + 2 workers + scheduler on PostgreSQL (a throwaway
+# database on the SOAK_POSTGRES server) and a private redis-server, with a worker killed and
+# Redis restarted mid-run; prints the figures and fails unless every check passes.
+SOAK_CALLS ?= 300
+SOAK_POSTGRES ?= postgresql://postgres@127.0.0.1:5432/postgres
+soak: install
+	$(BIN)/python bench/soak.py --calls $(SOAK_CALLS) --postgres $(SOAK_POSTGRES)
 
 # Follows the port (and fake Twilio) of the running `make run`; ARGS go to `flask simulate`,
 # e.g. make call ARGS='--script "9#,4,1,2,2"'.

@@ -28,7 +28,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from rq.job import Job, JobStatus  # noqa: E402
-from stack import COMPANY, DEFAULT_POSTGRES, Stack, running_stack, wait_for  # noqa: E402
+from stack import (  # noqa: E402
+    COMPANY,
+    DEFAULT_POSTGRES,
+    Stack,
+    postgres_reachable,
+    running_stack,
+    wait_for,
+)
 
 from core.config import LOCAL_ACCOUNT_SID, LOCAL_AUTH_TOKEN  # noqa: E402
 from simulator.actions import Press, RecordAudio  # noqa: E402
@@ -92,14 +99,16 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=3)
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="server to create a DB on")
     args = parser.parse_args()
+    postgres = args.postgres if postgres_reachable(args.postgres) else ""
     print(
         f"== worker killed with SIGKILL mid-job (lease {JOB_HEARTBEAT_TTL} s renewed every"
-        f" {JOB_HEARTBEAT_SECONDS} s; watchdog every {WATCHDOG_SECONDS} s)",
+        f" {JOB_HEARTBEAT_SECONDS} s; watchdog every {WATCHDOG_SECONDS} s), on"
+        f" {'PostgreSQL' if postgres else 'SQLite (no PostgreSQL at ' + args.postgres + ')'}",
         flush=True,
     )
     with (
         tempfile.TemporaryDirectory(prefix="recovery-") as tmp,
-        running_stack(Path(tmp), postgres=args.postgres) as stack,
+        running_stack(Path(tmp), postgres=postgres) as stack,
     ):
         results = [trial(stack, n) for n in range(args.trials)]
         orphans = stack.count_in_logs("is gone; releasing the scheduler lock")

@@ -15,6 +15,7 @@ import secrets
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -125,6 +126,32 @@ class Database:
             return list(conn.execute(sql).fetchall())  # type: ignore[arg-type]
 
 
+class SqliteDatabase:
+    """A SQLite file instead, for when no PostgreSQL server is at hand."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.url = f"sqlite:///{path}"
+
+    def create(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def drop(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        with contextlib.closing(sqlite3.connect(self.path)) as conn:
+            return list(conn.execute(sql).fetchall())
+
+
+def postgres_reachable(server_url: str) -> bool:
+    try:
+        with psycopg.connect(server_url, connect_timeout=3):
+            return True
+    except psycopg.Error:
+        return False
+
+
 class Proc:
     """One of the stack's processes, its output in a log file."""
 
@@ -160,7 +187,7 @@ class Stack:
 
     Args:
         workdir: logs, the instance folder and Redis's files.
-        postgres: a PostgreSQL server URL the stack may create a database on.
+        postgres: a PostgreSQL server URL the stack may create a database on ("": SQLite).
         workers: how many worker processes to start.
     """
 
@@ -168,7 +195,9 @@ class Stack:
         self.workdir = workdir
         self.n_workers = workers
         self.redis = RedisServer(workdir / "redis", workdir / "redis.log")
-        self.db = Database(postgres)
+        self.db: Database | SqliteDatabase = (
+            Database(postgres) if postgres else SqliteDatabase(workdir / "stack.db")
+        )
         self.fake = FakeTwilio(account_sid=LOCAL_ACCOUNT_SID, auth_token=LOCAL_AUTH_TOKEN)
         self.web_url = f"http://127.0.0.1:{free_port()}"
         self.workers: list[Proc] = []
