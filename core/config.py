@@ -111,6 +111,9 @@ def load_config(
         "STANDARD_SLA_MINUTES": _int(env.get("STANDARD_SLA_MINUTES"), 60),
         "CALLBACK_MAX_ATTEMPTS": _int(env.get("CALLBACK_MAX_ATTEMPTS"), 3),
         "RESCHEDULE_MAX_DAYS": _int(env.get("RESCHEDULE_MAX_DAYS"), 30),
+        # Texts: who we are in HELP replies, and how long a text survey waits for replies.
+        "TEXT_SENDER_NAME": env.get("TEXT_SENDER_NAME") or "Customer Care",
+        "TEXT_SURVEY_HOURS": float(env.get("TEXT_SURVEY_HOURS") or 24),
         "CALLING_HOURS": env.get("CALLING_HOURS", "08:00-21:00"),
         # Countries (ISO 3166 codes) whose numbers we dial; premium-rate, toll-free and
         # other special numbers are refused whatever the country (core.reachability).

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from core.twilio_params import MAX_DB_INT
 
-Kind = Literal["string", "integer", "date-time", "enum"]
+Kind = Literal["string", "integer", "date-time", "enum", "boolean"]
 
 
 class Invalid(ValueError):
@@ -34,6 +34,10 @@ class Field:
     example: Any = None
 
     def parse(self, value: object) -> str | int | datetime:
+        if self.kind == "boolean":
+            if not isinstance(value, bool):  # 1 and "true" are not booleans in JSON
+                raise Invalid(f"{self.name} must be true or false")
+            return value
         if self.kind == "integer":
             # bool is an int to Python: {"agent_id": true} must not mean user 1
             if not isinstance(value, int) or isinstance(value, bool):
@@ -55,7 +59,9 @@ class Field:
 
     def schema(self) -> dict[str, Any]:
         out: dict[str, Any] = {"description": self.description}
-        if self.kind == "integer":
+        if self.kind == "boolean":
+            out |= {"type": "boolean"}
+        elif self.kind == "integer":
             out |= {"type": "integer", "minimum": self.minimum, "maximum": self.maximum}
         elif self.kind == "date-time":
             out |= {"type": "string", "format": "date-time"}
@@ -95,7 +101,11 @@ class Values:
 
     def integer(self, name: str) -> int | None:
         value = self.data.get(name)
-        return value if isinstance(value, int) else None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def flag(self, name: str) -> bool | None:
+        value = self.data.get(name)
+        return value if isinstance(value, bool) else None
 
     def time(self, name: str) -> datetime | None:
         value = self.data.get(name)

@@ -1,4 +1,5 @@
-"""Survey calls asked for outside the callee's calling hours, kept until the window opens.
+"""Surveys (calls or texts) asked for outside the callee's calling hours, kept until the
+window opens.
 
 A row is the promise "we will ring this number at ``scheduled_for``, if we still may":
 ``ivr.outbound`` writes it, the ``place_survey_request`` job (scheduled at that moment, with
@@ -32,13 +33,15 @@ PENDING = (RequestStatus.SCHEDULED, RequestStatus.DIALING)
 
 
 class SurveyRequest(db.Model):  # type: ignore[name-defined]
-    """One outbound survey call waiting for the callee's calling hours."""
+    """One outbound survey (call or text) waiting for the callee's calling hours."""
 
     __tablename__ = "survey_requests"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     to_number: Mapped[str] = mapped_column(String(20), index=True)  # E.164
     survey_slug: Mapped[str] = mapped_column(String(64))  # its active version when dialled
+    # "voice": a call; "sms": a text survey (``texts.survey``), started the same way.
+    channel: Mapped[str] = mapped_column(String(8), default="voice", server_default="voice")
     status: Mapped[RequestStatus] = mapped_column(
         Enum(
             RequestStatus,
@@ -69,3 +72,13 @@ def pending_for(number: str, *, besides: int | None = None) -> SurveyRequest | N
     if besides is not None:
         query = query.where(SurveyRequest.id != besides)
     return db.session.scalars(query.limit(1)).first()
+
+
+def job_id(request: SurveyRequest) -> str:
+    """The request's pending job. A rescheduled request gets a new id, even for the same
+    opening (a worker whose clock runs a second early), so the job that reschedules it
+    never overwrites itself."""
+    key = f"survey-request-{request.id}-{int(request.scheduled_for.timestamp())}"
+    if request.dialing_at is not None:
+        key += f"-{int(request.dialing_at.timestamp() * 1000)}"
+    return key

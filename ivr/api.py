@@ -31,6 +31,21 @@ SURVEY_CALL = Shape(
             max_length=64,  # surveys.slug
             example="post-call",
         ),
+        Field(
+            "texts_consent",
+            "boolean",
+            "true: the customer has agreed to be texted (kept with its source and time, once "
+            "the call is accepted); false or left out: nothing changes",
+            nullable=True,
+        ),
+        Field(
+            "texts_consent_source",
+            "string",
+            "where that agreement was given, e.g. crm or web_form (default api)",
+            nullable=True,
+            max_length=32,  # text_consents.source
+            example="crm",
+        ),
     ),
     example={"to": "+15551234567", "survey": "post-call"},
 )
@@ -73,7 +88,13 @@ def create_survey_call() -> Any:
     to = body.text("to")
     assert to is not None  # required by the shape
     try:
-        session = outbound.request_survey_call(to, body.text("survey"))
+        session = outbound.request_survey_call(
+            to,
+            body.text("survey"),
+            texts_consent=(body.text("texts_consent_source") or "api")
+            if body.flag("texts_consent")
+            else None,
+        )
     except outbound.CallRefused as exc:
         return error(exc.code, str(exc), exc.status)
     if isinstance(session, SurveyRequest):  # outside the callee's calling hours: not now

@@ -15,6 +15,7 @@ from callbacks import api as callbacks_api
 from core.payload import Shape
 from dashboard import privacy_api
 from ivr import api as survey_api
+from texts import api as texts_api
 from themes import api as themes_api
 
 bp = Blueprint("openapi", __name__)
@@ -35,7 +36,7 @@ ERRORS = {
     "404": "no such task, survey or path",
     "409": "the task's state, or the contact, does not allow it",
     "422": "a number we never dial: another country, premium-rate, toll-free or special",
-    "502": "Twilio refused the call",
+    "502": "Twilio refused the call (or the text)",
     "503": "the database is unreachable; retry",
 }
 
@@ -163,6 +164,7 @@ def document() -> dict[str, Any]:
                 }
             },
             **privacy_api.OPENAPI_PATHS,
+            **texts_api.OPENAPI_PATHS,
             **themes_api.OPENAPI_PATHS,
         },
         "components": {

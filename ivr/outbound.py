@@ -23,10 +23,12 @@ from twilio.base.exceptions import TwilioRestException
 from core import contacts, events, queues, reachability
 from core.db import db, utcnow
 from core.models import CallSession, SurveyVersion
-from core.survey_requests import RequestStatus, SurveyRequest
+from core.survey_requests import RequestStatus, SurveyRequest, job_id
 from core.twilio_rest import public_url, twilio_client
 from ivr import sessions
 from ivr.turn import step_url
+from texts import consent as text_consent
+from texts import survey as text_survey
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +49,17 @@ class CallRefused(Exception):
 
 
 def request_survey_call(
-    to: str, survey_slug: str | None = None, *, now: datetime | None = None
+    to: str,
+    survey_slug: str | None = None,
+    *,
+    now: datetime | None = None,
+    texts_consent: str | None = None,
 ) -> CallSession | SurveyRequest:
     """Ring ``to`` now (a session), or keep the request for the callee's next opening.
+
+    ``texts_consent``: the source of the customer's permission to be texted (a CRM's
+    record), kept once the call is accepted (not for a refused one: a stale CRM flag must
+    not undo an opt-out).
 
     Raises:
         CallRefused: the number is invalid or refused, the survey unknown, or Twilio said no.
@@ -58,11 +68,15 @@ def request_survey_call(
     number = _e164(to)
     version = _version(survey_slug)
     refusal = reachability.check(number, channel=reachability.Channel.SURVEY, now=now)
-    if refusal is None:
-        return dial(number, version)
-    if refusal.retry_at is None:
+    if refusal is not None and refusal.retry_at is None:
         status = 422 if refusal.code in POLICY_REFUSALS else 409
         raise CallRefused(refusal.code, refusal.message, status)
+    if texts_consent:
+        text_consent.grant(contacts.get_or_create(number), texts_consent)
+        db.session.commit()
+    if refusal is None:
+        return dial(number, version)
+    assert refusal.retry_at is not None  # refused outright above
     return schedule(number, version.survey.slug, refusal.retry_at)
 
 
@@ -113,16 +127,6 @@ def dial(number: str, version: SurveyVersion) -> CallSession:
 # --- requests waiting for calling hours ---------------------------------------------------
 
 
-def job_id(request: SurveyRequest) -> str:
-    """The request's pending job. A rescheduled request gets a new id, even for the same
-    opening (a worker whose clock runs a second early), so the job that reschedules it
-    never overwrites itself."""
-    key = f"survey-request-{request.id}-{int(request.scheduled_for.timestamp())}"
-    if request.dialing_at is not None:
-        key += f"-{int(request.dialing_at.timestamp() * 1000)}"
-    return key
-
-
 def schedule(number: str, slug: str, at: datetime) -> SurveyRequest:
     """Keep the request, commit, then schedule its job at ``at`` (the sweep if Redis is out)."""
     request = SurveyRequest(to_number=number, survey_slug=slug, scheduled_for=at)
@@ -162,9 +166,12 @@ def place_scheduled(request_id: int, now: datetime | None = None) -> str:
         return "missing"
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return request.status.value
-    refusal = reachability.check(
-        request.to_number, channel=reachability.Channel.SURVEY, now=now, request_id=request.id
-    )
+    if request.channel == text_survey.CHANNEL:
+        refusal = text_survey.gate(request.to_number, now, request_id=request.id)
+    else:
+        refusal = reachability.check(
+            request.to_number, channel=reachability.Channel.SURVEY, now=now, request_id=request.id
+        )
     if refusal is not None and refusal.retry_at is not None:
         request.status, request.scheduled_for = R.SCHEDULED, refusal.retry_at
         db.session.commit()
@@ -173,13 +180,24 @@ def place_scheduled(request_id: int, now: datetime | None = None) -> str:
     if refusal is not None:
         return _end(request, R.REFUSED, refusal.code, refusal.message)
     try:
-        session = dial(request.to_number, _version(request.survey_slug))
+        session = _place(request, now)
     except CallRefused as exc:
         return _end(request, R.FAILED, exc.code, str(exc))
     request.status, request.session_id = R.PLACED, session.id
     events.record("survey.placed", session=session, data={"request_id": request.id})
     db.session.commit()
     return R.PLACED.value
+
+
+def _place(request: SurveyRequest, now: datetime) -> CallSession:
+    """Ring the number, or text it the survey's first question (channel sms)."""
+    version = _version(request.survey_slug)
+    if request.channel != text_survey.CHANNEL:
+        return dial(request.to_number, version)
+    try:
+        return text_survey.begin(request.to_number, version, now)
+    except text_survey.TextRefused as exc:
+        raise CallRefused(exc.code, str(exc), exc.status) from exc
 
 
 def _end(request: SurveyRequest, status: RequestStatus, code: str, message: str) -> str:

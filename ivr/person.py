@@ -26,6 +26,7 @@ from core.models import CallSession, SurveyOutcome
 from ivr import whisper
 from ivr.turn import MAX_TRIES, Turn, finish, step_url
 from replies.answers import Intent, parse_yes_no, read_reply, spoken_digits
+from texts import consent as text_consent
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +187,7 @@ def on_offer(turn: Turn) -> VoiceResponse:
         return ask_callback(turn, turn.inp.tries + 1)
     turn.session.wants_callback = bool(wants)
     if not wants:
-        return finish(turn)
+        return ask_texts_or_finish(turn)
     return ask_number(turn)
 
 
@@ -296,4 +297,39 @@ def on_when(turn: Turn) -> VoiceResponse:
         return ask_when(turn, turn.inp.tries + 1)
     turn.session.callback_preference = when or "now"
     promise = callback_promise(turn.session)
-    return finish(turn, f"Someone from our team will call you back {promise}.")
+    return ask_texts_or_finish(turn, f"Someone from our team will call you back {promise}.")
+
+
+TEXTS_PROMPT = (
+    "May we send you the occasional text message about your experience? "
+    "Press 1 for yes, or 2 for no."
+)
+
+
+def ask_texts_or_finish(turn: Turn, said: str | None = None, tries: int = 1) -> VoiceResponse:
+    """Before the goodbye, when the survey version offers texts and the caller has not
+    agreed already: ask for permission to text (``said`` is spoken first)."""
+    contact = turn.session.contact
+    if not turn.version.offer_texts or contact is None or text_consent.standing(contact.phone):
+        return finish(turn, said)
+    if said:
+        turn.say(said)
+    turn.gather(TEXTS_PROMPT, "texts", num_digits=1, hints="yes, no", tries=tries)
+    return turn.response
+
+
+def on_texts(turn: Turn) -> VoiceResponse:
+    """Yes keeps the permission (source voice_survey); no, or no clear answer, asks nothing."""
+    reading = read_reply(None, turn.inp.digits, turn.inp.speech)
+    if reading.intent is Intent.OPT_OUT:
+        if turn.inp.digits:
+            return opt_out(turn)
+        return confirm_opt_out(turn, "texts", {"t": turn.inp.tries})
+    answer = None if turn.unsure else reading.value
+    if answer is None and turn.inp.tries < MAX_TRIES:
+        return ask_texts_or_finish(turn, tries=turn.inp.tries + 1)
+    if answer and turn.session.contact is not None:
+        text_consent.grant(turn.session.contact, "voice_survey")
+        events.record("caller.agreed_to_texts", session=turn.session)
+        return finish(turn, "Thank you. Reply STOP to any text to stop them.")
+    return finish(turn)

@@ -25,12 +25,14 @@ from core.models import (
 from ivr.comment import ask_consent, on_consent, on_recorded
 from ivr.person import (
     ask_callback,
+    ask_texts_or_finish,
     confirm_opt_out,
     offer_human,
     on_confirm_number,
     on_new_number,
     on_number,
     on_offer,
+    on_texts,
     on_transferred,
     on_when,
     opt_out,
@@ -258,6 +260,7 @@ RESUME: dict[str, Callable[[Turn, Mapping[str, str]], VoiceResponse]] = {
     "q": _resume_question,
     "consent": lambda turn, args: ask_consent(turn, int(args.get("t", "1")) + 1),
     "offer": lambda turn, args: ask_callback(turn, int(args.get("t", "1")) + 1),
+    "texts": lambda turn, args: ask_texts_or_finish(turn, tries=int(args.get("t", "1")) + 1),
 }
 
 
@@ -301,5 +304,6 @@ STEPS: dict[str, Callable[[Turn], VoiceResponse]] = {
     "enter": on_new_number,
     "confirm": on_confirm_number,
     "when": on_when,
+    "texts": on_texts,  # may we text you? (survey versions with offer_texts)
     "transferred": on_transferred,
 }

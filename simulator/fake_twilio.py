@@ -46,6 +46,7 @@ def create_fake_twilio_app(fake: FakeTwilio) -> Flask:
     app.extensions[messages.EXTENSION] = fake.messages
     app.register_blueprint(api)
     app.register_blueprint(messages.api)
+    app.register_blueprint(messages.control)  # a phone texting in, for other processes
     app.register_blueprint(control)
     app.before_request(_remember_base_url)
     app.after_request(_log_request)

@@ -9,7 +9,10 @@ fetches them.
 
 The messages live in a :class:`MessageBox` (``FakeTwilio.messages``); the HTTP layer is
 ``api``, mounted by :func:`simulator.fake_twilio.create_fake_twilio_app` behind the fake's
-basic auth. Direction is kept on every message so that inbound texts can join them.
+basic auth. Direction is kept on every message: a phone's text to the company number
+(:meth:`MessageBox.receive`, or ``POST /_fake/sms``) is posted, signed, to the app's
+incoming-text URL (``sms_url``) and the app's TwiML replies join the box as
+``outbound-reply`` messages (see :mod:`simulator.inbound_texts` for Twilio's keywords).
 """
 
 from __future__ import annotations
@@ -25,11 +28,19 @@ from typing import Any
 import requests
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from simulator.inbound_texts import (
+    BLOCKED,
+    STOP_CONFIRMATION,
+    incoming_params,
+    keyword,
+    post_incoming,
+    twiml_messages,
+)
 from simulator.rest import ACCOUNT, E164, created, not_found, page, twilio_error
 from simulator.sids import API_VERSION, new_sid, rfc2822
 from simulator.webhooks import RecordedRequest, WebhookSender, delivery_url, signed_base
 
-__all__ = ["EXTENSION", "FakeMessage", "MessageBox", "api"]
+__all__ = ["EXTENSION", "FakeMessage", "MessageBox", "api", "control"]
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +126,10 @@ class MessageBox:
         self.app_base_url = app_base_url
         self._messages: dict[str, FakeMessage] = {}
         self._unreachable: dict[str, int] = {}
+        # The app's "A message comes in" webhook for the company number, and the phones
+        # that texted STOP to it (Twilio refuses to text them until START).
+        self.sms_url: str | None = None
+        self._stopped: set[tuple[str, str]] = set()
         self._threads: list[threading.Thread] = []
         self._lock = threading.RLock()
 
@@ -152,6 +167,62 @@ class MessageBox:
         thread.start()
         return queued
 
+    def is_stopped(self, to: str, from_: str) -> bool:
+        """True when ``to`` texted STOP to ``from_`` and not START since."""
+        with self._lock:
+            return (to, from_) in self._stopped
+
+    def receive(self, *, from_: str, to: str, body: str, url: str | None = None) -> list[str]:
+        """A phone at ``from_`` texts ``body`` to ``to``: post it to the app, signed, as
+        Twilio does, and return the texts the phone gets back (Twilio's STOP confirmation,
+        or the app's TwiML ``<Message>`` replies)."""
+        target = url or self.sms_url
+        if not target:
+            raise ValueError("no incoming-text URL: set MessageBox.sms_url or pass url")
+        inbound = FakeMessage(
+            sid=new_sid("SM"),
+            account_sid=self.account_sid,
+            to=to,
+            from_=from_,
+            body=body,
+            direction="inbound",
+            status="received",
+        )
+        kind = keyword(body)
+        with self._lock:
+            self._messages[inbound.sid] = inbound
+            if kind == "opt_out":
+                self._stopped.add((from_, to))
+            elif kind == "opt_in":
+                self._stopped.discard((from_, to))
+        params = incoming_params(
+            sid=inbound.sid, account_sid=self.account_sid, from_=from_, to=to, body=body
+        )
+        answer = post_incoming(
+            target, params, auth_token=self.auth_token, app_base_url=self.app_base_url
+        )
+        inbound.callbacks.append(answer)
+        replies = [STOP_CONFIRMATION] if kind == "opt_out" else twiml_messages(answer)
+        for text in replies:
+            self._reply(to=from_, from_=to, body=text)
+        return replies
+
+    def _reply(self, *, to: str, from_: str, body: str) -> FakeMessage:
+        now = datetime.now(UTC)
+        message = FakeMessage(
+            sid=new_sid("SM"),
+            account_sid=self.account_sid,
+            to=to,
+            from_=from_,
+            body=body,
+            direction="outbound-reply",
+            status="delivered",
+            date_sent=now,
+        )
+        with self._lock:
+            self._messages[message.sid] = message
+        return message
+
     def get(self, sid: str) -> FakeMessage | None:
         """One message, or ``None``."""
         with self._lock:
@@ -186,6 +257,7 @@ class MessageBox:
         with self._lock:
             self._messages.clear()
             self._unreachable.clear()
+            self._stopped.clear()
 
     def _deliver(self, message: FakeMessage) -> None:
         with self._lock:
@@ -258,6 +330,8 @@ def create_message(account_sid: str) -> Response:
         return twilio_error(400, 21212, f"Invalid From Number (caller ID): {from_}")
     if not body.strip():
         return twilio_error(400, 21602, "Message body is required.")
+    if _box().is_stopped(to, from_):
+        return twilio_error(400, BLOCKED, "Attempt to send to unsubscribed recipient")
     if len(body) > MAX_BODY:
         return twilio_error(
             400, 21617, "The concatenated message body exceeds the 1600 character limit."
@@ -289,3 +363,23 @@ def fetch_message(account_sid: str, sid: str) -> Response:
     """Fetch one text."""
     message = _box().get(sid)
     return jsonify(message.to_json()) if message else not_found()
+
+
+# --- a phone's side, for another process (``make text``) ---------------------------------
+
+control = Blueprint("fake_twilio_texts", __name__, url_prefix="/_fake")
+
+
+@control.post("/sms")
+def phone_texts() -> Response:
+    """A phone texts the company number: ``{from, body, to?, url?}`` -> ``{replies}``."""
+    given: dict[str, Any] = request.get_json(force=True, silent=True) or {}
+    from_, body = str(given.get("from", "")), str(given.get("body", ""))
+    to = str(given.get("to") or "")
+    if not E164.match(from_) or not E164.match(to) or not body.strip():
+        return twilio_error(400, 21000, "from and to must be E.164 and body non-empty")
+    try:
+        replies = _box().receive(from_=from_, to=to, body=body, url=given.get("url") or None)
+    except ValueError as exc:
+        return twilio_error(400, 21000, str(exc))
+    return jsonify(replies=replies)

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 from flask import Flask
 
-from texts import models, webhooks  # noqa: F401 - models: Alembic sees the tables
+# models: Alembic sees the tables; answering registers the survey's conversation handler.
+from texts import answering, api, cli, models, webhooks  # noqa: F401
 
 
 def init_app(app: Flask) -> None:
-    """Register the Twilio Messaging webhooks (signed by Twilio, so no CSRF token)."""
-    app.register_blueprint(webhooks.bp)
-    csrf = app.extensions.get("csrf")
-    if csrf is not None:
-        csrf.exempt(webhooks.bp)
+    """Register the Twilio Messaging webhooks and the API (signed or bearer: no CSRF)."""
+    for blueprint in (webhooks.bp, api.bp):
+        app.register_blueprint(blueprint)
+        csrf = app.extensions.get("csrf")
+        if csrf is not None:
+            csrf.exempt(blueprint)
+    app.cli.add_command(cli.text_command)

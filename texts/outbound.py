@@ -13,6 +13,7 @@ from datetime import datetime
 import requests
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from twilio.base.exceptions import TwilioRestException
 
 from core import contacts, events, reachability
@@ -97,13 +98,13 @@ def send_text(
 
 def _attach(message: TextMessage, sid: str, status: str) -> None:
     """Give the row its MessageSid, taking over what an early status callback stored."""
-    for _ in range(2):
+    for _ in range(3):
         try:
             adopt_placeholder(message, sid)
             message.sid = sid
             advance(message, str(status))
             db.session.commit()
             return
-        except IntegrityError:  # a status callback stored the sid in between: adopt it
+        except (IntegrityError, StaleDataError):  # a status callback raced us: fold again
             db.session.rollback()
     log.error("could not store MessageSid %s on text %s", sid, message.id)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
 from core import events
 from core.db import db
 from texts.models import FAILED, STATUS_RANK, Direction, TextMessage
@@ -32,13 +35,27 @@ def adopt_placeholder(message: TextMessage, sid: str) -> None:
     db.session.flush()
 
 
-def on_status_callback(params: Mapping[str, str]) -> TextMessage:
+def on_status_callback(params: Mapping[str, str]) -> TextMessage | None:
     """Apply one ``/twilio/sms/status`` request; a repeat or a late one changes nothing.
 
     The callback can arrive before ``messages.create`` has answered us (Twilio queues the
-    text at once), so an unknown MessageSid gets a placeholder row that ``send_text`` takes
-    over when it learns the sid.
+    text at once), so an unknown MessageSid gets a placeholder row that ``send_text`` folds
+    into the real one when it learns the sid; a callback racing that fold tries again.
     """
+    for _ in range(3):
+        try:
+            return _apply(params)
+        except (StaleDataError, IntegrityError):
+            db.session.rollback()
+    log.error(
+        "status %s of text %s could not be stored",
+        params.get("MessageStatus"),
+        params["MessageSid"],
+    )
+    return None
+
+
+def _apply(params: Mapping[str, str]) -> TextMessage:
     sid = params["MessageSid"]
     status = params["MessageStatus"]
     message = db.session.scalar(db.select(TextMessage).where(TextMessage.sid == sid))

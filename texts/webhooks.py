@@ -6,10 +6,14 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, request
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from twilio.twiml.messaging_response import MessagingResponse
 
+from core.db import db
 from core.twilio_auth import twilio_signed
 from core.twilio_params import BadParameter, clean
-from texts import status
+from texts import inbound, status
 
 log = logging.getLogger(__name__)
 bp = Blueprint("sms", __name__, url_prefix="/twilio/sms")
@@ -17,6 +21,32 @@ bp = Blueprint("sms", __name__, url_prefix="/twilio/sms")
 
 def bad_request(exc: BadParameter) -> Response:
     return Response(str(exc), status=400, mimetype="text/plain")
+
+
+def messaging(replies: list[str]) -> Response:
+    """TwiML with one ``<Message>`` per reply, or an empty ``<Response/>``."""
+    response = MessagingResponse()
+    for body in replies:
+        response.message(body)
+    return Response(str(response), mimetype="text/xml")
+
+
+@bp.post("")
+@twilio_signed
+def incoming() -> Response:
+    try:
+        params = clean(request.form, ("MessageSid", "From"))
+    except BadParameter as exc:
+        return bad_request(exc)
+    try:
+        return messaging(inbound.receive(params))
+    except (OperationalError, PoolTimeout):
+        raise  # a short 503 (core.errors): Twilio tries the fallback URL
+    except Exception:
+        # Nothing half-done is kept, and no reply beats a wrong one.
+        db.session.rollback()
+        log.exception("incoming text %s failed", params["MessageSid"])
+        return messaging([])
 
 
 @bp.post("/status")

@@ -1,6 +1,6 @@
 """texts: permission to text (text_consents), every text (text_messages), the exchanges a
-reply answers (text_conversations); call_sessions.channel ("voice" or "sms"), and
-survey_versions.offer_texts (ask for permission before the goodbye)
+reply answers (text_conversations); call_sessions.channel and survey_requests.channel
+("voice" or "sms"); survey_versions.offer_texts (ask for permission before the goodbye)
 
 Revision ID: g1_texts
 Revises: f1_themes
@@ -20,6 +20,10 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table("call_sessions") as batch:
+        batch.add_column(
+            sa.Column("channel", sa.String(length=8), server_default="voice", nullable=False)
+        )
+    with op.batch_alter_table("survey_requests") as batch:
         batch.add_column(
             sa.Column("channel", sa.String(length=8), server_default="voice", nullable=False)
         )
@@ -127,7 +131,8 @@ def downgrade():
     op.drop_table("text_messages")
     op.drop_table("text_conversations")
     op.drop_table("text_consents")
-    with op.batch_alter_table("survey_versions") as batch:
-        batch.drop_column("offer_texts")
-    with op.batch_alter_table("call_sessions") as batch:
-        batch.drop_column("channel")
+    # Plain DROP COLUMN (SQLite 3.35+): a batch copy would drop survey_versions and
+    # call_sessions, which rows of other tables still point at.
+    op.drop_column("survey_versions", "offer_texts")
+    op.drop_column("survey_requests", "channel")
+    op.drop_column("call_sessions", "channel")
