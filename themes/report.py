@@ -146,24 +146,29 @@ def build(
 
 
 def _quotes(best: dict[int, list[tuple[float, int, int]]]) -> dict[int, list[Quote]]:
-    """The ``QUOTES`` comments closest to each theme's centroid, with their words."""
-    chosen = {
-        theme_id: sorted(candidates, key=lambda c: (-c[0], -c[1]))[:QUOTES]
+    """The ``QUOTES`` comments closest to each theme's centroid, with their words; a comment
+    said word for word by several callers is quoted once."""
+    shortlist = {
+        theme_id: sorted(candidates, key=lambda c: (-c[0], -c[1]))[: QUOTES * 4]
         for theme_id, candidates in best.items()
     }
-    ids = [recording_id for picks in chosen.values() for _, recording_id, _ in picks]
+    ids = [recording_id for picks in shortlist.values() for _, recording_id, _ in picks]
     rows = db.session.execute(
         select(Recording.id, Recording.transcript).where(Recording.id.in_(ids))
     ).all()
-    texts = {recording_id: text for recording_id, text in rows}
-    return {
-        theme_id: [
-            Quote(session_id, recording_id, (texts.get(recording_id) or "").strip())
-            for _, recording_id, session_id in picks
-            if texts.get(recording_id)
-        ]
-        for theme_id, picks in chosen.items()
-    }
+    texts = {recording_id: (text or "").strip() for recording_id, text in rows}
+    quotes: dict[int, list[Quote]] = {}
+    for theme_id, picks in shortlist.items():
+        chosen: list[Quote] = []
+        seen: set[str] = set()
+        for _, recording_id, session_id in picks:
+            text = texts.get(recording_id, "")
+            key = " ".join(text.lower().split())
+            if text and key not in seen and len(chosen) < QUOTES:
+                seen.add(key)
+                chosen.append(Quote(session_id, recording_id, text))
+        quotes[theme_id] = chosen
+    return quotes
 
 
 def in_theme(theme_id: int) -> ColumnElement[bool]:

@@ -118,3 +118,14 @@ def test_agents_cannot_open_the_page(app: Flask, client: Any) -> None:
     agent: User = make_user(Role.AGENT)
     login(client, agent)
     assert client.get("/dashboard/themes").status_code == 403
+
+
+def test_the_quotes_are_three_different_comments(app: Flask, signed_in: Any) -> None:
+    """Callers who said the very same words are quoted once."""
+    refund = by_topic()["refund"]
+    for text in [refund[4]] * 4 + refund[:3]:
+        said(text)
+    assign.assign_new()
+    [row] = rows(signed_in.get("/dashboard/themes").get_data(as_text=True))
+    quotes = re.findall(r'title="Open the call: audio and transcript">(.*?)</a>', row)
+    assert len(quotes) == 3 and len(set(quotes)) == 3
