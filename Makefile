@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := ivr
 
-.PHONY: run test test-fast lint bench soak call install browser clean
+.PHONY: run test test-fast lint bench soak call text install browser clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,7 +30,7 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy core ivr callbacks themes transcription dashboard workers simulator
+	$(BIN)/mypy core ivr callbacks themes transcription replies texts dashboard workers simulator
 	$(BIN)/lint-imports
 
 bench: install
@@ -48,6 +48,11 @@ soak: install
 # e.g. make call ARGS='--script "9#,4,1,2,2"'.
 call: install
 	$(BIN)/python scripts/run_local.py call $(ARGS)
+
+# A phone that texts the running `make run` through its fake Twilio: /consent, /survey, then
+# type replies; ARGS go to `flask text`, e.g. make text ARGS='--script "/consent|/survey|9"'.
+text: install
+	$(BIN)/python scripts/run_local.py text $(ARGS)
 
 # Debian's chromium for the Playwright browser tests (never a downloaded browser).
 browser:

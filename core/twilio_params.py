@@ -79,6 +79,15 @@ def sid(prefix: str) -> Check:
 
 
 MESSAGE_SID = re.compile(r"(SM|MM)" + SID)
+# A text may hold line breaks and tabs; other control characters are refused.
+BODY_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def message_body(value: str) -> str:
+    """A text's body, bounded like the caller's words."""
+    if BODY_CONTROL.search(value):
+        raise ValueError("must not contain control characters other than line breaks")
+    return value[:MAX_SMS_BODY]
 
 
 def message_sid(value: str) -> str:
@@ -168,7 +177,7 @@ FIELDS: Mapping[str, Check] = {
     "SmsMessageSid": message_sid,
     "MessageStatus": one_of(MESSAGE_STATUSES),
     "SmsStatus": one_of(MESSAGE_STATUSES),
-    "Body": text(MAX_SMS_BODY),
+    "Body": message_body,
     "NumMedia": count(10),
     "NumSegments": count(MAX_DB_INT),
     "From": caller_id,

@@ -4,7 +4,8 @@
 REDIS_URL is set), then web, worker, scheduler and, without Twilio credentials, the fake
 Twilio under honcho, and prints where to go. It writes where it listens to
 ``instance/run.json`` so that ``call`` (``make call``, a simulated survey call from the
-terminal) reaches the same port and fake Twilio, whatever PORT ``make run`` was given.
+terminal) and ``text`` (``make text``, a simulated phone texting it) reach the same port and
+fake Twilio, whatever PORT ``make run`` was given.
 
 Ctrl-C stops everything in a few seconds: honcho stops its processes (each in its own
 session) and Redis, kept out of the terminal's process group, is stopped last, after the
@@ -113,8 +114,9 @@ def call_env(environ: Mapping[str, str]) -> tuple[dict[str, str], bool]:
     return env, running is not None
 
 
-def call(args: Sequence[str]) -> int:
-    """`make call`: a simulated survey call against the running `make run`."""
+def call(args: Sequence[str], command: str = "simulate") -> int:
+    """`make call`: a simulated survey call against the running `make run` (``command``
+    "text": `make text`, a simulated phone texting it)."""
     env, found = call_env(os.environ)
     if not found:
         print(
@@ -123,8 +125,8 @@ def call(args: Sequence[str]) -> int:
             file=sys.stderr,
         )
     try:
-        command = [str(BIN / "flask"), "--app", "ivr", "simulate", *args]
-        return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
+        argv = [str(BIN / "flask"), "--app", "ivr", command, *args]
+        return subprocess.run(argv, cwd=ROOT, env=env, check=False).returncode
     except KeyboardInterrupt:
         return 130
 
@@ -169,7 +171,7 @@ def run() -> int:
         print(f"\n  Voice survey is starting on {url}  [{db_kind}, {redis_kind}, {mode}]")
         if local_mode:
             print("  Sign in as manager@example.com / demo-password (or agent@example.com).")
-            print("  Try a survey from a terminal: make call")
+            print("  Try a survey from a terminal: make call (or by text: make text)")
         print("  Ctrl-C stops everything.\n", flush=True)
 
         honcho = launcher = subprocess.Popen(
@@ -204,6 +206,8 @@ def wait_quietly(process: subprocess.Popen[bytes]) -> int:
 def main(argv: Sequence[str]) -> int:
     if argv[:1] == ["call"]:
         return call(argv[1:])
+    if argv[:1] == ["text"]:
+        return call(argv[1:], "text")
     return run()
 
 

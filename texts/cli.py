@@ -1,20 +1,20 @@
 """``flask text``: take a text survey from the terminal, as a phone, through the fake Twilio.
 
 Each line typed is a text to the company number; the app's replies and the texts it sends
-are printed. ``/consent`` records the phone's permission to be texted and ``/survey`` asks
-for a text survey, as ``POST /api/surveys/texts`` would.
+are printed. ``/consent`` records the phone's permission to be texted and ``/survey [slug]``
+asks for a text survey, through the app's own API (``API_TOKEN``), as a CRM would: like
+``flask simulate``, this talks to the running app over HTTP only.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
+import requests
 from flask import current_app
 
-from core import contacts
-from core.db import db
-from core.survey_requests import SurveyRequest
 from simulator.texting import TextingPhone, run_terminal_text
-from texts import consent, survey
 
 
 @click.command("text")
@@ -27,6 +27,7 @@ def text_command(from_: str, script: str | None, fake_twilio: str | None) -> Non
     """Text the app from a simulated phone (a line is a text; /consent, /survey, /quit)."""
     cfg = current_app.config
     base = cfg["PUBLIC_BASE_URL"] or f"http://127.0.0.1:{cfg['PORT']}"
+    bearer = {"Authorization": f"Bearer {cfg['API_TOKEN']}"}
     phone = TextingPhone(
         from_,
         cfg["TWILIO_PHONE_NUMBER"],
@@ -34,20 +35,33 @@ def text_command(from_: str, script: str | None, fake_twilio: str | None) -> Non
         sms_url=f"{base}/twilio/sms",
     )
 
+    def said(response: requests.Response) -> dict[str, Any]:
+        body: dict[str, Any] = response.json()
+        return body
+
     def give_consent(_: str) -> str:
-        consent.grant(contacts.get_or_create(contacts.to_e164(from_)), "terminal")
-        db.session.commit()
+        answer = requests.put(
+            f"{base}/api/contacts/{from_}/texts-consent",
+            json={"consent": True, "source": "terminal"},
+            headers=bearer,
+            timeout=20,
+        )
+        if answer.status_code != 200:
+            return f"refused ({answer.status_code}): {said(answer).get('message')}"
         return "permission to text recorded"
 
     def ask_survey(slug: str) -> str:
-        try:
-            started = survey.start_text_survey(from_, slug or None)
-        except survey.TextRefused as exc:
-            return f"refused ({exc.code}): {exc}"
-        if isinstance(started, SurveyRequest):
-            return (
-                f"outside calling hours: scheduled for {started.scheduled_for:%Y-%m-%d %H:%M} UTC"
-            )
+        answer = requests.post(
+            f"{base}/api/surveys/texts",
+            json={"to": from_, "survey": slug or None},
+            headers=bearer,
+            timeout=20,
+        )
+        body = said(answer)
+        if answer.status_code == 202:
+            return f"outside calling hours: scheduled for {body['scheduled_for']} (UTC)"
+        if answer.status_code != 201:
+            return f"refused ({body.get('error')}): {body.get('message')}"
         return "survey started"
 
     run_terminal_text(

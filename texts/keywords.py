@@ -70,6 +70,6 @@ def apply(keyword: Keyword, contact: Contact, now: datetime) -> list[str]:
     name = current_app.config["TEXT_SENDER_NAME"]
     if not consents.ever_granted(contact):
         return [f"{name}: you have no texts from us to restart. Reply HELP for help."]
-    consents.grant(contact, SOURCE, now=now)
+    consents.grant(contact, SOURCE)  # stamped like the opt-out it follows: the real clock
     calls = " Survey calls stay off." if contact.opted_out_at is not None else ""
     return [f"{name}: texts from us are back on.{calls} Reply HELP for help, STOP to stop."]
