@@ -53,6 +53,8 @@ JOBS: dict[str, JobSpec] = {
     "sweep_recordings": JobSpec(DEFAULT, timeout=300),
     "sweep_callbacks": JobSpec(HIGH, timeout=300),
     "purge_expired_recordings": JobSpec(DEFAULT, timeout=1800),
+    # Text exchanges past their time (a text survey ends as partial, its answers kept).
+    "expire_text_conversations": JobSpec(DEFAULT, timeout=300),
     # Themes: after each analysed comment and every few minutes; one runs at a time (a lock).
     "assign_themes": JobSpec(DEFAULT, timeout=1800, retry_intervals=(60, 300)),
     "alert_rising_themes": JobSpec(DEFAULT, timeout=300, retry_intervals=(60,)),

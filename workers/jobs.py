@@ -14,6 +14,7 @@ from callbacks import dialing, escalation, evaluation, sweep
 from core import queues
 from core.models import RecordingStatus
 from ivr import outbound
+from texts import conversations
 from themes import alerts, assign, store
 from transcription import pipeline, retention
 from workers.context import job_context
@@ -80,6 +81,12 @@ def purge_expired_recordings() -> int:
     """Periodic: apply the recording retention period."""
     with job_context():
         return retention.purge_expired()
+
+
+def expire_text_conversations() -> int:
+    """Periodic: text exchanges nobody answered in time end (a text survey as partial)."""
+    with job_context():
+        return conversations.expire()
 
 
 def assign_themes() -> dict[str, int]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 
+from core import queues
 from core.db import db
 from core.models import CallSession, SurveyOutcome
 from core.survey_requests import SurveyRequest
@@ -20,7 +21,6 @@ from tests.texts.conftest import (
     request_text_survey,
     texts_to,
 )
-from texts import conversations
 
 
 def session_of(response: Any) -> CallSession:
@@ -137,14 +137,15 @@ def test_outside_calling_hours_the_survey_is_scheduled(
 
 
 def test_a_silent_survey_ends_as_partial_when_it_expires(
-    client: Any, clock: Clock, phone: TextingPhone
+    client: Any, clock: Clock, phone: TextingPhone, worker: Worker
 ) -> None:
     """One answer, then nothing for a day: the survey is partial and its answer kept."""
     permit()
     response = request_text_survey(client)
     phone.send("3")
     clock.advance(hours=25)
-    assert conversations.expire(clock.now) == 1
+    queues.enqueue("expire_text_conversations")  # the scheduler's every-minute job
+    worker.run()
     session = session_of(response)
     assert session.outcome is SurveyOutcome.PARTIAL
     assert scores(session) == {"nps": 3}
