@@ -65,6 +65,11 @@ def upgrade():
         batch_op.create_index(
             batch_op.f("ix_survey_requests_to_number"), ["to_number"], unique=False
         )
+    strip_old_promise()
+
+
+def strip_old_promise():
+    """Take the demo greeting's "press 0 at any time" sentence out of every stored version."""
     survey_versions = sa.table("survey_versions", sa.column("greeting", sa.Text()))
     op.execute(
         survey_versions.update().values(
