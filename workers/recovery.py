@@ -19,6 +19,7 @@ scheduler takes over promptly.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -35,6 +36,7 @@ from rq.queue import Queue
 from rq.scheduler import RQScheduler
 from rq.worker import WorkerStatus
 
+from workers.readiness import OutageReport
 from workers.watchdog import recover_abandoned
 
 log = logging.getLogger(__name__)
@@ -82,9 +84,15 @@ class JobHeartbeat:
 
 
 class ParentBoundScheduler(RQScheduler):
-    """RQ's scheduler child process, which stops once the worker that forked it is gone."""
+    """RQ's scheduler child process, which stops once the worker that forked it is gone.
+
+    It also rides out a Redis restart: RQ's scheduler process dies on the first Redis error
+    and leaves its lock to expire (a minute without retries and ``enqueue_at`` jobs);
+    this one reports the outage once a minute and carries on.
+    """
 
     _parent_pid = 0
+    _outage: OutageReport | None = None
 
     def start(self) -> Any:
         self._parent_pid = os.getpid()  # the worker; the forked child inherits the value
@@ -99,7 +107,27 @@ class ParentBoundScheduler(RQScheduler):
             )
             self.request_stop()  # the loop calls stop(): locks released, death registered
             return
-        super().heartbeat()
+        self._despite_outage(super().heartbeat)
+
+    def enqueue_scheduled_jobs(self) -> None:
+        self._despite_outage(super().enqueue_scheduled_jobs)
+
+    def acquire_locks(self, auto_start: bool = False) -> Any:
+        return self._despite_outage(functools.partial(super().acquire_locks, auto_start))
+
+    def stop(self) -> None:
+        self._despite_outage(super().stop)  # else the lock expires on its own
+
+    def _despite_outage(self, step: Callable[[], Any]) -> Any:
+        if self._outage is None:
+            self._outage = OutageReport(self.log)
+        try:
+            result = step()
+        except RedisError as exc:
+            self._outage.problem(f"Scheduler {self.name}: Redis unreachable ({exc})")
+            return set()
+        self._outage.resolved(f"Scheduler {self.name}: Redis is reachable again")
+        return result
 
 
 class RecoveringWorker(SimpleWorker):
