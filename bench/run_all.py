@@ -14,6 +14,7 @@ BENCHES = [
     "transcription_bench.py",  # Whisper engines vs plain openai-whisper: RTF, WER, RSS
     "pipeline_bench.py",  # worker: warm model, callback -> analysed -> urgent task
     "callbacks_bench.py",  # hang-up -> callback task visible in the API
+    "recovery_bench.py",  # worker SIGKILLed mid-job -> job finished by another worker
 ]
 
 

@@ -45,6 +45,8 @@ def test_soak_with_a_killed_worker_and_a_redis_restart(tmp_path: Path) -> None:
             postgres_server(),
             "--json",
             str(summary_file),
+            "--settle",
+            "300",
         ],
         cwd=ROOT,
         capture_output=True,
