@@ -162,7 +162,7 @@ def _base_url() -> str:
     return str(current_app.config["PUBLIC_BASE_URL"] or request.host_url).rstrip("/")
 
 
-def _test_contact() -> None:
+def ready_try_caller() -> None:
     """The fictional try-it caller: never opted out (so the survey plays), always do-not-call."""
     contact = db.session.scalar(db.select(Contact).where(Contact.phone == TRY_CALLER))
     if contact is None:
@@ -180,7 +180,7 @@ def start(survey: Survey, user_id: int) -> dict[str, Any]:
     hang_up_stale()
     if get_redis().zcard(TOUCHED) >= MAX_CALLS:
         raise TryItError("Too many try-it calls are running; try again in a few minutes.")
-    _test_contact()
+    ready_try_caller()
     base = _base_url()
     call = _simulator().call(
         f"{base}/twilio/voice/survey?survey={survey.slug}",

@@ -34,6 +34,7 @@ from dashboard import (
     flags,
     queries,
     tryit,
+    tryit_text,
 )
 from dashboard import trends as trends_mod
 from themes import report as theme_report
@@ -297,6 +298,30 @@ def try_respond(call_id: str) -> Any:
     except tryit.TryItError as exc:
         return _try_error(str(exc))
     return jsonify(turn) if turn is not None else _try_error(ENDED, 404)
+
+
+@bp.post("/surveys/<int:survey_id>/try/text/start")
+@roles_required(*MANAGERS)
+def try_text_start(survey_id: int) -> Any:
+    """Start a test text survey; returns its first text, shown in the page."""
+    survey = _survey_or_404(survey_id)
+    if survey.active_version is None:
+        return _try_error("This survey has no active version yet.")
+    return jsonify(tryit_text.start(survey))
+
+
+@bp.post("/try/text/<int:session_id>/reply")
+@roles_required(*MANAGERS)
+def try_text_reply(session_id: int) -> Any:
+    """Text a reply into the test survey; returns the texts it sends back."""
+    text = str((request.get_json(silent=True) or {}).get("text", "")).strip()
+    if not text:
+        return _try_error("Type a reply first.")
+    answer = tryit_text.reply(session_id, text)
+    return jsonify(answer) if answer is not None else _try_error(ENDED_TEXT, 404)
+
+
+ENDED_TEXT = "This test text survey has ended, or another one started. Start a new one."
 
 
 @bp.post("/try/<call_id>/record")

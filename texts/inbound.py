@@ -39,7 +39,9 @@ def receive(params: Mapping[str, str], now: datetime | None = None) -> list[str]
     if stored is not message:
         log.info("text %s seen before; not answered again", sid)
         return []
-    keyword = keywords.read(body, texts_on=consents.current(contact) is not None)
+    # YES answers a question while one is open (or texts are on); otherwise it opts in.
+    texts_on = consents.current(contact) is not None or bool(conversations.open_for(number, now))
+    keyword = keywords.read(body, texts_on=texts_on)
     if keyword is not None:
         message.purpose = f"keyword:{keyword.value}"
         events.record("texts.keyword", data={"contact_id": contact.id, "keyword": keyword.value})

@@ -29,7 +29,7 @@ from core.models import CallSession, CallStatus, Survey, SurveyOutcome, SurveyVe
 from core.reachability import Refusal
 from core.survey_requests import SurveyRequest, job_id
 from texts import consent, conversations, wording
-from texts.models import TextConversation
+from texts.models import Direction, TextConversation, TextMessage
 from texts.outbound import send_text
 
 log = logging.getLogger(__name__)
@@ -162,6 +162,54 @@ def begin(number: str, version: SurveyVersion, now: datetime | None = None) -> C
         raise TextRefused("not_sent", f"the first text to {number} could not be sent", 502)
     session.status = CallStatus.IN_PROGRESS
     session.outcome = SurveyOutcome.IN_PROGRESS
+    db.session.commit()
+    return session
+
+
+def begin_trial(number: str, version: SurveyVersion, now: datetime | None = None) -> CallSession:
+    """A try-it text survey (the dashboard): a test session and its conversation, with the
+    first text stored but not sent (nobody is texted); replies go through
+    ``texts.inbound.receive`` as a phone's would. Test sessions never reach the callback
+    rules and stay out of trends."""
+    now = now or utcnow()
+    contact = contacts.get_or_create(number)
+    session = CallSession(
+        call_sid=f"TX{uuid.uuid4().hex}",
+        survey_version=version,
+        contact=contact,
+        from_number=current_app.config["TWILIO_PHONE_NUMBER"],
+        to_number=number,
+        direction="outbound-api",
+        channel=CHANNEL,
+        status=CallStatus.IN_PROGRESS,
+        outcome=SurveyOutcome.IN_PROGRESS,
+        is_test=True,
+        created_at=now,
+    )
+    db.session.add(session)
+    db.session.flush()
+    conversation = conversations.open_conversation(
+        number,
+        KIND,
+        lasts=lasts(),
+        contact_id=contact.id,
+        session_id=session.id,
+        step="q:0",
+        now=now,
+    )
+    db.session.add(
+        TextMessage(
+            direction=Direction.OUTBOUND,
+            number=number,
+            contact_id=contact.id,
+            body=wording.opening(version),
+            status="queued",
+            purpose="try_it",
+            session_id=session.id,
+            conversation_id=conversation.id,
+            created_at=now,
+        )
+    )
     db.session.commit()
     return session
 
