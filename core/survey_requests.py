@@ -82,3 +82,14 @@ def job_id(request: SurveyRequest) -> str:
     if request.dialing_at is not None:
         key += f"-{int(request.dialing_at.timestamp() * 1000)}"
     return key
+
+
+def erase(numbers: set[str]) -> int:
+    """ "Delete this caller's data": their survey requests go, pending ones included (a
+    survey nobody may place any more, since we no longer hold the number). The count."""
+    rows = db.session.scalars(db.select(SurveyRequest).where(SurveyRequest.to_number.in_(numbers)))
+    erased = 0
+    for request in rows:
+        db.session.delete(request)
+        erased += 1
+    return erased

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from callbacks import links
-from core import contacts, events, suppression
+from core import contacts, events, suppression, survey_requests
 from core.contacts import ERASED
 from core.db import db
 from core.models import Answer, CallSession, Contact, Event, SuppressionKind, User
@@ -129,6 +129,7 @@ def erase_caller(raw_number: str, user_id: int | None) -> ErasureReport:
             if any(s in json.dumps(event.data) for s in secrets):
                 event.data = _scrub(event.data, secrets)
     links.erase_caller(ids, contact.id if contact else None)
+    survey_requests.erase(numbers)
     kept = keep_suppressions(number, contact, user_id)
     if contact is not None:
         contact.phone = f"{ERASED}-{contact.id}"

@@ -235,3 +235,16 @@ def test_a_scheduled_request_is_claimed_once(
     assert outbound.place_scheduled(request_id) == "placed"
     assert outbound.place_scheduled(request_id) == "placed"
     assert len(survey_calls(fake_twilio)) == 1
+
+
+def test_erasing_the_caller_drops_their_waiting_survey(
+    app: Flask, client: Any, clock: Clock, fake_twilio: FakeTwilio
+) -> None:
+    """DELETE /api/contacts/<number> after a 202: no number kept, nobody rung at 08:00."""
+    assert request_survey(client).status_code == 202
+    request_id = the_request().id
+    assert client.delete(f"/api/contacts/{CUSTOMER}", headers=AUTH).status_code == 200
+    db.session.expire_all()
+    assert db.session.scalars(db.select(SurveyRequest)).all() == []
+    assert outbound.place_scheduled(request_id, OPENING.astimezone(UTC)) == "missing"
+    assert survey_calls(fake_twilio) == []
