@@ -12,6 +12,7 @@ BENCHES = [
     "analysis_bench.py",  # comments, held-out: learned reader vs 1.2 word list; latency, RSS
     "answers_bench.py",  # spoken answers on held-out replies: new reader vs old word lists
     "transcription_bench.py",  # Whisper engines vs plain openai-whisper: RTF, WER, RSS
+    "vocabulary_bench.py",  # Whisper with a survey's vocabulary: WER, key-term recall, noise
     "pipeline_bench.py",  # worker: warm model, callback -> analysed -> urgent task
     "callbacks_bench.py",  # hang-up -> callback task visible in the API
     "recovery_bench.py",  # worker SIGKILLed mid-job -> job finished by another worker

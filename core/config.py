@@ -10,6 +10,11 @@ from typing import Any
 LOCAL_ACCOUNT_SID = "AC" + "0" * 32
 LOCAL_AUTH_TOKEN = "0123456789abcdef0123456789abcdef"  # noqa: S105 - same dev value as simulator.server
 LOCAL_PHONE_NUMBER = "+15005550006"
+# Words support callers say that tiny.en mishears without help ("my mother with friction").
+DEFAULT_VOCABULARY = (
+    "prescription, pharmacy, refund, bill, invoice, engineer, appointment, broadband, router, "
+    "direct debit, overcharged"
+)
 
 
 def _bool(value: str | None, default: bool = False) -> bool:
@@ -96,6 +101,8 @@ def load_config(
         "WHISPER_THREADS": _int(env.get("WHISPER_THREADS"), 2),
         "WHISPER_BEAM_SIZE": _int(env.get("WHISPER_BEAM_SIZE"), 5),
         "WHISPER_CACHE_DIR": env.get("WHISPER_CACHE_DIR", str(instance / "models")),
+        # Terms for surveys that list none of their own (transcription.vocabulary); "": none.
+        "WHISPER_VOCABULARY": env.get("WHISPER_VOCABULARY", DEFAULT_VOCABULARY),
         "ESCALATION_WEBHOOK_URL": env.get("ESCALATION_WEBHOOK_URL", ""),
         "ESCALATION_SMS_TO": env.get("ESCALATION_SMS_TO", ""),
         "ESCALATION_EMAIL_TO": env.get("ESCALATION_EMAIL_TO", ""),
