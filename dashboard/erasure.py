@@ -18,6 +18,7 @@ from core import contacts, events, suppression, survey_requests
 from core.contacts import ERASED
 from core.db import db
 from core.models import Answer, CallSession, Contact, Event, SuppressionKind, User
+from texts import privacy as text_privacy
 from transcription.retention import delete_audio
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,7 @@ def erase_caller(raw_number: str, user_id: int | None) -> ErasureReport:
                 event.data = _scrub(event.data, secrets)
     links.erase_caller(ids, contact.id if contact else None)
     survey_requests.erase(numbers)
+    text_privacy.erase(numbers, contact)
     kept = keep_suppressions(number, contact, user_id)
     if contact is not None:
         contact.phone = f"{ERASED}-{contact.id}"

@@ -18,6 +18,7 @@ from simulator.texting import TextingPhone
 from tests.conftest import COMPANY_NUMBER, CUSTOMER
 from tests.texts.conftest import AUTH, Clock, request_text_survey, texts_to
 from texts import consent
+from texts.models import TextMessage
 
 SURVEY = [Press("9#"), Press("4"), Press("1"), Press("2"), Press("2")]  # no comment, no callback
 ASKED = "May we send you the occasional text message"
@@ -143,3 +144,17 @@ def test_a_voice_opt_out_withdraws_permission_with_its_source(client: Any, app: 
     db.session.commit()
     [row] = db.session.scalars(db.select(consents.TextConsent)).all()
     assert row.withdrawn_at is not None and row.withdrawn_source == "keypad"
+
+
+def test_erasing_a_caller_blanks_their_texts_and_ends_permission(
+    client: Any, app: Flask, clock: Clock, phone: TextingPhone
+) -> None:
+    """DELETE /api/contacts/<n>: no body or number of any text is left, permission is gone."""
+    client.put(f"/api/contacts/{CUSTOMER}/texts-consent", json={"consent": True}, headers=AUTH)
+    request_text_survey(client)
+    phone.send("3")
+    assert client.delete(f"/api/contacts/{CUSTOMER}", headers=AUTH).status_code == 200
+    db.session.expire_all()
+    kept = db.session.scalars(db.select(TextMessage)).all()
+    assert kept and all(m.body == "" and CUSTOMER not in m.number for m in kept)
+    assert not consent.may_text(CUSTOMER)
