@@ -60,6 +60,7 @@ class VersionDraft:
     comment_prompt: str = ""
     goodbye: str = ""
     record_comment: bool = True
+    offer_texts: bool = False  # ask permission to text before the goodbye
     comment_max_seconds: int = 60
     negative_comment: bool = CallbackRules.negative_comment
     questions: list[QuestionDraft] = field(default_factory=list)
@@ -75,6 +76,7 @@ class VersionDraft:
             comment_prompt=v.comment_prompt,
             goodbye=v.goodbye,
             record_comment=v.record_comment,
+            offer_texts=v.offer_texts,
             comment_max_seconds=v.comment_max_seconds,
             negative_comment=rules.negative_comment,
             questions=[
@@ -118,6 +120,7 @@ def parse_form(form: Any) -> VersionDraft:
         language=form.get("language", ""),
         voice=form.get("voice", ""),
         record_comment=form.get("record_comment") == "on",
+        offer_texts=form.get("offer_texts") == "on",
         negative_comment=form.get("negative_comment") == "on",
     )
     if draft.language not in LANGUAGES:
@@ -196,6 +199,7 @@ def save_version(survey: Survey, draft: VersionDraft, user: User) -> SurveyVersi
         comment_prompt=draft.comment_prompt,
         goodbye=draft.goodbye,
         record_comment=draft.record_comment,
+        offer_texts=draft.offer_texts,
         comment_max_seconds=draft.comment_max_seconds,
         rules=draft.rules(),
         created_by_id=user.id,

@@ -11,11 +11,13 @@ from flask import Flask
 
 from core import consents, contacts
 from core.db import db, utcnow
-from core.models import Survey
+from core.models import Role, Survey
 from simulator.actions import Action, Press
 from simulator.caller import CallerSimulator
 from simulator.texting import TextingPhone
 from tests.conftest import COMPANY_NUMBER, CUSTOMER
+from tests.dashboard.test_editor import form_for
+from tests.factories import demo_survey, login, make_user
 from tests.texts.conftest import AUTH, Clock, request_text_survey, texts_to
 from texts import consent
 from texts.models import TextMessage
@@ -158,3 +160,16 @@ def test_erasing_a_caller_blanks_their_texts_and_ends_permission(
     kept = db.session.scalars(db.select(TextMessage)).all()
     assert kept and all(m.body == "" and CUSTOMER not in m.number for m in kept)
     assert not consent.may_text(CUSTOMER)
+
+
+def test_a_manager_turns_the_texts_question_on_in_the_editor(app: Flask, client: Any) -> None:
+    """Ticking "ask for permission to text" saves a version that asks."""
+    login(client, make_user(Role.MANAGER))
+    survey = demo_survey()
+    form = form_for(survey, client, offer_texts="on")
+    assert client.post(f"/dashboard/surveys/{survey.id}/edit", data=form).status_code == 302
+    db.session.expire_all()
+    assert survey.active_version is not None and survey.active_version.offer_texts
+    assert "ask for permission to text" in client.get(
+        f"/dashboard/surveys/{survey.id}/edit"
+    ).get_data(as_text=True)
