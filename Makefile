@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := ivr
 
-.PHONY: run test test-fast lint bench soak call text install browser clean
+.PHONY: run test test-fast lint bench wrk soak call text install browser clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,7 @@ lint: install
 	$(BIN)/mypy core ivr callbacks themes transcription replies texts dashboard workers simulator
 	$(BIN)/lint-imports
 
-bench: install
+bench: install wrk
 	$(BIN)/python bench/run_all.py
 
 # SOAK_CALLS survey calls through gunicorn + 2 workers + scheduler on PostgreSQL (a throwaway
@@ -53,6 +53,11 @@ call: install
 # type replies; ARGS go to `flask text`, e.g. make text ARGS='--script "/consent|/survey|9"'.
 text: install
 	$(BIN)/python scripts/run_local.py text $(ARGS)
+
+# wrk drives the webhook bench (bench/webhook_bench.py) from Debian's package.
+wrk:
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null) \
+	  || echo "wrk could not be installed: the webhook bench will FAIL"
 
 # Debian's chromium for the Playwright browser tests (never a downloaded browser).
 browser:

@@ -16,6 +16,7 @@ BENCHES = [
     "pipeline_bench.py",  # worker: warm model, callback -> analysed -> urgent task
     "callbacks_bench.py",  # hang-up -> callback task visible in the API
     "recovery_bench.py",  # worker SIGKILLed mid-job -> job finished by another worker
+    "webhook_bench.py",  # survey start/answer vs bare Flask under gunicorn, SQLite + PostgreSQL
 ]
 
 

