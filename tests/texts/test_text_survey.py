@@ -9,10 +9,11 @@ from flask import Flask
 
 from core import queues
 from core.db import db
-from core.models import CallSession, SurveyOutcome
+from core.models import CallSession, Role, SurveyOutcome
 from core.survey_requests import SurveyRequest
 from simulator.texting import TextingPhone
 from tests.conftest import CUSTOMER, Worker
+from tests.factories import login, make_user
 from tests.texts.conftest import (
     AUTH,
     MIDNIGHT,
@@ -150,3 +151,22 @@ def test_a_silent_survey_ends_as_partial_when_it_expires(
     assert session.outcome is SurveyOutcome.PARTIAL
     assert scores(session) == {"nps": 3}
     assert CUSTOMER in session.to_number
+
+
+def test_the_call_page_shows_a_text_survey_and_its_comment(
+    app: Flask, client: Any, clock: Clock, phone: TextingPhone, worker: Worker
+) -> None:
+    """The manager's page for a text survey: its answers and the texted comment."""
+    permit()
+    response = request_text_survey(client)
+    for reply in ("2", "1", "no", "The app kept crashing and nobody helped.", "no"):
+        phone.send(reply)
+    worker.run()
+    login(client, make_user(Role.MANAGER))
+    page = client.get(f"/dashboard/calls/{response.get_json()['session_id']}").get_data(
+        as_text=True
+    )
+    assert "Text survey with" in page
+    assert "Sent by text" in page
+    assert "and nobody helped." in page  # the comment, read: "kept crashing" marked negative
+    assert '<mark class="flag-negative" title="Negative">kept crashing</mark>' in page
