@@ -3,6 +3,7 @@ the fake Twilio, answers are stored on the same survey version and the callback 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -11,6 +12,7 @@ from core import queues
 from core.db import db
 from core.models import CallSession, Role, SurveyOutcome
 from core.survey_requests import SurveyRequest
+from ivr import outbound
 from simulator.texting import TextingPhone
 from tests.conftest import CUSTOMER, Worker
 from tests.factories import login, make_user
@@ -170,3 +172,28 @@ def test_the_call_page_shows_a_text_survey_and_its_comment(
     assert "Sent by text" in page
     assert "and nobody helped." in page  # the comment, read: "kept crashing" marked negative
     assert '<mark class="flag-negative" title="Negative">kept crashing</mark>' in page
+
+
+def test_a_scheduled_text_survey_goes_out_at_the_opening(
+    client: Any, clock: Clock, phone: TextingPhone
+) -> None:
+    """Asked at midnight: at 08:00 there the job texts the first question."""
+    permit()
+    clock.now = MIDNIGHT
+    request_id = request_text_survey(client).get_json()["request_id"]
+    opening = MIDNIGHT + timedelta(hours=8)
+    assert outbound.place_scheduled(request_id, now=opening) == "placed"
+    assert "how likely are you to recommend us" in texts_to(phone)[0]
+
+
+def test_a_scheduled_text_survey_is_dropped_after_stop(
+    client: Any, clock: Clock, phone: TextingPhone
+) -> None:
+    """STOP overnight: at the opening the request is refused and nothing is texted."""
+    permit()
+    clock.now = MIDNIGHT
+    request_id = request_text_survey(client).get_json()["request_id"]
+    phone.send("STOP")
+    sent = len(texts_to(phone))
+    assert outbound.place_scheduled(request_id, now=MIDNIGHT + timedelta(hours=8)) == "refused"
+    assert len(texts_to(phone)) == sent
