@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import or_
+from sqlalchemy import ColumnElement, or_
 
 from core import consents
 from core.contacts import ERASED
@@ -20,8 +20,8 @@ from texts.models import TextConversation, TextMessage
 
 def erase(numbers: Collection[str], contact: Contact | None) -> int:
     """Blank the texts to and from ``numbers`` (and the contact's); returns how many."""
-    match_messages = [TextMessage.number.in_(list(numbers))]
-    match_conversations = [TextConversation.number.in_(list(numbers))]
+    match_messages: list[ColumnElement[bool]] = [TextMessage.number.in_(list(numbers))]
+    match_conversations: list[ColumnElement[bool]] = [TextConversation.number.in_(list(numbers))]
     if contact is not None:
         match_messages.append(TextMessage.contact_id == contact.id)
         match_conversations.append(TextConversation.contact_id == contact.id)
