@@ -18,10 +18,10 @@ from core import events
 from core.db import db
 from core.models import (
     Answer,
-    Question,
     QuestionKind,
     SurveyVersion,
 )
+from core.survey_cache import QuestionSnapshot, VersionSnapshot
 from ivr.comment import ask_consent, on_consent, on_recorded
 from ivr.person import (
     ask_callback,
@@ -100,7 +100,7 @@ def _press(keys: Mapping[str, Intent]) -> str:
     return "press " + ", or ".join(said)
 
 
-def key_promise(version: SurveyVersion) -> str:
+def key_promise(version: SurveyVersion | VersionSnapshot) -> str:
     """What the keys do, said after the greeting, from the keys the flow really honours.
 
     Built from ``escape_keys`` for the first question and for every step after it (the
@@ -265,7 +265,7 @@ RESUME: dict[str, Callable[[Turn, Mapping[str, str]], VoiceResponse]] = {
 
 
 def store_answer(
-    turn: Turn, question: Question, value: int | None, reply: Reply | None = None
+    turn: Turn, question: QuestionSnapshot, value: int | None, reply: Reply | None = None
 ) -> Answer:
     """Keep the first answer given to a question; a repeated webhook changes nothing.
 

@@ -12,12 +12,13 @@ from urllib.parse import urlencode
 from flask import current_app
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
+from core import survey_cache
 from core.db import db
 from core.models import (
     CallSession,
     SurveyOutcome,
-    SurveyVersion,
 )
+from core.survey_cache import VersionSnapshot
 from ivr import lifecycle
 
 log = logging.getLogger(__name__)
@@ -98,9 +99,13 @@ class Turn:
         return self.inp.unsure(confidence_threshold())
 
     @property
-    def version(self) -> SurveyVersion:
-        assert self.session.survey_version is not None
-        return self.session.survey_version
+    def version(self) -> VersionSnapshot:
+        """The pinned version from the process cache: no query, no lazy load per turn."""
+        version_id = self.session.survey_version_id
+        if version_id is None:  # pinned in this request, not flushed yet: already loaded
+            assert self.session.survey_version is not None
+            version_id = self.session.survey_version.id
+        return survey_cache.version(version_id)
 
     def say(self, text: str, target: VoiceResponse | Gather | None = None) -> None:
         (target or self.response).say(

@@ -17,7 +17,7 @@ from rq import SimpleWorker
 from sqlalchemy import event, text
 from twilio.request_validator import RequestValidator
 
-from core import queues
+from core import queues, survey_cache
 from core.config import LOCAL_ACCOUNT_SID, LOCAL_AUTH_TOKEN
 from core.db import db
 from core.seed import create_demo_survey
@@ -111,6 +111,7 @@ def clear_tables() -> None:
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())
     db.session.commit()
+    survey_cache.clear()  # version ids restart once the tables are emptied
 
 
 @pytest.fixture(scope="session")
