@@ -12,7 +12,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from callbacks import reading, states
+from callbacks import followup, reading, states
 from callbacks.evaluation import schedule_escalation
 from callbacks.models import CallbackTask
 from callbacks.policy import (
@@ -230,7 +230,10 @@ def record_outcome(
     except states.Conflict:
         db.session.rollback()
         raise ActionRefused("conflict", "The task changed meanwhile; reload it.") from None
+    follow_up = followup.schedule(task, outcome, now)  # "did we put it right?", if reached
     db.session.commit()
+    if follow_up is not None:
+        followup.enqueue(follow_up)
     if task.closed_at is None:
         schedule_escalation(task)
     return task

@@ -29,10 +29,17 @@ from sqlalchemy import (
     union,
 )
 
-from callbacks.models import CallbackAttempt, CallbackTask, Priority, TaskState
+from callbacks.models import (
+    RECOVERED_FROM,
+    CallbackAttempt,
+    CallbackTask,
+    FollowUp,
+    Priority,
+    TaskState,
+)
 from core.contacts import ERASED
 from core.db import db, utcnow
-from core.models import CallSession
+from core.models import CallSession, User
 
 # Task states a manager can filter by, in the order the task moves through them.
 STATES: tuple[str, ...] = tuple(state.value for state in TaskState)
@@ -58,6 +65,23 @@ class Attempt:
 
 
 @dataclass(frozen=True)
+class FollowUpSummary:
+    """The "did we put it right?" after the task's callback, and the customer's reply."""
+
+    status: str  # scheduled, sending, sent, answered, unanswered, skipped, failed
+    channel: str | None  # sms or voice, once sent
+    due_at: datetime
+    sent_at: datetime | None
+    score: int | None  # 1-5
+    answered_at: datetime | None
+    reason: str | None  # why it was skipped or failed
+
+    @property
+    def recovered(self) -> bool:
+        return self.score is not None and self.score >= RECOVERED_FROM
+
+
+@dataclass(frozen=True)
 class TaskSummary:
     """What the callback loop did for one survey session (its newest linked task)."""
 
@@ -72,6 +96,7 @@ class TaskSummary:
     first_attempt_at: datetime | None
     closed_at: datetime | None
     attempts: tuple[Attempt, ...] = ()
+    follow_up: FollowUpSummary | None = None
 
     def sla_met(self, now: datetime | None = None) -> bool | None:
         """True/False once decided; None while the task is still inside its SLA."""
@@ -80,6 +105,30 @@ class TaskSummary:
         if self.first_attempt_at is not None:
             return self.first_attempt_at <= self.due_at
         return False if (now or utcnow()) > self.due_at else None
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """A followed-up callback, for the recovery figures: "recovered" is a reply of 4-5.
+
+    Counted for the survey session that opened the task (like its SLA) and for the agent
+    whose call reached the customer.
+    """
+
+    session_id: int
+    agent_id: int | None
+    agent: str  # the agent's name or e-mail ("" when unknown)
+    status: str
+    score: int | None
+    sla_met: bool | None  # the task's first attempt within its deadline
+
+    @property
+    def replied(self) -> bool:
+        return self.score is not None
+
+    @property
+    def recovered(self) -> bool:
+        return self.score is not None and self.score >= RECOVERED_FROM
 
 
 @dataclass(frozen=True)
@@ -115,7 +164,25 @@ def _links() -> Subquery:
     )
 
 
-def _summary(task: CallbackTask, attempts: Iterable[CallbackAttempt] = ()) -> TaskSummary:
+def _follow_up_summary(row: FollowUp | None) -> FollowUpSummary | None:
+    if row is None:
+        return None
+    return FollowUpSummary(
+        status=row.status.value,
+        channel=row.channel,
+        due_at=row.due_at,
+        sent_at=row.sent_at,
+        score=row.score,
+        answered_at=row.answered_at,
+        reason=row.reason,
+    )
+
+
+def _summary(
+    task: CallbackTask,
+    attempts: Iterable[CallbackAttempt] = (),
+    follow_up: FollowUp | None = None,
+) -> TaskSummary:
     return TaskSummary(
         task_id=task.id,
         state=task.state.value,
@@ -133,6 +200,7 @@ def _summary(task: CallbackTask, attempts: Iterable[CallbackAttempt] = ()) -> Ta
             Attempt(a.agent_id, a.status.value, a.outcome or None, a.created_at, a.ended_at)
             for a in attempts
         ),
+        follow_up=_follow_up_summary(follow_up),
     )
 
 
@@ -160,7 +228,7 @@ def summaries(session_ids: Sequence[int]) -> dict[int, TaskSummary]:
 
 
 def timeline(session_id: int) -> TaskSummary | None:
-    """The session's newest linked task with every attempt, oldest first."""
+    """The session's newest linked task with every attempt, oldest first, and its follow-up."""
     task = _newest_tasks([session_id]).get(session_id)
     if task is None:
         return None
@@ -169,7 +237,8 @@ def timeline(session_id: int) -> TaskSummary | None:
         .where(CallbackAttempt.task_id == task.id)
         .order_by(CallbackAttempt.created_at, CallbackAttempt.id)
     ).all()
-    return _summary(task, attempts)
+    follow_up = db.session.scalar(select(FollowUp).where(FollowUp.task_id == task.id))
+    return _summary(task, attempts, follow_up)
 
 
 # --- filters: SQL conditions on CallSession --------------------------------------------
@@ -222,6 +291,38 @@ def opened_by(session_ids: Select[Any]) -> list[TaskTiming]:
         ).where(CallbackTask.session_id.in_(session_ids))
     ).all()
     return [TaskTiming(sid, c, d, f) for sid, c, d, f in rows if sid is not None]
+
+
+def recoveries(session_ids: Select[Any]) -> list[Recovery]:
+    """Follow-ups of the tasks these sessions opened (each task once, for its opener)."""
+    rows = db.session.execute(
+        select(
+            CallbackTask.session_id,
+            FollowUp.agent_id,
+            User.name,
+            User.email,
+            FollowUp.status,
+            FollowUp.score,
+            CallbackTask.first_attempt_at,
+            CallbackTask.due_at,
+        )
+        .select_from(FollowUp)
+        .join(CallbackTask, CallbackTask.id == FollowUp.task_id)
+        .outerjoin(User, User.id == FollowUp.agent_id)
+        .where(CallbackTask.session_id.in_(session_ids))
+    ).all()
+    return [
+        Recovery(
+            session_id=sid,
+            agent_id=agent_id,
+            agent=name or email or "",
+            status=status.value,
+            score=score,
+            sla_met=None if first is None else first <= due,
+        )
+        for sid, agent_id, name, email, status, score, first, due in rows
+        if sid is not None
+    ]
 
 
 # --- erasure ---------------------------------------------------------------------------

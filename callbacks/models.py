@@ -6,7 +6,17 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import UTCDateTime, db, utcnow
@@ -26,7 +36,8 @@ class TaskState(enum.StrEnum):
     VOICEMAIL = "voicemail"  # the agent reached voicemail
     FAILED = "failed"  # Twilio could not reach the customer
     RETRY_SCHEDULED = "retry_scheduled"  # waiting for the next attempt's time
-    CLOSED = "closed"  # done, for good
+    CLOSED = "closed"  # done; only a low follow-up reply takes it back (reopened)
+    REOPENED = "reopened"  # the follow-up said we did not put it right: for a supervisor
 
 
 class Priority(enum.IntEnum):
@@ -165,3 +176,50 @@ class CallbackAttempt(db.Model):  # type: ignore[name-defined]
 
     task: Mapped[CallbackTask] = relationship(back_populates="attempts")
     agent: Mapped[User | None] = relationship()
+
+
+RECOVERED_FROM = 4  # a follow-up reply of 4-5 is a recovery; 1-3 reopens the task
+
+
+class FollowUpStatus(enum.StrEnum):
+    """Where a follow-up is: each moves forward only (``callbacks.followup``)."""
+
+    SCHEDULED = "scheduled"  # waiting for its time (the delay, then callee-local hours)
+    SENDING = "sending"  # claimed by one job; Twilio is being asked
+    SENT = "sent"  # the text went out, or the call was placed; waiting for the reply
+    ANSWERED = "answered"  # the customer replied 1-5
+    UNANSWERED = "unanswered"  # the follow-up call was not picked up
+    SKIPPED = "skipped"  # not sent: opted out, do-not-call, erased, number not dialled
+    FAILED = "failed"  # Twilio refused, or the send was lost midway (never sent twice)
+
+
+class FollowUp(db.Model):  # type: ignore[name-defined]
+    """A "did we put it right?" after a callback that reached the customer: one per task."""
+
+    __tablename__ = "follow_ups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("callback_tasks.id"), unique=True)
+    # The agent whose call reached the customer: the recovery figure per agent is theirs.
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[FollowUpStatus] = mapped_column(
+        _enum(FollowUpStatus, "follow_up_status"), default=FollowUpStatus.SCHEDULED, index=True
+    )
+    channel: Mapped[str | None] = mapped_column(String(8))  # sms or voice, once sent
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())  # not sent before (UTC)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Twilio's MessageSid or CallSid of what was sent.
+    sid: Mapped[str | None] = mapped_column(String(64))
+    score: Mapped[int | None] = mapped_column(SmallInteger)  # 1-5
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reason: Mapped[str | None] = mapped_column(Text)  # why skipped or failed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    task: Mapped[CallbackTask] = relationship()
+    agent: Mapped[User | None] = relationship()
+
+    @property
+    def recovered(self) -> bool:
+        """The customer said we put it right: 4 or 5."""
+        return self.score is not None and self.score >= RECOVERED_FROM

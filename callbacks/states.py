@@ -13,6 +13,8 @@ win: the loser gets :class:`Conflict` and nothing changes.
      │  escalated ────┘ release         └──► (agent marks) voicemail ──► retry_scheduled
      │                                                                    or closed
      └──────────────── release / retry time ◄─────── retry_scheduled
+
+    closed (or still waiting) ──low follow-up reply──► reopened ──claim──► claimed …
 """
 
 from __future__ import annotations
@@ -34,9 +36,9 @@ S = TaskState
 _AGENT_HELD = (S.CLAIMED, S.DIALING, S.CONNECTED, S.COMPLETED, S.NO_ANSWER, S.VOICEMAIL, S.FAILED)
 
 TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
-    S.OPEN: frozenset({S.CLAIMED, S.ESCALATED, S.RETRY_SCHEDULED, S.CLOSED}),
-    S.ESCALATED: frozenset({S.CLAIMED, S.RETRY_SCHEDULED, S.CLOSED}),
-    S.RETRY_SCHEDULED: frozenset({S.OPEN, S.CLAIMED, S.ESCALATED, S.CLOSED}),
+    S.OPEN: frozenset({S.CLAIMED, S.ESCALATED, S.RETRY_SCHEDULED, S.CLOSED, S.REOPENED}),
+    S.ESCALATED: frozenset({S.CLAIMED, S.RETRY_SCHEDULED, S.CLOSED, S.REOPENED}),
+    S.RETRY_SCHEDULED: frozenset({S.OPEN, S.CLAIMED, S.ESCALATED, S.CLOSED, S.REOPENED}),
     S.CLAIMED: frozenset({S.OPEN, S.ESCALATED, S.DIALING, S.RETRY_SCHEDULED, S.CLOSED}),
     S.DIALING: frozenset(
         {
@@ -55,10 +57,15 @@ TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
     S.NO_ANSWER: frozenset({S.RETRY_SCHEDULED, S.CLOSED, S.CLAIMED}),
     S.VOICEMAIL: frozenset({S.RETRY_SCHEDULED, S.CLOSED, S.CLAIMED}),
     S.FAILED: frozenset({S.RETRY_SCHEDULED, S.CLOSED, S.CLAIMED}),
-    S.CLOSED: frozenset(),
+    # Closed is final for agents; only the customer's low follow-up reply reopens it.
+    S.CLOSED: frozenset({S.REOPENED}),
+    S.REOPENED: frozenset({S.CLAIMED, S.ESCALATED, S.RETRY_SCHEDULED, S.CLOSED}),
 }
 
-WAITING = (S.OPEN, S.ESCALATED, S.RETRY_SCHEDULED)  # nobody holds it
+WAITING = (S.OPEN, S.ESCALATED, S.RETRY_SCHEDULED, S.REOPENED)  # nobody holds it
+# A low follow-up reply reopens a closed task, or a waiting one (a "follow_up" outcome left
+# it waiting for its next call); a task an agent holds keeps its state.
+REOPENABLE = (S.CLOSED, S.OPEN, S.ESCALATED, S.RETRY_SCHEDULED)
 CLAIMABLE = tuple(s for s, targets in TRANSITIONS.items() if S.CLAIMED in targets and s in WAITING)
 ACTIVE = tuple(s for s in TaskState if s is not S.CLOSED)
 AGENT_HELD = _AGENT_HELD
@@ -142,3 +149,35 @@ def mark_escalated(task: CallbackTask, *, priority: int, now: datetime) -> Callb
     )
     log.info("callback task %s escalated while %s", task.id, task.state.value)
     return task
+
+
+def reopen(
+    task: CallbackTask,
+    *,
+    reason: str,
+    priority: int,
+    scheduled_for: datetime,
+    due_at: datetime,
+    reasons: list[dict[str, Any]],
+) -> CallbackTask:
+    """The customer said we did not put it right: back in the queue for a supervisor.
+
+    Clears ``closed_at`` (the task counts as the contact's open one again) and the holder;
+    priority only goes up. The caller makes sure no other task is open for the contact.
+
+    Raises:
+        InvalidTransition: the task is held by an agent (or already reopened).
+        Conflict: it moved meanwhile.
+    """
+    return move(
+        task,
+        S.REOPENED,
+        reason=reason,
+        priority=max(task.priority, priority),
+        closed_at=None,
+        claimed_by_id=None,
+        claimed_at=None,
+        scheduled_for=scheduled_for,
+        due_at=due_at,
+        reasons=reasons,
+    )

@@ -117,6 +117,9 @@ def load_config(
         "URGENT_SLA_MINUTES": _int(env.get("URGENT_SLA_MINUTES"), 10),
         "STANDARD_SLA_MINUTES": _int(env.get("STANDARD_SLA_MINUTES"), 60),
         "CALLBACK_MAX_ATTEMPTS": _int(env.get("CALLBACK_MAX_ATTEMPTS"), 3),
+        # "Did we put it right?" this many hours after a callback reached the customer
+        # (then inside their calling hours); 0 asks at once.
+        "FOLLOW_UP_DELAY_HOURS": float(env.get("FOLLOW_UP_DELAY_HOURS") or 24),
         "RESCHEDULE_MAX_DAYS": _int(env.get("RESCHEDULE_MAX_DAYS"), 30),
         # Texts: who we are in HELP replies, and how long a text survey waits for replies.
         "TEXT_SENDER_NAME": env.get("TEXT_SENDER_NAME") or "Customer Care",

@@ -107,9 +107,11 @@ CHARTS = (
     ("Response rate", "response_rate", "%", 0.0, 100.0),
     ("Completion rate", "completion_rate", "%", 0.0, 100.0),
     ("Flagged rate", "flagged_rate", "%", 0.0, 100.0),
-    ("Callbacks within SLA", "sla_rate", "%", 0.0, 100.0),
-    ("Median minutes to first callback attempt", "median_first_attempt", "", 0.0, None),
     ("Calls", "calls", "", 0.0, None),
+    # Side by side on the page: how fast we called back, and whether it put things right.
+    ("Callbacks within SLA", "sla_rate", "%", 0.0, 100.0),
+    ("Recovered after a callback (follow-up 4-5)", "recovery_rate", "%", 0.0, 100.0),
+    ("Median minutes to first callback attempt", "median_first_attempt", "", 0.0, None),
 )
 
 

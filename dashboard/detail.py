@@ -107,14 +107,17 @@ def timeline(session: CallSession, callback: links.TaskSummary | None) -> list[S
                 )
             )
         if callback.closed_at or callback.outcome:
+            # A reopened task keeps the agent's outcome; the follow-up says why it reopened.
+            state = "outcome" if callback.state == "reopened" else callback.state
             steps.append(
                 Step(
                     callback.closed_at,
                     "outcome",
-                    f"Callback {callback.state}: {callback.outcome or 'no outcome'}",
+                    f"Callback {state}: {callback.outcome or 'no outcome'}",
                     callback.notes or "",
                 )
             )
+        steps.extend(follow_up_steps(callback))
     else:
         why = " (test call)" if session.is_test else ""
         steps.append(Step(None, "task", f"No callback task{why}"))
@@ -125,6 +128,39 @@ def timeline(session: CallSession, callback: links.TaskSummary | None) -> list[S
         last = step.at or last
         keyed.append((last, index, step))
     return [step for _, _, step in sorted(keyed, key=lambda k: (k[0], k[1]))]
+
+
+CHANNEL_WORDS = {"sms": "by text", "voice": "by phone"}
+
+
+def follow_up_steps(callback: links.TaskSummary) -> list[Step]:
+    """The "did we put it right?" follow-up: when it was due or sent, and the reply."""
+    follow_up = callback.follow_up
+    if follow_up is None:
+        return []
+    how = CHANNEL_WORDS.get(follow_up.channel or "", "")
+    if follow_up.status == "scheduled":
+        return [Step(follow_up.due_at, "followup", "Follow-up scheduled", "not sent before")]
+    if follow_up.status in ("skipped", "failed"):
+        return [Step(follow_up.due_at, "failed", "Follow-up not sent", follow_up.reason or "")]
+    steps = [Step(follow_up.sent_at or follow_up.due_at, "followup", f"Follow-up sent {how}")]
+    if follow_up.status == "unanswered":
+        steps.append(Step(None, "followup", "Follow-up call not answered", follow_up.reason or ""))
+    if follow_up.score is not None:
+        verdict = (
+            "recovered: we put it right"
+            if follow_up.recovered
+            else "not put right: reopened for a supervisor"
+        )
+        steps.append(
+            Step(
+                follow_up.answered_at,
+                "recovered" if follow_up.recovered else "flag",
+                f"Follow-up reply: {follow_up.score} of 5 {how}",
+                verdict,
+            )
+        )
+    return steps
 
 
 def audit_trail(session: CallSession, limit: int = 20) -> list[dict[str, Any]]:

@@ -35,6 +35,9 @@ class Bucket:
     sla_decided: int = 0
     sla_met: int = 0
     first_attempt_minutes: list[float] = field(default_factory=list)
+    followed_up: int = 0  # callbacks that reached the customer and got a follow-up
+    replies: int = 0  # follow-ups the customer answered (1-5)
+    recovered: int = 0  # of which 4-5: "we put it right"
 
     @property
     def nps_score(self) -> float | None:
@@ -64,6 +67,16 @@ class Bucket:
     @property
     def sla_rate(self) -> float | None:
         return _pct(self.sla_met, self.sla_decided)
+
+    @property
+    def recovery_rate(self) -> float | None:
+        """Recovered (a follow-up reply of 4-5) in percent of follow-up replies."""
+        return _pct(self.recovered, self.replies)
+
+    def add_recovery(self, row: links.Recovery) -> None:
+        self.followed_up += 1
+        self.replies += row.replied
+        self.recovered += row.recovered
 
     @property
     def median_first_attempt(self) -> float | None:
@@ -130,6 +143,7 @@ class Trends:
     series: list[Bucket]
     by_survey: list[Bucket]
     total: Bucket
+    by_agent: list[Bucket] = field(default_factory=list)  # callbacks each agent made
 
 
 def compute(user: User, filters: TrendFilters) -> Trends:
@@ -194,12 +208,31 @@ def compute(user: User, filters: TrendFilters) -> Trends:
                 b.sla_met += first <= due
             elif due < now:
                 b.sla_decided += 1
+    agents = _recovery(id_query, place) if sessions else []
     return Trends(
         filters,
         [series[k] for k in sorted(series)],
         sorted(surveys.values(), key=lambda b: b.label),
         total,
+        agents,
     )
+
+
+def _recovery(session_ids: Select[Any], place: dict[int, list[Bucket]]) -> list[Bucket]:
+    """Follow-up replies into each session's buckets, and one bucket per agent whose call
+    reached the customer (with the SLA of those callbacks beside their recovery)."""
+    agents: dict[int | None, Bucket] = {}
+    for row in links.recoveries(session_ids):
+        for b in place.get(row.session_id, []):
+            b.add_recovery(row)
+        agent = agents.setdefault(
+            row.agent_id, Bucket(str(row.agent_id or ""), row.agent or "Unknown agent")
+        )
+        agent.add_recovery(row)
+        if row.sla_met is not None:
+            agent.sla_decided += 1
+            agent.sla_met += row.sla_met
+    return sorted(agents.values(), key=lambda b: b.label.lower())
 
 
 def _scores(session_ids: Select[Any]) -> Iterable[tuple[int, QuestionKind, int]]:

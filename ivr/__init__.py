@@ -18,7 +18,7 @@ import texts
 import themes
 from core import auth, db, errors, redis_client
 from core.config import load_config
-from ivr import api, cli, health, openapi, views, voice
+from ivr import api, cli, followup_voice, health, openapi, views, voice
 from transcription.cli import cli as transcription_cli
 from transcription.comments_cli import cli as comments_cli
 
@@ -57,7 +57,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(openapi.bp)
-    for blueprint in (voice.bp, api.bp):
+    for blueprint in (voice.bp, followup_voice.bp, api.bp):
         app.register_blueprint(blueprint)
         csrf = app.extensions.get("csrf")
         if csrf is not None:  # Twilio and API calls are authenticated by signature or token

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-# models: Alembic sees the tables; answering registers the survey's conversation handler.
-from texts import answering, api, cli, models, webhooks  # noqa: F401
+# models: Alembic sees the tables; answering and followup register conversation handlers.
+from texts import answering, api, cli, followup, models, webhooks  # noqa: F401
 
 
 def init_app(app: Flask) -> None:

@@ -30,6 +30,7 @@ PERIODIC = (
     (jobs.sweep_recordings, SWEEP_SECONDS),
     (jobs.sweep_callbacks, SWEEP_SECONDS),
     (jobs.sweep_survey_requests, SWEEP_SECONDS),
+    (jobs.sweep_follow_ups, SWEEP_SECONDS),
     (jobs.purge_expired_recordings, 3600),
     (jobs.expire_text_conversations, SWEEP_SECONDS),
     (jobs.assign_themes, 300),  # the safety net; each analysed comment enqueues it too

@@ -10,11 +10,15 @@ import logging
 from dataclasses import asdict
 from typing import Any
 
-from callbacks import dialing, escalation, evaluation, sweep
+from twilio.base.exceptions import TwilioRestException
+
+from callbacks import dialing, escalation, evaluation, followup, sweep
 from core import queues
 from core.models import RecordingStatus
-from ivr import outbound
+from ivr import followup_voice, outbound
+from texts import consent as text_consent
 from texts import conversations
+from texts import followup as text_follow_up
 from themes import alerts, assign, store
 from transcription import pipeline, retention
 from workers.context import job_context
@@ -75,6 +79,38 @@ def sweep_callbacks() -> dict[str, Any]:
     """Periodic: the callback safety net."""
     with job_context():
         return sweep.sweep()
+
+
+def send_follow_up(task_id: int) -> str:
+    """After a callback that reached the customer: "did we put it right?", once per task.
+
+    By text where the customer allowed texts, else (or when the text could not go) a
+    one-question call. ``callbacks.followup`` decides whether and when; this job only picks
+    the channel, since texts sit above callbacks.
+    """
+    with job_context():
+        outgoing = followup.begin(task_id)
+        if isinstance(outgoing, str):
+            return outgoing
+        if text_consent.may_text(outgoing.number):
+            message = text_follow_up.send(outgoing.number, task_id, outgoing.at)
+            if message is not None and not message.failed:
+                followup.mark_sent(task_id, "sms", message.sid)
+                return "sms"
+        try:
+            sid = followup_voice.place_call(task_id, outgoing.number)
+        except TwilioRestException as exc:
+            followup.mark_failed(task_id, f"Twilio refused the call: {exc.msg}")
+            return "failed"
+        followup.mark_sent(task_id, "voice", sid)
+        return "voice"
+
+
+def sweep_follow_ups() -> int:
+    """Periodic: send due follow-ups whose job was lost; fail ones lost mid-send."""
+    with job_context():
+        due = followup.sweep()
+    return sum(send_follow_up(task_id) in ("sms", "voice") for task_id in due)
 
 
 def purge_expired_recordings() -> int:
