@@ -215,6 +215,8 @@ class SurveyVersion(db.Model):  # type: ignore[name-defined]
     goodbye: Mapped[str] = mapped_column(Text)
     record_comment: Mapped[bool] = mapped_column(Boolean, default=True)
     comment_max_seconds: Mapped[int] = mapped_column(Integer, default=60)
+    # Terms Whisper should listen for in the comment; None: WHISPER_VOCABULARY.
+    vocabulary: Mapped[str | None] = mapped_column(Text)
     # Ask "may we text you?" before the goodbye (texts.consent keeps the answer).
     offer_texts: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # CallbackRules.to_json(); read through CallbackRules.from_json.

@@ -16,6 +16,7 @@ from core import events
 from core.db import db
 from core.models import CallbackRules, Question, QuestionKind, Survey, SurveyVersion, User
 from core.seed import DEMO_QUESTIONS
+from transcription import vocabulary
 
 LANGUAGES = ["en-US", "en-GB", "en-AU", "en-IN", "es-US", "es-ES", "fr-CA", "fr-FR", "de-DE"]
 VOICES = [
@@ -62,6 +63,7 @@ class VersionDraft:
     record_comment: bool = True
     offer_texts: bool = False  # ask permission to text before the goodbye
     comment_max_seconds: int = 60
+    vocabulary: str = ""  # terms for the speech recogniser; "" means the configured default
     negative_comment: bool = CallbackRules.negative_comment
     questions: list[QuestionDraft] = field(default_factory=list)
 
@@ -78,6 +80,7 @@ class VersionDraft:
             record_comment=v.record_comment,
             offer_texts=v.offer_texts,
             comment_max_seconds=v.comment_max_seconds,
+            vocabulary=v.vocabulary or "",
             negative_comment=rules.negative_comment,
             questions=[
                 QuestionDraft(q.key, q.kind.value, q.prompt, q.speech_hints or "", q.low_threshold)
@@ -135,6 +138,9 @@ def parse_form(form: Any) -> VersionDraft:
             errors[name] = "at most 1000 characters"
         setattr(draft, name, text)
     draft.comment_max_seconds = _int(form, "comment_max_seconds", 60, 5, 300, errors)
+    draft.vocabulary = vocabulary.normalise(form.get("vocabulary"))
+    if len(draft.vocabulary) > vocabulary.MAX_CHARS:
+        errors["vocabulary"] = f"at most {vocabulary.MAX_CHARS} characters"
     rows: list[tuple[int, int, QuestionDraft]] = []
     index = 0
     while f"q-{index}-prompt" in form and index < 50:
@@ -201,6 +207,7 @@ def save_version(survey: Survey, draft: VersionDraft, user: User) -> SurveyVersi
         record_comment=draft.record_comment,
         offer_texts=draft.offer_texts,
         comment_max_seconds=draft.comment_max_seconds,
+        vocabulary=draft.vocabulary or None,
         rules=draft.rules(),
         created_by_id=user.id,
     )

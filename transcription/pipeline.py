@@ -26,6 +26,7 @@ from transcription.audio import AudioError, decode_to_pcm16k
 from transcription.engines import EngineSettings, get_engine
 from transcription.media import MediaError, download
 from transcription.retention import delete_twilio_copy
+from transcription.vocabulary import for_survey
 
 log = logging.getLogger(__name__)
 
@@ -316,7 +317,9 @@ def transcribe(rec: Recording) -> None:
         fail(rec, exc.reason)
         return
     engine = get_engine(EngineSettings.from_config(cfg))  # loaded once per worker process
-    transcript = engine.transcribe(audio)
+    version = rec.session.survey_version
+    terms = for_survey(version.vocabulary if version else None, cfg.get("WHISPER_VOCABULARY"))
+    transcript = engine.transcribe(audio, vocabulary=terms)
     rec.transcript = transcript.text
     rec.transcript_engine = transcript.engine
     rec.status = RecordingStatus.TRANSCRIBED
