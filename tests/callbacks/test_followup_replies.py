@@ -1,10 +1,10 @@
-"""The customer's reply to "Did we put it right?": by text (signed /twilio/sms, as Twilio
-posts it) and by voice (the caller simulator answering the follow-up call), and what it does.
+"""The customer's reply to "Did we put it right?": by text (the simulator's texting phone,
+through the fake Twilio's signed /twilio/sms) and by voice (the caller simulator answering the
+follow-up call), and what it does.
 """
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from datetime import timedelta
 from itertools import count
 from typing import Any
@@ -17,6 +17,7 @@ from core import contacts
 from core.models import User
 from simulator.actions import Press, Speak
 from simulator.fake_state import FakeTwilio
+from simulator.texting import TextingPhone
 from tests.callbacks.conftest import CUSTOMER, make_task, reload_task
 from tests.callbacks.followups import (  # noqa: F401 - clock_fixture, hours_fixture: fixtures
     MORNING,
@@ -36,19 +37,12 @@ SIDS = count(1)
 DUE = MORNING + timedelta(days=1, minutes=1)
 
 
-def text_back(client: Any, app: Flask, body: str) -> list[str]:
-    """The customer texts ``body``; returns the texts we answer with (TwiML <Message>)."""
-    form = {
-        "MessageSid": f"SM{next(SIDS):032x}",
-        "AccountSid": f"AC{0:032x}",
-        "From": CUSTOMER,
-        "To": COMPANY_NUMBER,
-        "Body": body,
-    }
-    response = twilio_post(client, app, "/twilio/sms", form)
-    assert response.status_code == 200
-    root = ET.fromstring(response.get_data(as_text=True))  # noqa: S314 - our own TwiML
-    return [m.text or "" for m in root.iter("Message")]
+def text_back(live_url: str, fake_twilio: FakeTwilio, body: str) -> list[str]:
+    """The customer's phone texts ``body`` through the fake Twilio; returns our answers."""
+    phone = TextingPhone(
+        CUSTOMER, COMPANY_NUMBER, box=fake_twilio.messages, sms_url=f"{live_url}/twilio/sms"
+    )
+    return phone.send(body)
 
 
 def asked_by_text(agent: User, at: Clock, outcome: str = "resolved") -> int:
@@ -75,14 +69,15 @@ def asked_by_phone(agent: User, at: Clock, fake_twilio: FakeTwilio, script: list
 
 def test_text_reply_five_is_stored_as_recovered(
     app: Flask,
-    client: Any,
+    live_url: str,
+    fake_twilio: FakeTwilio,
     agent: User,
     clock: Clock,
     hours: None,
 ) -> None:
-    """ "5" by text: stored with the channel, thanked, the task stays closed."""
+    """A text "5": stored with the channel, thanked, the task stays closed."""
     task_id = asked_by_text(agent, clock)
-    assert text_back(client, app, "5") == [text_follow_up.THANKS]
+    assert text_back(live_url, fake_twilio, "5") == [text_follow_up.THANKS]
     follow_up = the_follow_up(task_id)
     assert (follow_up.status, follow_up.score, follow_up.channel) == (
         FollowUpStatus.ANSWERED,
@@ -94,14 +89,17 @@ def test_text_reply_five_is_stored_as_recovered(
 
 def test_text_reply_in_words_two_reopens_the_task(
     app: Flask,
-    client: Any,
+    live_url: str,
+    fake_twilio: FakeTwilio,
     agent: User,
     clock: Clock,
     hours: None,
 ) -> None:
-    """ "honestly a two, it's still broken": reopened for a supervisor, and told so."""
+    """A text "honestly a two, it's still broken": reopened for a supervisor, and told so."""
     task_id = asked_by_text(agent, clock)
-    assert text_back(client, app, "honestly a two, it's still broken") == [text_follow_up.SORRY]
+    assert text_back(live_url, fake_twilio, "honestly a two, it's still broken") == [
+        text_follow_up.SORRY
+    ]
     task = reload_task(task_id)
     assert task.state is TaskState.REOPENED and task.priority == Priority.HIGH
     assert the_follow_up(task_id).score == 2
@@ -109,30 +107,32 @@ def test_text_reply_in_words_two_reopens_the_task(
 
 def test_unclear_text_is_asked_again_then_left(
     app: Flask,
-    client: Any,
+    live_url: str,
+    fake_twilio: FakeTwilio,
     agent: User,
     clock: Clock,
     hours: None,
 ) -> None:
     """A reply that is not 1-5 is asked again twice, then the follow-up waits unanswered."""
     task_id = asked_by_text(agent, clock)
-    assert followup.QUESTION in text_back(client, app, "hmm")[0]
-    assert followup.QUESTION in text_back(client, app, "seven")[0]
-    assert text_back(client, app, "what?") == []
+    assert followup.QUESTION in text_back(live_url, fake_twilio, "hmm")[0]
+    assert followup.QUESTION in text_back(live_url, fake_twilio, "seven")[0]
+    assert text_back(live_url, fake_twilio, "what?") == []
     assert the_follow_up(task_id).status is FollowUpStatus.SENT
 
 
 def test_only_the_first_reply_counts(
     app: Flask,
-    client: Any,
+    live_url: str,
+    fake_twilio: FakeTwilio,
     agent: User,
     clock: Clock,
     hours: None,
 ) -> None:
     """A second text after the score is not read as a new score."""
     task_id = asked_by_text(agent, clock)
-    text_back(client, app, "4")
-    text_back(client, app, "1")
+    text_back(live_url, fake_twilio, "4")
+    text_back(live_url, fake_twilio, "1")
     assert the_follow_up(task_id).score == 4
     assert reload_task(task_id).state is TaskState.CLOSED
 
@@ -147,7 +147,7 @@ def test_spoken_opt_out_on_the_follow_up_call_is_confirmed_first(
     hours: None,
     fake_twilio: FakeTwilio,
 ) -> None:
-    """ "stop calling me", then 1 to confirm: opted out; no score is stored."""
+    """Saying "stop calling me", then 1 to confirm: opted out; no score is stored."""
     task_id = asked_by_phone(agent, clock, fake_twilio, [Speak("stop calling me"), Press("1")])
     contact = contacts.find(CUSTOMER)
     assert contact is not None and contact.opted_out_at is not None
@@ -161,7 +161,7 @@ def test_a_spoken_opt_out_not_confirmed_asks_the_question_again(
     hours: None,
     fake_twilio: FakeTwilio,
 ) -> None:
-    """ "take me off your list", then 2: not opted out, and the next answer counts."""
+    """Saying "take me off your list", then 2: not opted out, and the next answer counts."""
     task_id = asked_by_phone(
         agent, clock, fake_twilio, [Speak("take me off your list"), Press("2"), Press("4")]
     )
@@ -177,7 +177,7 @@ def test_asking_for_a_person_on_the_call_reopens_the_task(
     hours: None,
     fake_twilio: FakeTwilio,
 ) -> None:
-    """ "can I speak to a person": back in the queue for a supervisor, with that reason."""
+    """Saying "can I speak to a person": back in the queue for a supervisor, with the reason."""
     task_id = asked_by_phone(agent, clock, fake_twilio, [Speak("can I speak to a person")])
     task = reload_task(task_id)
     assert task.state is TaskState.REOPENED and task.reason_codes[-1] == "follow_up_person"
@@ -246,7 +246,8 @@ def test_a_low_reply_joins_the_contacts_other_open_task(
 
 def test_a_low_reply_after_a_follow_up_outcome_reopens_the_waiting_task(
     app: Flask,
-    client: Any,
+    live_url: str,
+    fake_twilio: FakeTwilio,
     agent: User,
     clock: Clock,
     hours: None,
@@ -254,6 +255,6 @@ def test_a_low_reply_after_a_follow_up_outcome_reopens_the_waiting_task(
     """Outcome "follow up" left the task waiting for tomorrow; a 3 brings it to a supervisor now."""
     task_id = asked_by_text(agent, clock, outcome="follow_up")
     assert reload_task(task_id).state is TaskState.RETRY_SCHEDULED
-    text_back(client, app, "3")
+    text_back(live_url, fake_twilio, "3")
     task = reload_task(task_id)
     assert task.state is TaskState.REOPENED and task.scheduled_for <= DUE
