@@ -106,7 +106,7 @@ class Faults:
     kill_at_call: int
     redis_at_call: int
     killed_job: str | None = None
-    killed_at: float | None = None
+    killed_at: float | None = None  # epoch seconds
     recovered_after: float | None = None
     redis_restarted_at: float | None = None
     redis_down_seconds: float | None = None
@@ -168,7 +168,7 @@ class Soak:
             busy = wait_for(lambda: self.stack.busy_with("recording-"), 120, "a busy worker")
             victim, faults.killed_job = busy
             victim.kill()
-            faults.killed_at = self.now()
+            faults.killed_at = time.time()  # wall clock, to compare with RQ's ended_at
             self.stack.start_worker()  # the process manager's restart
         except TimeoutError:
             faults.notes.append("no worker was busy with a recording: none killed")
@@ -179,16 +179,18 @@ class Soak:
             self._time_recovery(faults)
 
     def _time_recovery(self, faults: Faults) -> None:
+        """Seconds from the kill to the end of the job's rerun (RQ's ``ended_at``)."""
         assert faults.killed_job is not None and faults.killed_at is not None
 
-        def finished() -> bool:
+        def finished() -> Job | None:
             with self.stack.connection() as conn:
                 job = Job.fetch(faults.killed_job or "", connection=conn)
-                return job.get_status() == JobStatus.FINISHED
+                return job if job.get_status() == JobStatus.FINISHED else None
 
         try:
-            wait_for(finished, 600, "the killed job finishes", 0.2)
-            faults.recovered_after = self.now() - faults.killed_at
+            job = wait_for(finished, 600, "the killed job finishes", 0.2)
+            assert job.ended_at is not None
+            faults.recovered_after = job.ended_at.timestamp() - faults.killed_at
         except TimeoutError:
             faults.notes.append(f"killed job {faults.killed_job} never finished")
 
