@@ -19,18 +19,20 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("call_sessions") as batch:
-        batch.add_column(
-            sa.Column("channel", sa.String(length=8), server_default="voice", nullable=False)
-        )
-    with op.batch_alter_table("survey_requests") as batch:
-        batch.add_column(
-            sa.Column("channel", sa.String(length=8), server_default="voice", nullable=False)
-        )
-    with op.batch_alter_table("survey_versions") as batch:
-        batch.add_column(
-            sa.Column("offer_texts", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
+    # Plain ADD COLUMN: a batch copy on SQLite would drop and recreate these tables,
+    # which other tables reference (refused with foreign keys on once rows exist).
+    op.add_column(
+        "call_sessions",
+        sa.Column("channel", sa.String(length=8), server_default="voice", nullable=False),
+    )
+    op.add_column(
+        "survey_requests",
+        sa.Column("channel", sa.String(length=8), server_default="voice", nullable=False),
+    )
+    op.add_column(
+        "survey_versions",
+        sa.Column("offer_texts", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
     op.create_table(
         "text_consents",
         sa.Column("id", sa.Integer(), nullable=False),
