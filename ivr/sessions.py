@@ -36,7 +36,7 @@ def resolve_version(slug: str | None) -> SurveyVersion:
 def load_session(inp: CallInput) -> CallSession:
     """Find or create the call's session; pin the survey version on first sight."""
     session = ensure_session(inp.call_sid, inp.from_number, inp.to_number, inp.direction)
-    if session.survey_version is None:
+    if session.survey_version_id is None:  # the id: reading the relationship would load it
         session.survey_version = resolve_version(inp.args.get("survey"))
     if session.contact is None:
         session.contact = contacts.get_or_create(session.customer_number)

@@ -22,6 +22,7 @@ from core.models import (
     SurveyVersion,
 )
 from core.survey_cache import QuestionSnapshot, VersionSnapshot
+from ivr import lifecycle
 from ivr.comment import ask_consent, on_consent, on_recorded
 from ivr.person import (
     ask_callback,
@@ -75,7 +76,9 @@ def handle(inp: CallInput) -> VoiceResponse:
     else:
         reply = STEPS.get(inp.step, start)(turn)
     session.step = inp.step
-    db.session.commit()
+    db.session.commit()  # the turn's one commit; jobs are enqueued only after it
+    if turn.finished:
+        lifecycle.survey_finished(session)
     return reply
 
 

@@ -13,13 +13,11 @@ from flask import current_app
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from core import survey_cache
-from core.db import db
 from core.models import (
     CallSession,
     SurveyOutcome,
 )
 from core.survey_cache import VersionSnapshot
-from ivr import lifecycle
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +90,8 @@ class Turn:
     # Said before the next question instead of the reprompt apology, when the caller is
     # brought back to a question for another reason ("No problem, let's carry on.").
     lead: str | None = None
+    # Set by ``finish``: the callback rules hear of it once the turn has committed.
+    finished: bool = False
 
     @property
     def unsure(self) -> bool:
@@ -154,6 +154,5 @@ def finish(turn: Turn, extra: str | None = None) -> VoiceResponse:
         turn.session.outcome = SurveyOutcome.COMPLETED
     if extra:
         turn.say(extra)
-    db.session.commit()
-    lifecycle.survey_finished(turn.session)
+    turn.finished = True  # handle() commits once, then tells the callback rules
     return turn.hangup(turn.version.goodbye)
