@@ -15,6 +15,7 @@ BENCHES = [
     "vocabulary_bench.py",  # Whisper with a survey's vocabulary: WER, key-term recall, noise
     "pipeline_bench.py",  # worker: warm model, callback -> analysed -> urgent task
     "callbacks_bench.py",  # hang-up -> callback task visible in the API
+    "themes_bench.py",  # themes: held-out ARI/purity vs TF-IDF; 10k recompute and embedding
     "recovery_bench.py",  # worker SIGKILLed mid-job -> job finished by another worker
     "webhook_bench.py",  # survey start/answer vs bare Flask under gunicorn, SQLite + PostgreSQL
 ]

@@ -21,12 +21,13 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.spatial.distance import squareform
 
 Vectors = npt.NDArray[np.float32]
 Labels = npt.NDArray[np.int64]
 
 LINK_SIMILARITY = 0.35
-JOIN_SIMILARITY = 0.5
+JOIN_SIMILARITY = 0.45
 MIN_THEME_SIZE = 3
 MAX_LINKED = 4000
 
@@ -39,9 +40,11 @@ def unit(rows: npt.NDArray[np.floating]) -> Vectors:
 
 def _condensed_distances(vectors: Vectors) -> npt.NDArray[np.float64]:
     """Cosine distances of every pair, in scipy's condensed (upper triangle) order."""
-    similarity = vectors @ vectors.T  # unit rows: one matmul gives every cosine
-    upper = np.triu_indices(len(vectors), k=1)
-    return np.clip(1.0 - similarity[upper].astype(np.float64), 0.0, 2.0)
+    distance = vectors @ vectors.T  # unit rows: one matmul gives every cosine
+    np.subtract(1.0, distance, out=distance)
+    np.clip(distance, 0.0, 2.0, out=distance)
+    np.fill_diagonal(distance, 0.0)
+    return squareform(distance, checks=False).astype(np.float64)
 
 
 def link(vectors: Vectors, similarity: float = LINK_SIMILARITY) -> Labels:
