@@ -41,7 +41,14 @@ from rq import Queue  # noqa: E402
 from rq.job import Job, JobStatus  # noqa: E402
 from rq.registry import StartedJobRegistry  # noqa: E402
 from soak_report import passed, percentile, print_summary  # noqa: E402
-from stack import COMPANY, DEFAULT_POSTGRES, Stack, running_stack, wait_for  # noqa: E402
+from stack import (  # noqa: E402
+    COMPANY,
+    DEFAULT_POSTGRES,
+    Stack,
+    postgres_reachable,
+    running_stack,
+    wait_for,
+)
 
 from callbacks.rules import TRIGGERS  # noqa: E402
 from core import queues  # noqa: E402
@@ -330,6 +337,9 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--logs", type=Path, help="copy the processes' logs here")
     args = parser.parse_args()
+    if not postgres_reachable(args.postgres):
+        print(f"the soak needs a PostgreSQL server: none answers at {args.postgres}")
+        return 2
     faults = Faults(kill_at_call=max(2, args.calls * 3 // 10), redis_at_call=args.calls * 6 // 10)
     print(
         f"== soak: {args.calls} calls ({args.concurrency} at a time), gunicorn + 2 workers +"
