@@ -101,6 +101,10 @@ def load_config(
         "WHISPER_THREADS": _int(env.get("WHISPER_THREADS"), 2),
         "WHISPER_BEAM_SIZE": _int(env.get("WHISPER_BEAM_SIZE"), 5),
         "WHISPER_CACHE_DIR": env.get("WHISPER_CACHE_DIR", str(instance / "models")),
+        "WHISPER_DEVICE": env.get("WHISPER_DEVICE") or "cpu",
+        # Recordings a transcription worker decodes together, and how long it waits for more.
+        "WHISPER_BATCH_SIZE": _int(env.get("WHISPER_BATCH_SIZE"), 8),
+        "TRANSCRIPTION_BATCH_WAIT_MS": _int(env.get("TRANSCRIPTION_BATCH_WAIT_MS"), 0),
         # Terms for surveys that list none of their own (transcription.vocabulary); "": none.
         "WHISPER_VOCABULARY": env.get("WHISPER_VOCABULARY", DEFAULT_VOCABULARY),
         "ESCALATION_WEBHOOK_URL": env.get("ESCALATION_WEBHOOK_URL", ""),

@@ -2,13 +2,87 @@
 
 from __future__ import annotations
 
+import json
+import time
+from pathlib import Path
+
 import click
+import numpy as np
 from flask import current_app
 from flask.cli import AppGroup
 
-from transcription.engines import EngineSettings, resolve_checkpoint_path, resolve_model_path
+from transcription.audio import AudioError, decode_to_pcm16k
+from transcription.engines import (
+    SAMPLE_RATE,
+    EngineSettings,
+    get_engine,
+    resolve_checkpoint_path,
+    resolve_model_path,
+    warm_up,
+)
+from transcription.vocabulary import for_survey
 
-cli = AppGroup("transcription", help="Manage the speech-to-text models.")
+cli = AppGroup("transcription", help="Manage the speech-to-text models and transcribe files.")
+
+
+@cli.command("transcribe")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--vocabulary",
+    default=None,
+    help="Terms to listen for (default: WHISPER_VOCABULARY, as for a survey listing none).",
+)
+@click.option(
+    "--batch",
+    is_flag=True,
+    help="Decode all files together, as a worker does with the recordings it finds queued.",
+)
+def transcribe(files: tuple[str, ...], vocabulary: str | None, batch: bool) -> None:
+    """Transcribe audio files exactly as the worker does, one JSON object per file.
+
+    Each line is {"file", "text", "seconds", "duration"}: seconds is the time taken to read
+    and transcribe the file (the model is loaded and warmed up first), duration the
+    audio's length in seconds. With --batch, seconds is an equal share of the batch's time.
+    A file that cannot be read gets "text": null and an "error"; the exit status is then 1.
+    """
+    cfg = current_app.config
+    engine = get_engine(EngineSettings.from_config(cfg))
+    warm_up(engine)  # as a worker's preload: the first file's time is then its own
+    terms = vocabulary if vocabulary is not None else for_survey(None, cfg["WHISPER_VOCABULARY"])
+    failed = False
+    for group in [list(files)] if batch else [[name] for name in files]:
+        started = time.perf_counter()
+        audios: dict[str, np.ndarray] = {}
+        for name in group:
+            try:
+                audios[name] = decode_to_pcm16k(
+                    Path(name),
+                    max_seconds=cfg["RECORDING_MAX_SECONDS"],
+                    max_bytes=cfg["RECORDING_MAX_BYTES"],
+                )
+            except AudioError as exc:
+                failed = True
+                _echo(name, None, time.perf_counter() - started, None, error=exc.reason)
+        transcripts = engine.transcribe_many(list(audios.values()), [terms] * len(audios))
+        share = (time.perf_counter() - started) / max(1, len(audios))
+        for (name, audio), transcript in zip(audios.items(), transcripts, strict=True):
+            _echo(name, transcript.text, share, audio.size / SAMPLE_RATE)
+    if failed:
+        raise SystemExit(1)
+
+
+def _echo(
+    name: str, text: str | None, seconds: float, duration: float | None, error: str = ""
+) -> None:
+    line: dict[str, object] = {
+        "file": name,
+        "text": text,
+        "seconds": round(seconds, 3),
+        "duration": None if duration is None else round(duration, 3),
+    }
+    if error:
+        line["error"] = error
+    click.echo(json.dumps(line))
 
 
 @cli.command("convert-model")

@@ -13,6 +13,7 @@ import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import exists, or_, update
@@ -301,29 +302,46 @@ def fetch_media(rec: Recording) -> None:
 
 
 def transcribe(rec: Recording) -> None:
+    transcribe_many([rec])
+
+
+def transcribe_many(recs: list[Recording]) -> None:
+    """The transcribe stage of several recordings, decoded together (a worker's batch)."""
+    cfg = current_app.config
+    loaded = [(rec, audio) for rec in recs if (audio := _load_audio(rec)) is not None]
+    if not loaded:
+        return
+    engine = get_engine(EngineSettings.from_config(cfg))  # loaded once per worker process
+    terms = [
+        for_survey(version.vocabulary if version else None, cfg.get("WHISPER_VOCABULARY"))
+        for version in (rec.session.survey_version for rec, _ in loaded)
+    ]
+    transcripts = engine.transcribe_many([audio for _, audio in loaded], terms)
+    for (rec, _), transcript in zip(loaded, transcripts, strict=True):
+        rec.transcript = transcript.text
+        rec.transcript_engine = transcript.engine
+        rec.status = RecordingStatus.TRANSCRIBED
+    db.session.commit()
+
+
+def _load_audio(rec: Recording) -> np.ndarray | None:
+    """Our copy of the comment as 16 kHz samples; None when it is gone or unreadable
+    (the recording is then failed with the reason)."""
     cfg = current_app.config
     held = storage.for_location(rec.local_path)
     if held is None or not held.exists(rec.recording_sid):
         fail(rec, "our copy of the audio is gone, so it cannot be transcribed")
-        return
+        return None
     try:
         with held.as_file(rec.recording_sid) as path:
-            audio = decode_to_pcm16k(
+            return decode_to_pcm16k(
                 path,
                 max_seconds=cfg["RECORDING_MAX_SECONDS"],
                 max_bytes=cfg["RECORDING_MAX_BYTES"],
             )
     except AudioError as exc:
         fail(rec, exc.reason)
-        return
-    engine = get_engine(EngineSettings.from_config(cfg))  # loaded once per worker process
-    version = rec.session.survey_version
-    terms = for_survey(version.vocabulary if version else None, cfg.get("WHISPER_VOCABULARY"))
-    transcript = engine.transcribe(audio, vocabulary=terms)
-    rec.transcript = transcript.text
-    rec.transcript_engine = transcript.engine
-    rec.status = RecordingStatus.TRANSCRIBED
-    db.session.commit()
+        return None
 
 
 def analyse(rec: Recording) -> None:

@@ -14,28 +14,30 @@ from twilio.base.exceptions import TwilioRestException
 
 from callbacks import dialing, escalation, evaluation, followup, sweep
 from core import queues
-from core.models import RecordingStatus
+from core.models import Recording
 from ivr import followup_voice, outbound
 from texts import consent as text_consent
 from texts import conversations
 from texts import followup as text_follow_up
 from themes import alerts, assign, store
-from transcription import pipeline, retention
+from transcription import batching, pipeline, retention
 from workers.context import job_context
 
 log = logging.getLogger(__name__)
 
 
 def process_recording(recording_id: int) -> str:
-    """Download, transcribe and read a comment, then hand the call to the callback rules."""
+    """Download, transcribe and read a comment, with the ones queued behind it decoded in
+    the same batch (``transcription.batching``); each read comment goes to the callback
+    rules at once."""
     with job_context():
-        rec = pipeline.process(recording_id)
-        if rec is None:
-            return "missing"
-        if rec.status is RecordingStatus.ANALYSED:
-            evaluation.evaluate_session(rec.session_id)
-            queues.enqueue("assign_themes")  # the comment joins its theme, off this queue
-        return rec.status.value
+        rec = batching.process_with_queued(recording_id, then=_comment_read)
+        return "missing" if rec is None else rec.status.value
+
+
+def _comment_read(rec: Recording) -> None:
+    evaluation.evaluate_session(rec.session_id)
+    queues.enqueue("assign_themes")  # the comment joins its theme, off this queue
 
 
 def evaluate_callbacks(session_id: int) -> int | None:

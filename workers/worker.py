@@ -9,6 +9,11 @@ watchdog retry it within seconds (``workers.recovery``, ``workers.watchdog``).
 
 The worker waits for the database and Redis at start, and again when it loses Redis,
 instead of exiting (``workers.readiness``).
+
+The Procfile runs two kinds (README "Transcription"): ``worker`` serves the ``high`` queue
+(callback rules, dialling, escalation) and never loads Whisper, so a click-to-call never
+waits behind a transcription; ``transcriber`` serves ``default`` and ``transcription`` with
+the model loaded, and runs as many copies, on as many hosts, as the recordings need.
 """
 
 from __future__ import annotations
@@ -40,14 +45,10 @@ def preload(app_config: dict[str, object]) -> None:
     warm-up comment loads the MiniLM embedding model (~90 MB, once per process, like
     Whisper), the reader's weights and VADER.
     """
-    import numpy as np
-
     from transcription.analysis import analyse_comment
-    from transcription.engines import SAMPLE_RATE, EngineSettings, get_engine
+    from transcription.engines import EngineSettings, get_engine, warm_up
 
-    engine = get_engine(EngineSettings.from_config(app_config))
-    t = np.arange(SAMPLE_RATE, dtype=np.float32) / SAMPLE_RATE
-    engine.transcribe((0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32))
+    warm_up(get_engine(EngineSettings.from_config(app_config)))
     analyse_comment("warm-up: I'm worried about my bill, please call me back")
 
 
@@ -96,7 +97,8 @@ def main(argv: list[str] | None = None) -> None:
     stop_on_signals(stop)
     app = worker_app()
     with app.app_context():
-        if not args.no_preload:
+        # Only a worker serving transcriptions loads Whisper: dialling never waits for it.
+        if not args.no_preload and queues.TRANSCRIPTION in args.queues:
             preload(dict(app.config))
         work(app, args.queues, stop, burst=args.burst, max_jobs=args.max_jobs)
 
