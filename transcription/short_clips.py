@@ -18,6 +18,7 @@ decodes exactly as faster-whisper's own ``transcribe(without_timestamps=True)``.
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +34,12 @@ FULL_FRAMES = 3000  # one 30 s window
 # than each clip's own length, give a clip the same input alone or in any batch.
 WINDOW_SECONDS = (10, 15, 20, 25, 30)
 MAX_TOKENS = 448  # Whisper's text context
+# A cut window ends in zeros where a full one would hold more speech, and now and then the
+# decoder says the whole clip again into them ("the bill is wrong. the bill is wrong."): the
+# text is short, so the compression ratio misses it. A repeated block of at least this many
+# words at the very end is dropped; a caller's own "no no no" is shorter.
+MIN_REPEATED_WORDS = 4
+_WORD = re.compile(r"[\w']+")
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,29 @@ def compression_ratio(text: str) -> float:
     """How well the text compresses; a repetition loop compresses very well."""
     data = text.encode("utf-8")
     return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
+def without_repeated_tail(text: str) -> str:
+    """``text`` without a word-for-word repeat of the block just before it at its end.
+
+    Words are compared without case, apostrophes and punctuation; the text is cut where the
+    repeat starts, so what stays is the caller's words as first decoded.
+    """
+    while True:
+        words = list(_WORD.finditer(text))
+        plain = [w.group().lower().replace("'", "") for w in words]
+        n = len(plain)
+        size = next(
+            (
+                k
+                for k in range(n // 2, MIN_REPEATED_WORDS - 1, -1)
+                if plain[n - k :] == plain[n - 2 * k : n - k]
+            ),
+            0,
+        )
+        if not size:
+            return text
+        text = text[: words[n - size].start()].rstrip()
 
 
 def decode(
@@ -216,10 +246,10 @@ class _Context:
             )
             decoded.append(
                 Decoded(
-                    text,
+                    without_repeated_tail(text),
                     avg_logprob,
                     result.no_speech_prob,
-                    compression_ratio(text.strip()),
+                    compression_ratio(text.strip()),  # of what came out: a loop is retried
                     temperature,
                     skipped,
                 )
