@@ -12,7 +12,12 @@ APOLOGY = (
 
 
 def twiml(response: VoiceResponse) -> Response:
-    return Response(str(response), mimetype="text/xml")
+    return twiml_text(str(response))
+
+
+def twiml_text(text: str) -> Response:
+    """A reply already rendered from a VoiceResponse (``ivr.hot_path`` keeps them)."""
+    return Response(text, mimetype="text/xml")
 
 
 def say_and_hang_up(text: str) -> Response:

@@ -1,4 +1,6 @@
-"""The webhook hot path: one commit per survey turn, the version and questions from the cache."""
+"""The webhook hot path: one commit per survey turn, the version and questions from the cache,
+and the two turns every caller takes (a known caller's start, a plain score) in a few
+statements (``ivr.hot_path``)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from flask import Flask
 from sqlalchemy import event
 
 from core.db import db
+from core.models import Answer, CallSession, CallStatus, SurveyOutcome
 from tests.conftest import COMPANY_NUMBER, CUSTOMER, twilio_post
 
 START = {"CallSid": "CA" + "7" * 32, "From": CUSTOMER, "To": COMPANY_NUMBER}
@@ -65,7 +68,7 @@ def test_answer_commits_once_without_reading_the_version(
     warm_start(app, client)
     counted.statements.clear()
     counted.commits = 0
-    reply = {**START, "Digits": "9#"}
+    reply = {**START, "Digits": "9"}  # Twilio leaves the finishOnKey out
     response = twilio_post(client, app, "/twilio/voice/survey?step=q&try=1&n=0", reply)
     assert b"<Gather" in response.data
     assert counted.commits == 1
@@ -79,3 +82,65 @@ def test_second_call_reads_no_version_or_questions(app: Flask, client: Any, coun
     second = {**START, "CallSid": "CA" + "8" * 32}
     twilio_post(client, app, "/twilio/voice/survey", second)
     assert counted.reads("questions") == []
+
+
+def second_caller_start(app: Flask, client: Any, counted: Turn, sid: str) -> Any:
+    """A start from a caller we know (the contact exists), counted from a clean slate."""
+    warm_start(app, client)
+    counted.statements.clear()
+    counted.commits = 0
+    return twilio_post(client, app, "/twilio/voice/survey", {**START, "CallSid": sid})
+
+
+def test_known_callers_start_is_one_read_and_one_insert(
+    app: Flask, client: Any, counted: Turn
+) -> None:
+    """Survey and contact in one read, the session inserted whole, one commit."""
+    sid = "CA" + "8" * 32
+    response = second_caller_start(app, client, counted, sid)
+    first = twilio_post(client, app, "/twilio/voice/survey", {**START, "CallSid": "CA" + "9" * 32})
+    assert b"<Gather" in response.data and response.data == first.data
+    session = db.session.scalar(db.select(CallSession).where(CallSession.call_sid == sid))
+    assert session is not None and session.survey_version_id is not None
+    assert session.contact is not None and session.contact.phone == CUSTOMER
+    assert session.status is CallStatus.IN_PROGRESS
+    assert session.outcome is SurveyOutcome.IN_PROGRESS
+    assert session.answered_at is not None and session.step == "start"
+
+
+def test_known_callers_start_statements(app: Flask, client: Any, counted: Turn) -> None:
+    second_caller_start(app, client, counted, "CA" + "8" * 32)
+    assert [s.split()[0] for s in counted.statements] == ["SELECT", "INSERT"]
+    assert counted.commits == 1
+
+
+def test_repeated_start_is_answered_the_same(app: Flask, client: Any, counted: Turn) -> None:
+    """Twilio retrying a start gets the same questions and the call keeps one session."""
+    sid = "CA" + "8" * 32
+    first = second_caller_start(app, client, counted, sid)
+    again = twilio_post(client, app, "/twilio/voice/survey", {**START, "CallSid": sid})
+    assert again.data == first.data
+    assert (
+        db.session.scalar(
+            db.select(db.func.count()).select_from(CallSession).where(CallSession.call_sid == sid)
+        )
+        == 1
+    )
+
+
+def test_score_is_one_read_one_insert_one_update(app: Flask, client: Any, counted: Turn) -> None:
+    """A plain score: session read with its contact, answer inserted, step updated, one commit."""
+    warm_start(app, client)
+    counted.statements.clear()
+    counted.commits = 0
+    path = "/twilio/voice/survey?step=q&try=1&n=0"
+    response = twilio_post(client, app, path, {**START, "Digits": "9"})
+    assert b"step=q&amp;try=1&amp;n=1" in response.data  # the second question
+    assert [s.split()[0] for s in counted.statements] == ["SELECT", "INSERT", "UPDATE"]
+    assert counted.commits == 1
+    # A retried webhook, then a different reply to the same question: the first is kept.
+    again = twilio_post(client, app, path, {**START, "Digits": "9"})
+    changed = twilio_post(client, app, path, {**START, "Digits": "3"})
+    assert again.data == response.data == changed.data
+    values = db.session.scalars(db.select(Answer.value)).all()
+    assert values == [9]

@@ -1,0 +1,196 @@
+"""The two turns every caller takes, in a few SQL statements each.
+
+A new call's survey start and a plain answer to a question (a score, no request for a
+person, nothing to read back) are most of the webhook traffic. Each is served here with
+Core statements on the request's connection: one read, the writes, one commit; the reply
+is built by the flow's own functions (``survey.start``, ``survey.ask_question``) and kept
+per survey version, since it depends on nothing else. Any other case — a CallSid already
+seen, a first-time caller, an opted-out contact, a reply the flow must think about —
+returns None and the full flow (``survey.handle``) serves it as before, so behaviour is
+that flow's. The writes come last, after the reply is built: on SQLite the write lock is
+held only for the INSERT and the COMMIT.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from threading import Lock
+
+from flask import current_app
+from sqlalchemy import Connection, Insert, Table, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from core import survey_cache
+from core.db import db, utcnow
+from core.models import (
+    Answer,
+    CallSession,
+    CallStatus,
+    Contact,
+    Survey,
+    SurveyOutcome,
+)
+from core.survey_cache import VersionSnapshot
+from ivr import lifecycle, survey
+from ivr.turn import CallInput, Turn, confidence_threshold
+from replies.answers import read_reply
+
+SESSIONS: Table = CallSession.__table__
+ANSWERS: Table = Answer.__table__
+
+# The survey's active version and the caller's contact, in one read.
+START_READ = (
+    select(Survey.active_version_id, Contact.id, Contact.opted_out_at)
+    .select_from(Survey)
+    .outerjoin(Contact, Contact.phone == bindparam("phone"))
+    .where(Survey.slug == bindparam("slug"))
+)
+# The call's session and whether its contact opted out, in one read.
+ANSWER_READ = (
+    select(
+        CallSession.id,
+        CallSession.survey_version_id,
+        CallSession.contact_id,
+        CallSession.status,
+        CallSession.outcome,
+        CallSession.answered_at,
+        CallSession.step,
+        Contact.opted_out_at,
+    )
+    .outerjoin(Contact, Contact.id == CallSession.contact_id)
+    .where(CallSession.call_sid == bindparam("call_sid"))
+)
+STEP_WRITE = update(SESSIONS).where(SESSIONS.c.id == bindparam("session_id"))
+
+
+def _insert(table: Table) -> Insert:
+    """INSERT .. ON CONFLICT DO NOTHING: the unique constraint decides, no SELECT first."""
+    return _insert_for(db.engine.dialect.name, table)
+
+
+@cache
+def _insert_for(dialect_name: str, table: Table) -> Insert:
+    # Built once: a statement object reused is found in SQLAlchemy's compiled cache cheaply.
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(table).on_conflict_do_nothing()
+    return statement.returning(table.c.id) if table is SESSIONS else statement
+
+
+_replies: dict[tuple[int, str, int], tuple[VersionSnapshot, str]] = {}
+_lock = Lock()
+
+
+def _reply(
+    version: VersionSnapshot, step: str, position: int, build: Callable[[Turn], object]
+) -> str:
+    """The TwiML ``build`` gives a fresh turn on this version, built once per process.
+
+    Keyed by the snapshot itself (held here, compared by identity), so a cleared version
+    cache (tests reuse ids) is never answered with an old reply.
+    """
+    key = (version.id, step, position)
+    cached = _replies.get(key)
+    if cached is not None and cached[0] is version:
+        return cached[1]
+    session = CallSession(survey_version_id=version.id)  # never added to the db session
+    turn = Turn(session, CallInput(call_sid="", from_number="", to_number=""))
+    text = str(build(turn))
+    with _lock:
+        _replies[key] = (version, text)
+    return text
+
+
+def start_new_call(inp: CallInput) -> str | None:
+    """A new CallSid's first turn: the session row inserted with everything the full flow
+    would give it (version pinned, contact, in progress), then one commit."""
+    if inp.step != "start" or lifecycle.call_is_over(inp.form):
+        return None
+    with db.engine.connect() as conn:  # not the ORM session: nothing to track or flush
+        return _start_new_call(conn, inp)
+
+
+def _start_new_call(conn: Connection, inp: CallInput) -> str | None:
+    direction = inp.direction or "inbound"
+    customer = inp.to_number if direction.startswith("outbound") else inp.from_number
+    slug = inp.args.get("survey") or current_app.config["DEFAULT_SURVEY"]
+    found = conn.execute(START_READ, {"phone": customer, "slug": slug}).first()
+    if found is None or found[0] is None or found[1] is None or found[2] is not None:
+        return None  # no such survey, a first-time caller, or an opted-out contact
+    version = survey_cache.version(found[0])
+    if not version.questions:
+        return None
+    reply = _reply(version, "start", 0, survey.start)
+    now = utcnow()
+    inserted = conn.execute(
+        _insert(SESSIONS),
+        {
+            "call_sid": inp.call_sid,
+            "from_number": inp.from_number,
+            "to_number": inp.to_number,
+            "direction": direction,
+            "survey_version_id": version.id,
+            "contact_id": found[1],
+            "status": CallStatus.IN_PROGRESS,
+            "outcome": SurveyOutcome.IN_PROGRESS,
+            "step": "start",
+            "created_at": now,
+            "answered_at": now,
+        },
+    ).first()
+    if inserted is None:
+        return None  # the CallSid is known (a retry, or a call we dialled): the full flow
+    conn.commit()
+    return reply
+
+
+def plain_answer(inp: CallInput) -> str | None:
+    """A believed score to a question that is not the last: store it, ask the next one."""
+    position = inp.args.get("n", "0")
+    if inp.step != "q" or not (position.isascii() and position.isdecimal()):
+        return None
+    with db.engine.connect() as conn:
+        return _plain_answer(conn, inp, int(position))
+
+
+def _plain_answer(conn: Connection, inp: CallInput, position: int) -> str | None:
+    found = conn.execute(ANSWER_READ, {"call_sid": inp.call_sid}).first()
+    if found is None:
+        return None
+    session_id, version_id, contact_id, status, outcome, answered_at, step, opted_out_at = found
+    # Only a session the full flow would leave as it is (load_session) and not opted out.
+    if (
+        version_id is None
+        or contact_id is None
+        or opted_out_at is not None
+        or status.rank < CallStatus.IN_PROGRESS.rank
+        or answered_at is None
+        or outcome is not SurveyOutcome.IN_PROGRESS
+    ):
+        return None
+    version = survey_cache.version(version_id)
+    if position + 1 >= len(version.questions):
+        return None  # the last question: the consent step follows, the full flow's
+    question = version.questions[position]
+    reading = read_reply(question.kind, inp.digits, inp.speech)
+    threshold = confidence_threshold()
+    if reading.value is None or reading.intent is not None or inp.unsure(threshold):
+        return None
+    reply = _reply(version, "q", position + 1, lambda t: survey.ask_question(t, position + 1))
+    # The first answer to a question is kept; a repeated webhook changes nothing.
+    conn.execute(
+        _insert(ANSWERS),
+        {
+            "session_id": session_id,
+            "question_id": question.id,
+            "digits": inp.digits or None,
+            "speech": inp.speech or None,
+            "confidence": inp.confidence,
+            "value": reading.value,
+            "attempts": inp.tries,
+        },
+    )
+    if step != inp.step:
+        conn.execute(STEP_WRITE, {"session_id": session_id, "step": inp.step})
+    conn.commit()
+    return reply
