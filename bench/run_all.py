@@ -17,6 +17,8 @@ BENCHES = [
     "callbacks_bench.py",  # hang-up -> callback task visible in the API
     "themes_bench.py",  # themes: held-out ARI/purity vs TF-IDF; 10k recompute and embedding
     "recovery_bench.py",  # worker SIGKILLed mid-job -> job finished by another worker
+    "isolation_bench.py",  # Call now and anxious comments behind 30 queued recordings
+    "throughput_bench.py",  # recordings/minute: 1 and 2 transcribers, threads, batching
     "webhook_bench.py",  # survey start/answer vs bare Flask under gunicorn, SQLite + PostgreSQL
 ]
 

@@ -13,7 +13,8 @@ Each engine runs in its own subprocess so that load time and peak memory are its
   (``Engine.transcribe``: what a worker does with a recording that arrives alone);
 - ``faster-batch``: the same engine given every clip at once (``Engine.transcribe_many``:
   what a worker does with the recordings it finds queued), ``WHISPER_BATCH_SIZE`` 8;
-- ``faster-1thread``: the batch with ``WHISPER_THREADS=1`` (two such workers share 2 cores);
+- ``faster-2threads``: the batch with ``WHISPER_THREADS=2`` (the default is one thread per
+  transcriber, and one transcriber per core);
 - ``faster-30s``: the engine decoding every clip in a full 30 s window through
   faster-whisper's own ``transcribe`` (the previous release), to show what cut windows buy;
 - ``faster-beam1``: the engine with ``WHISPER_BEAM_SIZE=1`` (greedy), to show the trade-off;
@@ -51,12 +52,16 @@ KINDS = (
     "openai-whisper",
     "faster-whisper",
     "faster-batch",
-    "faster-1thread",
+    "faster-2threads",
     "faster-30s",
     "faster-beam1",
     "faster-plain",
 )
-BATCH_KINDS = ("faster-batch", "faster-1thread")
+BATCH_KINDS = ("faster-batch", "faster-2threads")
+# Also run once over the vocabulary benchmark's 96 phone clips and 16 noise clips, for a
+# wider WER and filler check than the 9 fixtures.
+MORE_CLIPS = ROOT / "bench" / "clips"
+MORE_KINDS = ("baseline", "faster-whisper", "faster-30s")
 RSS_LIMIT_MB = 700
 RTF_LIMIT = 0.1
 SPEEDUP_GOAL = 2.0
@@ -92,7 +97,7 @@ def _load_model(kind: str, checkpoint: str) -> Any:
         "openai-whisper": EngineSettings(engine="openai-whisper", checkpoint_path=checkpoint),
         "faster-whisper": EngineSettings(),
         "faster-batch": EngineSettings(),
-        "faster-1thread": EngineSettings(threads=1),
+        "faster-2threads": EngineSettings(threads=2),
         "faster-30s": EngineSettings(),
         "faster-beam1": EngineSettings(beam_size=1),
     }[kind]
@@ -151,6 +156,15 @@ def _peak_rss_mb() -> float:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
+def _more_clips(kind: str, model: Any) -> dict[str, Any]:
+    """Texts of the extra speech clips and of the extra noise clips, one pass each."""
+    more = json.loads((MORE_CLIPS / "vocabulary.json").read_text())
+    return {
+        "more_texts": {n: _transcribe(kind, model, MORE_CLIPS / n) for n in more["speech"]},
+        "more_noise": {n: _transcribe(kind, model, MORE_CLIPS / n) for n in more["empty"]},
+    }
+
+
 def run_child(kind: str, checkpoint: str) -> dict[str, Any]:
     """Measure one engine: load, per-job latency, throughput, transcripts, peak memory."""
     from transcription.audio import ensure_ffmpeg
@@ -192,6 +206,7 @@ def run_child(kind: str, checkpoint: str) -> dict[str, Any]:
         "cpu_s": cpu_s,
         "texts": texts,
         "non_speech": {n: _transcribe(kind, model, AUDIO_DIR / n) for n in manifest["empty"]},
+        **(_more_clips(kind, model) if kind in MORE_KINDS else {}),
         "peak_rss_mb": _peak_rss_mb(),
         "torch_loaded": "torch" in sys.modules,
     }
@@ -223,10 +238,10 @@ def _spawn(kind: str, checkpoint: Path) -> dict[str, Any]:
     return result
 
 
-def _wer(result: dict[str, Any], expected: dict[str, str]) -> float:
+def _wer(texts: dict[str, str], expected: dict[str, str]) -> float:
     from transcription.metrics import word_errors
 
-    totals = [word_errors(expected[name], text) for name, text in result["texts"].items()]
+    totals = [word_errors(expected[name], text) for name, text in texts.items()]
     return sum(e for e, _ in totals) / sum(w for _, w in totals)
 
 
@@ -274,8 +289,20 @@ def _goals(by_kind: dict[str, dict[str, Any]], audio_s: float) -> list[tuple[boo
                 f"{name} WER <= plain openai-whisper: {run['wer']:.3f} vs {base['wer']:.3f}",
             ),
         ]
+    more_filler = sum(1 for text in fast["more_noise"].values() if text.strip())
     return [
         *goals,
+        (
+            fast["more_wer"] <= base["more_wer"],
+            f"faster-whisper WER <= plain openai-whisper on bench/clips too: "
+            f"{fast['more_wer']:.3f} vs {base['more_wer']:.3f} (30 s windows: "
+            f"{by_kind['faster-30s']['more_wer']:.3f})",
+        ),
+        (
+            more_filler == 0,
+            f"faster-whisper gives '' on bench/clips' keypad, rustle, breathing and crackle: "
+            f"{more_filler}/{len(fast['more_noise'])} with text",
+        ),
         (rtf <= RTF_LIMIT, f"faster-whisper RTF <= {RTF_LIMIT}: {rtf:.3f}"),
         (
             fast["wer"] <= plain["wer"],
@@ -308,7 +335,11 @@ def run_parent() -> int:
         for kind in KINDS:
             print(f"running {kind} ...", file=sys.stderr, flush=True)
             result = _spawn(kind, checkpoint)
-            result["wer"] = _wer(result, manifest["speech"])
+            result["wer"] = _wer(result["texts"], manifest["speech"])
+            if "more_texts" in result:
+                more = json.loads((MORE_CLIPS / "vocabulary.json").read_text())["speech"]
+                expected = {name: clip["text"] for name, clip in more.items()}
+                result["more_wer"] = _wer(result["more_texts"], expected)
             results.append(result)
     by_kind = {r["kind"]: r for r in results}
     print(
@@ -325,6 +356,16 @@ def run_parent() -> int:
         "\nload s / reget s: first and second time a job gets its model (engines: get_engine,\n"
         "plain libraries: load it in the job). 1st/2nd job: that plus transcribing one clip.\n"
     )
+    more = len(by_kind["faster-whisper"]["more_texts"])
+    print(
+        f"The vocabulary benchmark's clips (bench/clips: {more} phone-band sentences, 4 voices"
+        " x 2 speeds, and 16 noise clips), one pass; the engines with the default vocabulary:"
+    )
+    for kind in MORE_KINDS:
+        r = by_kind[kind]
+        filler = sum(1 for text in r["more_noise"].values() if text.strip())
+        print(f"  {kind:<15} WER {r['more_wer']:.3f}  filler {filler}/{len(r['more_noise'])}")
+    print()
     goals = _goals(by_kind, audio_s)
     for ok, text in goals:
         print(f"{'PASS' if ok else 'FAIL'}  {text}")

@@ -98,7 +98,7 @@ def load_config(
         "TRANSCRIPTION_ENGINE": env.get("TRANSCRIPTION_ENGINE", "faster-whisper"),
         "WHISPER_MODEL_PATH": env.get("WHISPER_MODEL_PATH") or None,
         "WHISPER_CHECKPOINT": env.get("WHISPER_CHECKPOINT") or None,
-        "WHISPER_THREADS": _int(env.get("WHISPER_THREADS"), 2),
+        "WHISPER_THREADS": _int(env.get("WHISPER_THREADS"), 1),
         "WHISPER_BEAM_SIZE": _int(env.get("WHISPER_BEAM_SIZE"), 5),
         "WHISPER_CACHE_DIR": env.get("WHISPER_CACHE_DIR", str(instance / "models")),
         "WHISPER_DEVICE": env.get("WHISPER_DEVICE") or "cpu",
