@@ -218,6 +218,22 @@ def run_database(name: str, database_url: str, work: Path) -> dict[str, dict[str
     return results
 
 
+def commit_flush_ms(url: str, commits: int = 200) -> float:
+    """What one durable commit costs on this disk (synchronous_commit on, as the app runs).
+
+    Two sync workers each wait for their own commit, so PostgreSQL serves at most about
+    2 / this per second whatever the code does; printed next to the figures.
+    """
+    with psycopg.connect(url) as conn:
+        conn.execute("CREATE TEMP TABLE flush_probe (n int)")
+        conn.commit()
+        started = time.perf_counter()
+        for n in range(commits):
+            conn.execute("INSERT INTO flush_probe VALUES (%s)", (n,))
+            conn.commit()
+        return (time.perf_counter() - started) / commits * 1000
+
+
 def report(name: str, results: dict[str, dict[str, Any]]) -> bool:
     bare = results["bare"]["rps"]
     print(f"  bare Flask static TwiML: {bare:7.0f} req/s  p99 {results['bare']['p99_ms']:6.1f} ms")
@@ -259,7 +275,12 @@ def main() -> int:
         try:
             (work / "pg").mkdir()
             url = POSTGRES.rsplit("/", 1)[0] + "/" + db_name
+            flush = commit_flush_ms(url)
             ok = report("PostgreSQL", run_database("PostgreSQL", url, work / "pg")) and ok
+            print(
+                f"  one durable commit on this disk: {flush:.2f} ms, so 2 sync workers "
+                f"committing once per turn serve at most ~{2000 / flush:.0f} req/s"
+            )
         finally:
             with psycopg.connect(POSTGRES, autocommit=True) as conn:
                 conn.execute(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import fcntl
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, event
+from sqlalchemy import Connection, DateTime, Engine, MetaData, TypeDecorator, event
 from sqlalchemy.orm import DeclarativeBase
+
+log = logging.getLogger(__name__)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -63,9 +73,87 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=10000")
+        # Checkpoints run in a thread of their own, not in whichever request commits
+        # when the WAL is full: an unfinished one was retried, with its fsync, by every
+        # commit after it (a webhook's slow tail).
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
+        cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")  # once reset, cut back
+        files = [row[2] for row in cursor.execute("PRAGMA database_list") if row[1] == "main"]
         cursor.close()
+        if files and files[0]:
+            _start_checkpointer(files[0])
+
+
+CHECKPOINT_SECONDS = 1.0
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
+_checkpointers: set[tuple[int, str]] = set()
+_checkpointers_lock = threading.Lock()
+
+
+def _start_checkpointer(path: str) -> None:
+    """One checkpointing thread per process and database file (a forked worker its own)."""
+    key = (os.getpid(), path)
+    with _checkpointers_lock:
+        if key in _checkpointers:
+            return
+        _checkpointers.add(key)
+    threading.Thread(
+        target=_checkpoint_forever, args=(path,), name="sqlite-checkpoint", daemon=True
+    ).start()
+
+
+# Held while the checkpointer is inside SQLite and across every fork (RQ forks a work
+# horse per job): a child forked while the thread held SQLite's own mutexes would hang
+# at its first query.
+_in_sqlite = threading.Lock()
+os.register_at_fork(
+    before=_in_sqlite.acquire,
+    after_in_parent=_in_sqlite.release,
+    after_in_child=_in_sqlite.release,
+)
+
+
+def _checkpoint_forever(path: str) -> None:
+    with _in_sqlite:
+        conn = sqlite3.connect(path, timeout=10)
+    while True:
+        time.sleep(CHECKPOINT_SECONDS)
+        try:  # PASSIVE: copies what no reader still needs; never blocks a request
+            with _in_sqlite:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error as exc:
+            log.debug("checkpoint of %s skipped: %s", path, exc)
+
+
+_gates: dict[tuple[int, int, str], int] = {}
+
+
+@contextmanager
+def write_turn(conn: Connection) -> Iterator[None]:
+    """Around a hot path's writes and commit: on SQLite, writers of this app queue on a
+    file lock the kernel hands over at once, where SQLite's busy handler would sleep
+    1, 2, 5... ms between tries. Elsewhere (PostgreSQL) nothing to do."""
+    path = conn.engine.url.database if conn.engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:":
+        yield
+        return
+    # A descriptor per process and thread: flock does not exclude holders of the same one.
+    key = (os.getpid(), threading.get_ident(), path)
+    fd = _gates.get(key)
+    if fd is None:
+        fd = _gates[key] = os.open(path + "-writer", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def init_app(app: Flask) -> None:
+    if str(app.config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite"):
+        # A file has no server connection to lose: no ping before every request's query.
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.pop("pool_pre_ping", None)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", "migrations")))

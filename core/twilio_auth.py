@@ -8,11 +8,13 @@ from collections.abc import Callable
 from functools import lru_cache, wraps
 from typing import Any, TypeVar, cast
 
-from flask import Response, abort, current_app, request
+from flask import Flask, Request, Response, abort, current_app, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from twilio.request_validator import RequestValidator
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
+WEBHOOK_PREFIX = "/twilio/"
 
 
 def public_request_url() -> str:
@@ -42,6 +44,16 @@ def request_is_from_twilio() -> bool:
     if hmac.compare_digest(check.compute_signature(url, params), signature):
         return True
     return bool(check.validate(url, params, signature))
+
+
+class CookielessWebhooks(SecureCookieSessionInterface):
+    """No cookie session for Twilio's webhooks: they carry no cookies and are signed
+    instead, so the signing serializer is not built for them at every request."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith(WEBHOOK_PREFIX):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 def twilio_signed(view: F) -> F:

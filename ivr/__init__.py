@@ -16,7 +16,7 @@ import callbacks
 import dashboard
 import texts
 import themes
-from core import auth, db, errors, redis_client
+from core import auth, db, errors, redis_client, twilio_auth
 from core.config import load_config
 from ivr import api, cli, followup_voice, health, openapi, views, voice
 from transcription.cli import cli as transcription_cli
@@ -50,6 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
+    app.session_interface = twilio_auth.CookielessWebhooks()
     db.init_app(app)
     redis_client.init_app(app)
     auth.init_app(app)

@@ -14,6 +14,7 @@ held only for the INSERT and the COMMIT.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from functools import cache
 from threading import Lock
 
@@ -22,7 +23,7 @@ from sqlalchemy import Connection, Insert, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core import survey_cache
-from core.db import db, utcnow
+from core.db import db, utcnow, write_turn
 from core.models import (
     Answer,
     CallSession,
@@ -122,6 +123,19 @@ def _start_new_call(conn: Connection, inp: CallInput) -> str | None:
         return None
     reply = _reply(version, "start", 0, survey.start)
     now = utcnow()
+    with write_turn(conn):
+        return _insert_session(conn, inp, direction, version.id, found[1], now, reply)
+
+
+def _insert_session(
+    conn: Connection,
+    inp: CallInput,
+    direction: str,
+    version_id: int,
+    contact_id: int,
+    now: datetime,
+    reply: str,
+) -> str | None:
     inserted = conn.execute(
         _insert(SESSIONS),
         {
@@ -129,8 +143,8 @@ def _start_new_call(conn: Connection, inp: CallInput) -> str | None:
             "from_number": inp.from_number,
             "to_number": inp.to_number,
             "direction": direction,
-            "survey_version_id": version.id,
-            "contact_id": found[1],
+            "survey_version_id": version_id,
+            "contact_id": contact_id,
             "status": CallStatus.IN_PROGRESS,
             "outcome": SurveyOutcome.IN_PROGRESS,
             "step": "start",
@@ -177,20 +191,32 @@ def _plain_answer(conn: Connection, inp: CallInput, position: int) -> str | None
     if reading.value is None or reading.intent is not None or inp.unsure(threshold):
         return None
     reply = _reply(version, "q", position + 1, lambda t: survey.ask_question(t, position + 1))
+    with write_turn(conn):
+        _store(conn, inp, session_id, question.id, reading.value, step)
+    return reply
+
+
+def _store(
+    conn: Connection,
+    inp: CallInput,
+    session_id: int,
+    question_id: int,
+    value: int,
+    step: str | None,
+) -> None:
     # The first answer to a question is kept; a repeated webhook changes nothing.
     conn.execute(
         _insert(ANSWERS),
         {
             "session_id": session_id,
-            "question_id": question.id,
+            "question_id": question_id,
             "digits": inp.digits or None,
             "speech": inp.speech or None,
             "confidence": inp.confidence,
-            "value": reading.value,
+            "value": value,
             "attempts": inp.tries,
         },
     )
     if step != inp.step:
         conn.execute(STEP_WRITE, {"session_id": session_id, "step": inp.step})
     conn.commit()
-    return reply

@@ -144,3 +144,10 @@ def test_score_is_one_read_one_insert_one_update(app: Flask, client: Any, counte
     assert again.data == response.data == changed.data
     values = db.session.scalars(db.select(Answer.value)).all()
     assert values == [9]
+
+
+def test_webhooks_open_no_cookie_session(app: Flask, client: Any) -> None:
+    """Twilio sends no cookies: its webhooks are answered without a session cookie."""
+    response = twilio_post(client, app, "/twilio/voice/survey", START)
+    assert "Set-Cookie" not in response.headers
+    assert "Cookie" not in response.headers.get("Vary", "")
