@@ -31,13 +31,16 @@ def process_recording(recording_id: int) -> str:
     the same batch (``transcription.batching``); each read comment goes to the callback
     rules at once."""
     with job_context():
-        rec = batching.process_with_queued(recording_id, then=_comment_read)
+        read: list[int] = []
+
+        def comment_read(rec: Recording) -> None:
+            evaluation.evaluate_session(rec.session_id)
+            read.append(rec.id)
+
+        rec = batching.process_with_queued(recording_id, then=comment_read)
+        if read:  # the batch's comments join their themes in one pass, off this queue
+            queues.enqueue("assign_themes")
         return "missing" if rec is None else rec.status.value
-
-
-def _comment_read(rec: Recording) -> None:
-    evaluation.evaluate_session(rec.session_id)
-    queues.enqueue("assign_themes")  # the comment joins its theme, off this queue
 
 
 def evaluate_callbacks(session_id: int) -> int | None:
