@@ -242,7 +242,8 @@ class CommitProbe:
 
     def run(self) -> None:
         with psycopg.connect(self.url) as conn:
-            conn.execute("CREATE TEMP TABLE commit_probe (n int)")
+            # A logged table: a temporary one commits without waiting for the WAL flush.
+            conn.execute("CREATE TABLE IF NOT EXISTS commit_probe (n int)")
             conn.commit()
             while not self.stop.wait(0.02):
                 conn.execute("INSERT INTO commit_probe VALUES (1)")
