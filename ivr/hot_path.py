@@ -1,20 +1,21 @@
 """The two turns every caller takes, in a few SQL statements each.
 
-A new call's survey start and a plain answer to a question (a score, no request for a
+A known caller's survey start and a plain answer to a question (a score, no request for a
 person, nothing to read back) are most of the webhook traffic. Each is served here with
-Core statements on the request's connection: one read, the writes, one commit; the reply
-is built by the flow's own functions (``survey.start``, ``survey.ask_question``) and kept
-per survey version, since it depends on nothing else. Any other case — a CallSid already
-seen, a first-time caller, an opted-out contact, a reply the flow must think about —
-returns None and the full flow (``survey.handle``) serves it as before, so behaviour is
-that flow's. The writes come last, after the reply is built: on SQLite the write lock is
-held only for the INSERT and the COMMIT.
+Core statements on a connection of its own: the start is one INSERT .. SELECT (version,
+contact and session row at once), the answer one read and its writes; then one commit. The
+reply is built by the flow's own functions (``survey.start``, ``survey.ask_question``) and
+kept per survey version, since it depends on nothing else. Any other case — a CallSid
+already seen, a first-time or opted-out caller, a survey without an active version, a reply
+the flow must think about — returns None having written nothing, and the full flow
+(``survey.handle``) serves it as before, so behaviour is that flow's. Writes and commit run
+inside ``write_turn`` (on SQLite, writers queue on a file lock) and nothing slow runs
+between them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from functools import cache
 from threading import Lock
 
@@ -40,12 +41,26 @@ from replies.answers import read_reply
 SESSIONS: Table = CallSession.__table__
 ANSWERS: Table = Answer.__table__
 
-# The survey's active version and the caller's contact, in one read.
-START_READ = (
-    select(Survey.active_version_id, Contact.id, Contact.opted_out_at)
+# The session row a known caller's first turn gets, in one statement: the survey's active
+# version pinned, the contact, in progress. No row when the survey has no active version,
+# the caller is new or opted out, or the CallSid is known (ON CONFLICT below).
+_GIVEN = (
+    "call_sid", "from_number", "to_number", "direction",
+    "status", "outcome", "step", "created_at", "answered_at",
+)  # fmt: skip
+START_SELECT = (
+    select(
+        *[bindparam(name, type_=CallSession.__table__.c[name].type) for name in _GIVEN],
+        Survey.active_version_id,
+        Contact.id,
+    )
     .select_from(Survey)
-    .outerjoin(Contact, Contact.phone == bindparam("phone"))
-    .where(Survey.slug == bindparam("slug"))
+    .join(Contact, Contact.phone == bindparam("phone"))
+    .where(
+        Survey.slug == bindparam("slug"),
+        Survey.active_version_id.is_not(None),
+        Contact.opted_out_at.is_(None),
+    )
 )
 # The call's session and whether its contact opted out, in one read.
 ANSWER_READ = (
@@ -74,8 +89,11 @@ def _insert(table: Table) -> Insert:
 def _insert_for(dialect_name: str, table: Table) -> Insert:
     # Built once: a statement object reused is found in SQLAlchemy's compiled cache cheaply.
     dialect = postgresql if dialect_name == "postgresql" else sqlite
-    statement = dialect.insert(table).on_conflict_do_nothing()
-    return statement.returning(table.c.id) if table is SESSIONS else statement
+    if table is not SESSIONS:
+        return dialect.insert(table).on_conflict_do_nothing()
+    columns = [*_GIVEN, "survey_version_id", "contact_id"]
+    statement = dialect.insert(table).from_select(columns, START_SELECT)
+    return statement.on_conflict_do_nothing().returning(table.c.survey_version_id)
 
 
 _replies: dict[tuple[int, str, int], tuple[VersionSnapshot, str]] = {}
@@ -103,8 +121,8 @@ def _reply(
 
 
 def start_new_call(inp: CallInput) -> str | None:
-    """A new CallSid's first turn: the session row inserted with everything the full flow
-    would give it (version pinned, contact, in progress), then one commit."""
+    """A known caller's new CallSid: the session row inserted with everything the full flow
+    would give it (version pinned, contact, in progress) in one statement, then one commit."""
     if inp.step != "start" or lifecycle.call_is_over(inp.form):
         return None
     with db.engine.connect() as conn:  # not the ORM session: nothing to track or flush
@@ -113,48 +131,29 @@ def start_new_call(inp: CallInput) -> str | None:
 
 def _start_new_call(conn: Connection, inp: CallInput) -> str | None:
     direction = inp.direction or "inbound"
-    customer = inp.to_number if direction.startswith("outbound") else inp.from_number
-    slug = inp.args.get("survey") or current_app.config["DEFAULT_SURVEY"]
-    found = conn.execute(START_READ, {"phone": customer, "slug": slug}).first()
-    if found is None or found[0] is None or found[1] is None or found[2] is not None:
-        return None  # no such survey, a first-time caller, or an opted-out contact
-    version = survey_cache.version(found[0])
-    if not version.questions:
-        return None
-    reply = _reply(version, "start", 0, survey.start)
     now = utcnow()
+    params = {
+        "call_sid": inp.call_sid,
+        "from_number": inp.from_number,
+        "to_number": inp.to_number,
+        "direction": direction,
+        "status": CallStatus.IN_PROGRESS,
+        "outcome": SurveyOutcome.IN_PROGRESS,
+        "step": "start",
+        "created_at": now,
+        "answered_at": now,
+        "phone": inp.to_number if direction.startswith("outbound") else inp.from_number,
+        "slug": inp.args.get("survey") or current_app.config["DEFAULT_SURVEY"],
+    }
     with write_turn(conn):
-        return _insert_session(conn, inp, direction, version.id, found[1], now, reply)
-
-
-def _insert_session(
-    conn: Connection,
-    inp: CallInput,
-    direction: str,
-    version_id: int,
-    contact_id: int,
-    now: datetime,
-    reply: str,
-) -> str | None:
-    inserted = conn.execute(
-        _insert(SESSIONS),
-        {
-            "call_sid": inp.call_sid,
-            "from_number": inp.from_number,
-            "to_number": inp.to_number,
-            "direction": direction,
-            "survey_version_id": version_id,
-            "contact_id": contact_id,
-            "status": CallStatus.IN_PROGRESS,
-            "outcome": SurveyOutcome.IN_PROGRESS,
-            "step": "start",
-            "created_at": now,
-            "answered_at": now,
-        },
-    ).first()
-    if inserted is None:
-        return None  # the CallSid is known (a retry, or a call we dialled): the full flow
-    conn.commit()
+        inserted = conn.execute(_insert(SESSIONS), params).first()
+        if inserted is None:
+            return None  # see START_SELECT: the full flow serves it (closing rolls back)
+        version = survey_cache.version(inserted[0])
+        if not version.questions:
+            return None
+        reply = _reply(version, "start", 0, survey.start)
+        conn.commit()
     return reply
 
 

@@ -92,10 +92,8 @@ def second_caller_start(app: Flask, client: Any, counted: Turn, sid: str) -> Any
     return twilio_post(client, app, "/twilio/voice/survey", {**START, "CallSid": sid})
 
 
-def test_known_callers_start_is_one_read_and_one_insert(
-    app: Flask, client: Any, counted: Turn
-) -> None:
-    """Survey and contact in one read, the session inserted whole, one commit."""
+def test_known_callers_start_is_one_insert(app: Flask, client: Any, counted: Turn) -> None:
+    """The session inserted whole (version and contact found by the same statement)."""
     sid = "CA" + "8" * 32
     response = second_caller_start(app, client, counted, sid)
     first = twilio_post(client, app, "/twilio/voice/survey", {**START, "CallSid": "CA" + "9" * 32})
@@ -110,7 +108,7 @@ def test_known_callers_start_is_one_read_and_one_insert(
 
 def test_known_callers_start_statements(app: Flask, client: Any, counted: Turn) -> None:
     second_caller_start(app, client, counted, "CA" + "8" * 32)
-    assert [s.split()[0] for s in counted.statements] == ["SELECT", "INSERT"]
+    assert [s.split()[0] for s in counted.statements] == ["INSERT"]
     assert counted.commits == 1
 
 
