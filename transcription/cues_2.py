@@ -101,6 +101,16 @@ CUES_2: list[Cue] = [
             r"(?:call|ring|phone|contact|get back to|get in touch)",
         ],
     ),
+    # Asking to be written to is asking to be contacted (data/LABELS.md): "just email me",
+    # "text my wife instead"; "don't text me again" is negated, "stop texting" is opt-out.
+    *group(
+        "contact_request",
+        0.7,
+        [
+            rf"(?:e-?mail|text|whatsapp|message|write to) (?:{ME}|her|him|them|my {_KIN})"
+            r"(?! (?:again|any ?more|every))",
+        ],
+    ),
     # --- opt_out
     *group(
         "opt_out",
@@ -127,17 +137,40 @@ CUES_2: list[Cue] = [
 ]
 
 # The same words in another sense: a cue of that label inside one of these is dropped,
-# and a label whose only cues were dropped this way is not flagged (``transcription.reader``).
+# and a label with no kept cue is not flagged where one of these is found
+# (``transcription.reader.decide``).
 OTHER_SENSES: dict[str, tuple[re.Pattern[str], ...]] = {
     "opt_out": (
         # "take me off hold", "he stopped the payment": not leaving the survey list.
         compile_phrase(r"take (?:me|us) off hold"),
+        # Declining one call is not leaving all contact (data/LABELS.md): "no need to call
+        # me back", "you don't need to ring me", "don't bother ringing", "don't ring me,
+        # i'll ring you"; nor is cancelling an order or a visit.
+        compile_phrase(
+            r"(?:don't|do not|doesn't|won't|no) need (?:\w+ ){0,3}?(?:call|ring|phone|contact"
+            r"|follow)|don't bother (?:calling|ringing|phoning|to (?:call|ring|phone))"
+            r"|(?:don't|do not) (?:call|ring|phone) (?:me|us) back"
+        ),
+        compile_phrase(
+            r"stop (?:charging|billing|debiting|overcharging|taking money from) (?:me|us|my)"
+        ),
+        compile_phrase(
+            r"cancel(?:led|ling)? (?:my|the|our|this|that|an?) (?:\w+ )?(?:order|booking"
+            r"|appointment|payments?|direct debit|standing order|card|delivery|engineer|visit"
+            r"|policy|contract|account|claim|call ?back|transfer|cheque)"
+        ),
+        compile_phrase(
+            r"(?:don't|do not) (?:call|ring|phone) (?:me|us)(?: back)?,? (?:i'll|i will|we'll)"
+            r" (?:call|ring|phone|get back to) (?:you|back)"
+        ),
         compile_phrase(
             r"stop(?:ped|ping|s)? (?:the|my|that|this|a|our) (?:\w+ )?(?:payments?|charges?"
             r"|direct debits?|standing orders?|cards?|transfers?|transactions?|orders?|cheques?)"
         ),
     ),
     "distress": (
+        # "panic over": the worry ended during the call (data/LABELS.md).
+        compile_phrase(r"panic(?:'s| is)? over"),
         # Routine money and health admin ("pay my rent through the app", "update my
         # prescription"): the words of hardship with none of its weight.
         compile_phrase(

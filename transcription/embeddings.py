@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 from safetensors.numpy import load_file
 from threadpoolctl import ThreadpoolController
-from tokenizers import Tokenizer
+from tokenizers import Encoding, Tokenizer
 
 Array = npt.NDArray[np.float32]
 
@@ -162,20 +162,55 @@ class MiniLMEmbedder:
                 out[chunk] = self._encode_batch([texts[i] for i in chunk])
         return out
 
+    def encode_pooled(self, texts: Sequence[str], batch_size: int = 32) -> tuple[Array, Array]:
+        """``encode``'s unit-length mean vectors, and per text the max over its word tokens
+        ([CLS] and [SEP] left out) of the last layer: a short strong phrase ("take me off
+        your list") stands out in the max where a long comment's mean dilutes it.
+
+        Texts of very different lengths (a comment and its clauses) go in separate
+        batches: a batch pads to its longest text, and padding costs as much as words.
+        """
+        means = np.zeros((len(texts), self.hidden), dtype=np.float32)
+        maxima = np.zeros((len(texts), self.hidden), dtype=np.float32)
+        if not texts:
+            return means, maxima
+        encodings = self.tokenizer.encode_batch(list(texts))
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        batches: list[list[int]] = [[]]
+        for i in order:
+            batch = batches[-1]
+            shortest = len(encodings[batch[0]].ids) if batch else 0
+            if batch and (len(batch) == batch_size or len(encodings[i].ids) > 2 * shortest + 8):
+                batches.append([i])
+            else:
+                batch.append(i)
+        with self._threads.limit(limits=1, user_api="blas"):
+            for chunk in batches:
+                means[chunk], maxima[chunk] = self._pool_batch([encodings[i] for i in chunk])
+        return means, maxima
+
     def _encode_batch(self, texts: list[str]) -> Array:
-        encodings = self.tokenizer.encode_batch(texts)
+        return self._pool_batch(self.tokenizer.encode_batch(texts))[0]
+
+    def _pool_batch(self, encodings: list[Encoding]) -> tuple[Array, Array]:
         length = max(len(e.ids) for e in encodings)
-        ids = np.zeros((len(texts), length), dtype=np.int64)
-        mask = np.zeros((len(texts), length), dtype=np.float32)
+        ids = np.zeros((len(encodings), length), dtype=np.int64)
+        mask = np.zeros((len(encodings), length), dtype=np.float32)
+        words = np.zeros((len(encodings), length), dtype=bool)
         for row, enc in enumerate(encodings):
             ids[row, : len(enc.ids)] = enc.ids
             mask[row, : len(enc.ids)] = 1.0
+            # Between [CLS] and [SEP]; an empty text has only those two, so keep them.
+            words[row, : len(enc.ids)] = True
+            if len(enc.ids) > 2:
+                words[row, 0] = words[row, len(enc.ids) - 1] = False
         hidden = self._forward(ids, mask)
         # Mean over real tokens only, then unit length (modules.json: Pooling, Normalize).
         summed = (hidden * mask[:, :, None]).sum(axis=1)
         pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        maxima = np.where(words[:, :, None], hidden, -np.inf).max(axis=1)
+        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32), maxima.astype(np.float32)
 
     def _forward(self, ids: npt.NDArray[np.int64], mask: Array) -> Array:
         batch, length = ids.shape

@@ -1,30 +1,38 @@
 """The comment reader: the learned model decides each label, the cues explain it.
 
-A comment is embedded once (MiniLM, ``transcription.embeddings``) and read by the cues
-(``transcription.rules``); per label, a logistic regression on both gives a probability
+A comment and its clauses are embedded in one encoder batch (MiniLM,
+``transcription.comment_model.embed``) and read by the cues (``transcription.rules``);
+per label, a logistic regression on both gives a probability
 and the label is flagged at the threshold chosen by cross-validation when the model was
 trained (tuned for recall on distress, opt-out and contact requests: missing an anxious
 caller costs more than an extra callback).
 
 What is highlighted for a flagged label: the cue phrases that were kept, when there are
-any; otherwise the clause of the comment that the same model scores highest for that
-label, so an agent always sees *why*, in the caller's own words.
+any; otherwise the clause of the comment (or window of a long one) that the same model
+scores highest for that label, so an agent always sees *why*, in the caller's own words.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from transcription.comment_model import CommentModel, features, get_model
-from transcription.context import OTHER_SENSE, clauses
+from transcription.comment_model import (
+    CommentModel,
+    Embedded,
+    embed,
+    features,
+    get_model,
+    unit_features,
+)
 from transcription.embeddings import MiniLMEmbedder, get_embedder
 from transcription.labels import LABELS, CommentAnalysis, LabelResult, empty_analysis
 from transcription.rules import RuleReading, read_rules
 
 Span = tuple[int, int]
 
-# A contact request the cues found only as reported speech, declined or negated ("they said
-# they'd call me back", "no need to call me back") stands only when the model is this sure.
+# A label whose only cues were negated, reported, declined or resolved ("i'm not worried",
+# "they said they'd call me back", "don't stop calling me") stands only when the model is
+# this sure.
 SURE = 0.9
 
 
@@ -35,11 +43,11 @@ def decide(name: str, probability: float, threshold: float, reading: RuleReading
         return False
     if reading.spans[name]:
         return True
-    dropped = reading.dropped[name]
-    if dropped[OTHER_SENSE]:
-        # "take me off hold", "pay my rent through the app": the label's words, another sense.
+    if reading.other_senses.get(name):
+        # "take me off hold", "cancel my order", "no need to call me": the label's words in
+        # another sense, and nothing else that says it (data/LABELS.md).
         return False
-    if name == "contact_request" and any(dropped.values()):
+    if any(reading.dropped[name].values()):
         return probability >= SURE
     return True
 
@@ -53,20 +61,21 @@ def read_comment(
     embedder = embedder or get_embedder()
     model = model or get_model()
     reading = read_rules(text)
-    row = features(embedder.encode([text])[0], text, reading)
+    embedded = embed([text], embedder)[0]
+    row = features(embedded, text, reading)
     probability = {name: float(p[0]) for name, p in model.probabilities(row).items()}
     flagged = {
         name: decide(name, probability[name], model.labels[name].threshold, reading)
         for name in LABELS
     }
     unexplained = [name for name in LABELS if flagged[name] and not reading.spans[name]]
-    best_clause = _best_clauses(text, unexplained, embedder, model)
+    best_unit = _best_units(text, unexplained, embedded, model)
 
     labels: dict[str, LabelResult] = {}
     for name in LABELS:
         spans: tuple[Span, ...] = ()
         if flagged[name]:
-            spans = reading.spans[name] or best_clause[name]
+            spans = reading.spans[name] or best_unit[name]
         labels[name] = LabelResult(
             label=name,
             flagged=flagged[name],
@@ -77,27 +86,18 @@ def read_comment(
     return CommentAnalysis(text=text, labels=labels, sentiment=reading.compound)
 
 
-def _best_clauses(
-    text: str, names: list[str], embedder: MiniLMEmbedder, model: CommentModel
+def _best_units(
+    text: str, names: list[str], embedded: Embedded, model: CommentModel
 ) -> dict[str, tuple[Span, ...]]:
-    """For each label in ``names``, the one clause the model scores highest for it."""
+    """For each label in ``names``, the one clause (or window of a long clause) that the
+    model, reading it alone, scores highest for that label; already embedded with the
+    comment, so explaining costs no second pass of the encoder."""
     found: dict[str, tuple[Span, ...]] = dict.fromkeys(LABELS, ())
     if not names:
         return found
-    spans = clauses(text) or [(0, len(text))]
-    if len(spans) == 1:
-        return {**found, **{name: (spans[0],) for name in names}}
-    pieces = [text[s:e] for s, e in spans]
-    readings: list[RuleReading] = [read_rules(piece) for piece in pieces]
-    rows = np.stack(
-        [
-            features(vector, piece, reading)
-            for vector, piece, reading in zip(
-                embedder.encode(pieces), pieces, readings, strict=True
-            )
-        ]
-    )
-    scores = model.probabilities(rows)
+    if len(embedded.units) == 1:
+        return {**found, **{name: embedded.units for name in names}}
+    scores = model.probabilities(unit_features(embedded, text))
     for name in names:
-        found[name] = (spans[int(np.argmax(scores[name]))],)
+        found[name] = (embedded.units[int(np.argmax(scores[name]))],)
     return found

@@ -65,6 +65,8 @@ class RuleReading:
     scores: dict[str, float]  # noisy-OR of the weights and VADER's nudge, 0..1
     dropped: dict[str, dict[str, int]]  # label -> why cues were dropped -> how many
     sentiment_spans: tuple[Span, ...]  # VADER's strongly negative words, not negated
+    # label -> where the text uses that label's words in another sense ("cancel my order")
+    other_senses: dict[str, tuple[Span, ...]]
 
 
 _vader: SentimentIntensityAnalyzer | None = None
@@ -160,6 +162,7 @@ def read_rules(text: str, rules: RuleSet = RULES_2) -> RuleReading:
         scores=scores,
         dropped=dropped,
         sentiment_spans=_vader_spans(text, analyser),
+        other_senses={label: tuple(found) for label, found in elsewhere.items()},
     )
 
 

@@ -114,8 +114,46 @@ def test_contrast_word_ends_negation() -> None:
 
 
 def test_dont_call_me_back_is_not_an_opt_out() -> None:
-    """Declining a callback is not asking to leave the survey list."""
-    assert analyse_comment("Please don't call me back, just email me").flagged() == []
+    """Declining a callback is not asking to leave the survey list; asking to be emailed
+    instead is asking to be contacted (data/LABELS.md)."""
+    analysis = analyse_comment("Please don't call me back, just email me")
+    assert analysis.flagged() == ["contact_request"]
+    assert analysis.labels["contact_request"].phrases == ("email me",)
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "flagged"),
+    [
+        # data/LABELS.md's own examples.
+        ("i haven't slept since the letter came", "distress", True),
+        ("my dad's oxygen is running low and nobody's coming", "distress", True),
+        ("i'm scared they'll cut us off with a newborn in the house", "distress", True),
+        ("i was panicking but she sorted it, i'm fine now", "distress", False),
+        ("i called about my bill and she fixed it, thanks", "negative", False),
+        ("oh great, only an hour on hold", "negative", True),
+        ("i'd really like to talk to someone about this", "contact_request", True),
+        ("they said they'd call me back", "contact_request", False),
+        ("i'm sorted, don't bother ringing", "contact_request", False),
+        ("i'm sorted, don't bother ringing", "opt_out", False),
+        ("no need to call me back about this one, it's fixed", "opt_out", False),
+        ("cancel my order", "opt_out", False),
+        ("stop charging me", "opt_out", False),
+        ("please don't send me any more of these surveys", "opt_out", True),
+    ],
+)
+def test_the_labelling_guide_examples(text: str, label: str, flagged: bool) -> None:
+    """The reader agrees with the guide every author labels by."""
+    assert analyse_comment(text).labels[label].flagged is flagged
+
+
+def test_a_happy_caller_flags_nothing() -> None:
+    """The happy.wav fixture's words: praise, with "problem" only as what was solved."""
+    text = (
+        "The agent was wonderful and solved my problem quickly. Thank you so much, I am very "
+        "happy with the service and I will recommend you to my friends."
+    )
+    assert analyse_comment(text).flagged() == []
+    assert analyse_comment(text.lower().replace(".", "").replace(",", "")).flagged() == []
 
 
 @pytest.mark.parametrize(

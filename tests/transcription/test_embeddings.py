@@ -76,3 +76,13 @@ def test_same_vectors_as_sentence_transformers(
         np.linalg.norm(ours, axis=1) * np.linalg.norm(reference, axis=1)
     )
     assert cosine.min() >= 0.9999, cosine
+
+
+def test_pooled_means_are_the_sentence_vectors(embedder: MiniLMEmbedder) -> None:
+    """encode_pooled's means are encode's vectors, batched however lengths group them; its
+    token maxima are finite and the same for a text alone or among others."""
+    means, maxima = embedder.encode_pooled(SENTENCES)
+    assert np.allclose(means, embedder.encode(SENTENCES), atol=1e-5)
+    assert maxima.shape == (len(SENTENCES), 384) and np.isfinite(maxima).all()
+    alone = np.stack([embedder.encode_pooled([text])[1][0] for text in SENTENCES])
+    assert np.allclose(maxima, alone, atol=1e-4)
