@@ -3,7 +3,8 @@
 A known caller's survey start and a plain answer to a question (a score, no request for a
 person, nothing to read back) are most of the webhook traffic. Each is served here with
 Core statements on a connection of its own: the start is one INSERT .. SELECT (version,
-contact and session row at once), the answer one read and its writes; then one commit. The
+contact and session row at once) committed by itself, the answer one read and its writes
+then one commit. The
 reply is built by the flow's own functions (``survey.start``, ``survey.ask_question``) and
 kept per survey version, since it depends on nothing else. Any other case — a CallSid
 already seen, a first-time or opted-out caller, a survey without an active version, a reply
@@ -20,7 +21,7 @@ from functools import cache
 from threading import Lock
 
 from flask import current_app
-from sqlalchemy import Connection, Insert, Table, bindparam, select, update
+from sqlalchemy import Connection, Insert, Table, bindparam, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core import survey_cache
@@ -30,6 +31,7 @@ from core.models import (
     CallSession,
     CallStatus,
     Contact,
+    Question,
     Survey,
     SurveyOutcome,
 )
@@ -42,8 +44,9 @@ SESSIONS: Table = CallSession.__table__
 ANSWERS: Table = Answer.__table__
 
 # The session row a known caller's first turn gets, in one statement: the survey's active
-# version pinned, the contact, in progress. No row when the survey has no active version,
-# the caller is new or opted out, or the CallSid is known (ON CONFLICT below).
+# version pinned, the contact, in progress. No row when the survey has no active version
+# or one without questions, the caller is new or opted out, or the CallSid is known (ON
+# CONFLICT below). One statement commits by itself: no BEGIN and COMMIT round trips.
 _GIVEN = (
     "call_sid", "from_number", "to_number", "direction",
     "status", "outcome", "step", "created_at", "answered_at",
@@ -59,6 +62,7 @@ START_SELECT = (
     .where(
         Survey.slug == bindparam("slug"),
         Survey.active_version_id.is_not(None),
+        exists().where(Question.version_id == Survey.active_version_id),
         Contact.opted_out_at.is_(None),
     )
 )
@@ -126,7 +130,7 @@ def start_new_call(inp: CallInput) -> str | None:
     if inp.step != "start" or lifecycle.call_is_over(inp.form):
         return None
     with db.engine.connect() as conn:  # not the ORM session: nothing to track or flush
-        return _start_new_call(conn, inp)
+        return _start_new_call(conn.execution_options(isolation_level="AUTOCOMMIT"), inp)
 
 
 def _start_new_call(conn: Connection, inp: CallInput) -> str | None:
@@ -147,14 +151,9 @@ def _start_new_call(conn: Connection, inp: CallInput) -> str | None:
     }
     with write_turn(conn):
         inserted = conn.execute(_insert(SESSIONS), params).first()
-        if inserted is None:
-            return None  # see START_SELECT: the full flow serves it (closing rolls back)
-        version = survey_cache.version(inserted[0])
-        if not version.questions:
-            return None
-        reply = _reply(version, "start", 0, survey.start)
-        conn.commit()
-    return reply
+    if inserted is None:
+        return None  # see START_SELECT: the full flow serves it
+    return _reply(survey_cache.version(inserted[0]), "start", 0, survey.start)
 
 
 def plain_answer(inp: CallInput) -> str | None:
