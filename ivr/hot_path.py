@@ -21,7 +21,7 @@ from functools import cache
 from threading import Lock
 
 from flask import current_app
-from sqlalchemy import Connection, Insert, Table, bindparam, exists, select, update
+from sqlalchemy import Connection, Insert, Table, Update, bindparam, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core import survey_cache
@@ -162,6 +162,8 @@ def plain_answer(inp: CallInput) -> str | None:
     if inp.step != "q" or not (position.isascii() and position.isdecimal()):
         return None
     with db.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":  # READ COMMITTED: each statement its own
+            conn.execution_options(isolation_level="AUTOCOMMIT")  # snapshot either way
         return _plain_answer(conn, inp, int(position))
 
 
@@ -203,18 +205,33 @@ def _store(
     step: str | None,
 ) -> None:
     # The first answer to a question is kept; a repeated webhook changes nothing.
-    conn.execute(
-        _insert(ANSWERS),
-        {
-            "session_id": session_id,
-            "question_id": question_id,
-            "digits": inp.digits or None,
-            "speech": inp.speech or None,
-            "confidence": inp.confidence,
-            "value": value,
-            "attempts": inp.tries,
-        },
-    )
-    if step != inp.step:
+    answer = {
+        "session_id": session_id,
+        "question_id": question_id,
+        "digits": inp.digits or None,
+        "speech": inp.speech or None,
+        "confidence": inp.confidence,
+        "value": value,
+        "attempts": inp.tries,
+        "created_at": utcnow(),  # given: a default is not applied inside a WITH (below)
+    }
+    if step == inp.step:
+        conn.execute(_insert(ANSWERS), answer)
+    elif conn.engine.dialect.name == "postgresql":
+        # One statement committed by itself: no BEGIN, UPDATE and COMMIT round trips.
+        named = {f"answer_{name}": given for name, given in answer.items()}
+        conn.execute(_answer_and_step(), {**named, "session_id": session_id, "to": inp.step})
+    else:
+        conn.execute(_insert(ANSWERS), answer)
         conn.execute(STEP_WRITE, {"session_id": session_id, "step": inp.step})
-    conn.commit()
+    conn.commit()  # on an autocommit connection (PostgreSQL), no round trip
+
+
+@cache
+def _answer_and_step() -> Update:
+    """PostgreSQL: the answer's INSERT (as ``_insert`` builds it) inside the step's UPDATE."""
+    columns = [c.name for c in ANSWERS.columns if c.name != "id"]
+    # Parameters named apart from the UPDATE's columns, which would otherwise be SET.
+    values = {name: bindparam(f"answer_{name}", type_=ANSWERS.c[name].type) for name in columns}
+    written = _insert_for("postgresql", ANSWERS).values(values).cte("answer")
+    return STEP_WRITE.values(step=bindparam("to")).add_cte(written)
