@@ -12,13 +12,14 @@ side in one run:
 * ``worker + 2 transcribers``: the same with two transcribers of ``WHISPER_THREADS=1``.
 
 Each round, with no transcribing process running, 30 survey calls leave a low score (so
-each opens a callback task, claimed here by an agent) and a recorded comment; then the
-transcribing processes start and, once they are ready, 3 more calls leave an anxious
-comment behind the backlog while an agent presses "Call now" (``POST
-/api/callbacks/<id>/call``) every 0.4 s. Timed:
+each opens a callback task, claimed here by an agent) and a recorded comment, and 3 more
+calls leave an anxious comment behind them; then the transcribing processes start and, once
+they are ready, an agent presses "Call now" (``POST /api/callbacks/<id>/call``) every 0.4 s.
+Timed:
 
 * Call now: the request until the fake Twilio has the agent's call (``calls.create``);
-* anxious: the recording callback until the task shows as urgent in ``GET /api/callbacks``.
+* anxious: from the moment the transcribers are ready, with the 30 recordings ahead, until
+  the task shows as urgent in ``GET /api/callbacks``.
 """
 
 from __future__ import annotations
@@ -189,18 +190,22 @@ def run_layout(name: str, workdir: Path, postgres: str, rounds: int) -> dict[str
                 list(pool.map(lambda _: runner.comment(True, "happy.wav"), range(BACKLOG)))
             wait_for(lambda: transcription.count >= BACKLOG, 60, "the backlog is queued")
             claimed = runner.claim_all()
+            phones = []
+            for _ in range(ANXIOUS):
+                ahead.append(transcription.count)
+                phones.append(runner.comment(False, "anxious.wav")[0])
+            wait_for(lambda: transcription.count >= BACKLOG + ANXIOUS, 60, "anxious queued")
             start = len(stack.workers)
             for spec in per_round:
                 start_worker(stack, spec)
             wait_for(lambda: len(stack.live_workers()) >= len(stack.workers), 300, "workers")
+            # The clock starts when the transcribers can work: every anxious comment has the
+            # whole backlog ahead of it, whatever the layout.
+            ready = time.perf_counter()
             done = threading.Event()
             clicker = threading.Thread(target=runner.click, args=(claimed, done, call_now))
             clicker.start()
-            sent = []
-            for _ in range(ANXIOUS):
-                ahead.append(transcription.count)
-                sent.append(runner.comment(False, "anxious.wav"))
-            urgent += [runner.wait_urgent(phone, at) for phone, at in sent]
+            urgent += [runner.wait_urgent(phone, ready) for phone in phones]
             done.set()
             clicker.join()
             wait_for(lambda: transcription.count == 0, 300, "the queue is empty")
