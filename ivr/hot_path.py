@@ -130,7 +130,16 @@ def start_new_call(inp: CallInput) -> str | None:
     if inp.step != "start" or lifecycle.call_is_over(inp.form):
         return None
     with db.engine.connect() as conn:  # not the ORM session: nothing to track or flush
-        return _start_new_call(conn.execution_options(isolation_level="AUTOCOMMIT"), inp)
+        return _start_new_call(_autocommit_on_postgresql(conn), inp)
+
+
+def _autocommit_on_postgresql(conn: Connection) -> Connection:
+    """PostgreSQL: each statement commits itself (no BEGIN or COMMIT round trip); READ
+    COMMITTED gives each statement its own snapshot either way. SQLite keeps transactions:
+    switching its mode at every checkout cost more than it saved."""
+    if conn.dialect.name == "postgresql":
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+    return conn
 
 
 def _start_new_call(conn: Connection, inp: CallInput) -> str | None:
@@ -151,8 +160,9 @@ def _start_new_call(conn: Connection, inp: CallInput) -> str | None:
     }
     with write_turn(conn):
         inserted = conn.execute(_insert(SESSIONS), params).first()
-    if inserted is None:
-        return None  # see START_SELECT: the full flow serves it
+        if inserted is None:
+            return None  # see START_SELECT: the full flow serves it (closing rolls back)
+        conn.commit()  # on PostgreSQL's autocommit connection, no round trip
     return _reply(survey_cache.version(inserted[0]), "start", 0, survey.start)
 
 
@@ -162,9 +172,7 @@ def plain_answer(inp: CallInput) -> str | None:
     if inp.step != "q" or not (position.isascii() and position.isdecimal()):
         return None
     with db.engine.connect() as conn:
-        if conn.dialect.name == "postgresql":  # READ COMMITTED: each statement its own
-            conn.execution_options(isolation_level="AUTOCOMMIT")  # snapshot either way
-        return _plain_answer(conn, inp, int(position))
+        return _plain_answer(_autocommit_on_postgresql(conn), inp, int(position))
 
 
 def _plain_answer(conn: Connection, inp: CallInput, position: int) -> str | None:
