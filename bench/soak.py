@@ -7,7 +7,8 @@ are content (no callback), a third anxious (urgent callback from the comment) an
 give low scores (callback from the keypad). Checks, printed with the figures:
 
 * every call completed and no webhook answered 5xx (or failed to answer);
-* every recording analysed, its media downloaded exactly once;
+* every recording analysed, its media downloaded exactly once — except that the one download
+  the kill may interrupt (Twilio answered, our commit never came) is fetched again after it;
 * every qualifying caller has exactly one callback task, every other caller none;
 * the killed worker's job finished again, and how long after the kill.
 
@@ -29,6 +30,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -262,13 +264,23 @@ class Soak:
             phone: {k for k, v in (analysis or {}).get("labels", {}).items() if v.get("flagged")}
             for _, _, phone, analysis in recordings
         }
-        downloads = Counter(
-            entry["path"].split("/Recordings/")[1].split(".")[0]
-            for entry in list(self.stack.fake.api_log)
-            if entry["method"] == "GET"
-            and "/Recordings/" in entry["path"]
-            and ".json" not in entry["path"]
-        )
+        fetched: dict[str, list[float]] = {}
+        for entry in list(self.stack.fake.api_log):
+            path = entry["path"]
+            if entry["method"] == "GET" and "/Recordings/" in path and ".json" not in path:
+                sid = path.split("/Recordings/")[1].split(".")[0]
+                at = datetime.fromisoformat(entry["at"]).timestamp()
+                fetched.setdefault(sid, []).append(at)
+        downloads = Counter({sid: len(times) for sid, times in fetched.items()})
+        # At-least-once by nature: a worker killed between Twilio's answer and our commit
+        # leaves the recording undownloaded, and its retry fetches it again. Only a second
+        # fetch that straddles the kill is that; any other repeat is a bug.
+        killed_at = faults.killed_at
+        refetched = [
+            sid
+            for sid, times in fetched.items()
+            if len(times) == 2 and killed_at is not None and times[0] <= killed_at <= times[1]
+        ]
         tasks = dict(
             self.stack.db.query(
                 "SELECT c.phone, count(t.id) FROM callback_tasks t "
@@ -310,6 +322,7 @@ class Soak:
             "recordings_analysed": len(analysed),
             "downloaded_once": len(once),
             "downloads_max": max(downloads.values(), default=0),
+            "refetched_after_kill": len(refetched),
             "qualifying_callers": len(qualifying),
             "qualifying_with_one_task": sum(1 for p in qualifying if tasks.get(p) == 1),
             "other_callers": len(others),

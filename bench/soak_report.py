@@ -18,7 +18,8 @@ def passed(s: dict[str, Any]) -> bool:
         and s["no_answer"] == 0
         and s["recordings"] == s["calls"]
         and s["recordings_analysed"] == s["calls"]
-        and s["downloaded_once"] == s["calls"]
+        and s["downloaded_once"] + s["refetched_after_kill"] == s["calls"]
+        and s["refetched_after_kill"] <= 1
         and s["qualifying_with_one_task"] == s["qualifying_callers"]
         and s["others_with_a_task"] == 0
         and s["worker_killed_job"]
@@ -46,7 +47,8 @@ def print_summary(s: dict[str, Any]) -> None:
         (
             "recordings",
             f"{s['recordings_analysed']}/{s['calls']} analysed, {s['downloaded_once']} downloaded"
-            f" exactly once (most downloads of one: {s['downloads_max']})",
+            f" exactly once, {s['refetched_after_kill']} again after the kill interrupted it"
+            f" (most downloads of one: {s['downloads_max']})",
         ),
         (
             "callback tasks",

@@ -60,7 +60,9 @@ def test_soak_with_a_killed_worker_and_a_redis_restart(tmp_path: Path) -> None:
     assert s["calls_completed"] == CALLS, report
     assert s["http_5xx"] == 0 and s["no_answer"] == 0, report
     assert s["recordings_analysed"] == CALLS, report
-    assert s["downloaded_once"] == CALLS and s["downloads_max"] == 1, report
+    # One download may be repeated: the one the SIGKILL cut off before our commit.
+    assert s["downloaded_once"] + s["refetched_after_kill"] == CALLS, report
+    assert s["refetched_after_kill"] <= 1 and s["downloads_max"] <= 2, report
     assert s["qualifying_with_one_task"] == s["qualifying_callers"] >= CALLS * 2 // 3, report
     assert s["others_with_a_task"] == 0, report
     assert s["recordings"] == CALLS, report
