@@ -4,14 +4,13 @@ A known caller's survey start and a plain answer to a question (a score, no requ
 person, nothing to read back) are most of the webhook traffic. Each is served here with
 Core statements on a connection of its own: the start is one INSERT .. SELECT (version,
 contact and session row at once) committed by itself, the answer one read and its writes
-then one commit. The
-reply is built by the flow's own functions (``survey.start``, ``survey.ask_question``) and
-kept per survey version, since it depends on nothing else. Any other case — a CallSid
-already seen, a first-time or opted-out caller, a survey without an active version, a reply
-the flow must think about — returns None having written nothing, and the full flow
-(``survey.handle``) serves it as before, so behaviour is that flow's. Writes and commit run
-inside ``write_turn`` (on SQLite, writers queue on a file lock) and nothing slow runs
-between them.
+then one commit. The reply is built by the flow's own functions (``survey.start``,
+``survey.ask_question``) and kept per survey version, since it depends on nothing else. Any
+other case — a CallSid already seen, a first-time or opted-out caller, a survey without an
+active version, a reply the flow must think about — returns None having written nothing,
+and the full flow (``survey.handle``) serves it as before, so behaviour is that flow's.
+Writes and commit run inside ``write_turn`` (on SQLite, writers queue on a file lock) and
+nothing slow runs between them.
 """
 
 from __future__ import annotations
@@ -36,7 +35,7 @@ from core.models import (
     SurveyOutcome,
 )
 from core.survey_cache import VersionSnapshot
-from ivr import lifecycle, survey
+from ivr import lifecycle, sessions, survey
 from ivr.turn import CallInput, Turn, confidence_threshold
 from replies.answers import read_reply
 
@@ -180,15 +179,11 @@ def _plain_answer(conn: Connection, inp: CallInput, position: int) -> str | None
     if found is None:
         return None
     session_id, version_id, contact_id, status, outcome, answered_at, step, opted_out_at = found
-    # Only a session the full flow would leave as it is (load_session) and not opted out.
-    if (
-        version_id is None
-        or contact_id is None
-        or opted_out_at is not None
-        or status.rank < CallStatus.IN_PROGRESS.rank
-        or answered_at is None
-        or outcome is not SurveyOutcome.IN_PROGRESS
-    ):
+    # Only a session the full flow would leave as it is, still under way, not opted out.
+    set_up = sessions.is_set_up(version_id, contact_id, status, answered_at, outcome)
+    if version_id is None or not set_up or opted_out_at is not None:
+        return None
+    if outcome is not SurveyOutcome.IN_PROGRESS:
         return None
     version = survey_cache.version(version_id)
     if position + 1 >= len(version.questions):

@@ -33,6 +33,24 @@ def resolve_version(slug: str | None) -> SurveyVersion:
     return survey.active_version
 
 
+def is_set_up(
+    version_id: int | None,
+    contact_id: int | None,
+    status: CallStatus,
+    answered_at: object,
+    outcome: SurveyOutcome,
+) -> bool:
+    """Whether ``load_session`` would leave a session with these values as it is: version
+    pinned, contact linked, answered and under way (``ivr.hot_path`` reads the columns)."""
+    return (
+        version_id is not None
+        and contact_id is not None
+        and status.rank >= CallStatus.IN_PROGRESS.rank
+        and answered_at is not None
+        and outcome is not SurveyOutcome.NOT_STARTED
+    )
+
+
 def load_session(inp: CallInput) -> CallSession:
     """Find or create the call's session; pin the survey version on first sight."""
     session = ensure_session(inp.call_sid, inp.from_number, inp.to_number, inp.direction)
