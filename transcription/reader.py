@@ -1,11 +1,11 @@
 """The comment reader: the learned model decides each label, the cues explain it.
 
 A comment and its clauses are embedded in one encoder batch (MiniLM,
-``transcription.comment_model.embed``) and read by the cues (``transcription.rules``);
-per label, a logistic regression on both gives a probability
-and the label is flagged at the threshold chosen by cross-validation when the model was
-trained (tuned for recall on distress, opt-out and contact requests: missing an anxious
-caller costs more than an extra callback).
+``transcription.comment_model.embed``) and read by the cues (``transcription.rules``); per
+label, a logistic regression on both gives a probability and the label is flagged at the
+threshold chosen by cross-validation when the model was trained (tuned for recall on
+distress, opt-out and contact requests: missing an anxious caller costs more than an extra
+callback).
 
 What is highlighted for a flagged label: the cue phrases that were kept, when there are
 any; otherwise the clause of the comment (or window of a long one) that the same model
