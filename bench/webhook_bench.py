@@ -1,17 +1,20 @@
 """Webhook hot path: survey start and answer vs a bare Flask app, same gunicorn, same run.
 
 For each database (SQLite as ``make run`` uses it, then PostgreSQL) this starts gunicorn
-as the Procfile's ``web`` line runs it (its workers and threads) three times on 127.0.0.1 —
+as the Procfile's ``web`` line runs it (its workers and threads) three times on 127.0.0.1:
 a bare Flask app returning static TwiML, then the product app for survey start and for an
-answer to the first question — and drives each with ``wrk -t2 -c8`` for a few seconds,
-after a short warm-up of the same kind that is not counted (a web server runs for days:
-the figures are its steady state, not its first requests). Every product request is signed
-with the real ``RequestValidator`` and carries its own CallSid (start) or answers a session
-the start run opened (answer, with ``Digits=9``: a score stored, as Twilio sends it without
-the ``#``), so no request is a cheap retry. Goals (issue 13): throughput at least 0.6x bare
-Flask (floor 0.3x) and p99 under 50 ms, on both databases. On PostgreSQL a probe times durable commits
-during the product runs: with N requests in flight at most (workers x threads) and one
-commit per turn, N / that time bounds the rate whatever the code does.
+answer to the first question. Each is driven with ``wrk -t2 -c8`` for a few seconds after
+a short warm-up of the same kind that is not counted (a web server runs for days: the
+figures are its steady state, not its first requests).
+
+Every product request is signed with the real ``RequestValidator`` and carries its own
+CallSid (start) or answers a session the start run opened (answer, with ``Digits=9``: a
+score stored, as Twilio sends it without the ``#``), so no request is a cheap retry.
+
+Goals (issue 13): throughput at least 0.6x bare Flask (floor 0.3x) and p99 under 50 ms,
+on both databases. On PostgreSQL a probe times durable commits during the product runs:
+with at most workers x threads requests in flight and one commit per turn, that many
+divided by a commit's time bounds the rate whatever the code does.
 """
 
 from __future__ import annotations
