@@ -8,24 +8,12 @@ from phonenumbers import timezone as phone_timezones
 from core import consents, events, suppression
 from core.db import db, utcnow
 from core.models import CallSession, Contact, SuppressionKind
+from core.phones import InvalidNumber as InvalidNumber
+from core.phones import canonical
+from core.phones import to_e164 as to_e164
 
 # What replaces a caller's number (and other personal fields) once their data is erased.
 ERASED = "erased"
-
-
-class InvalidNumber(ValueError):
-    """Not a dialable E.164 phone number."""
-
-
-def to_e164(number: str, region: str = "US") -> str:
-    """Normalise a number to E.164 or raise InvalidNumber."""
-    try:
-        parsed = phonenumbers.parse(number, region)
-    except phonenumbers.NumberParseException as exc:
-        raise InvalidNumber(f"{number!r} is not a phone number") from exc
-    if not phonenumbers.is_valid_number(parsed):
-        raise InvalidNumber(f"{number!r} is not a valid phone number")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def guess_timezone(number: str) -> str | None:
@@ -39,15 +27,18 @@ def guess_timezone(number: str) -> str | None:
 
 
 def find(number: str) -> Contact | None:
-    return db.session.scalar(db.select(Contact).where(Contact.phone == number))
+    """The contact for ``number`` in any written form ("1 415 …" is "+1415…")."""
+    return db.session.scalar(db.select(Contact).where(Contact.phone == canonical(number)))
 
 
 def get_or_create(number: str) -> Contact:
-    """The contact for ``number``; a new one carries the number's suppressions.
+    """The one contact for ``number`` (E.164, ``core.phones``); a new one carries the
+    number's suppressions.
 
     So a caller whose data was erased (the contact renamed, only the hash kept) is still
     opted out or on the do-not-call list when they call or are called again.
     """
+    number = canonical(number)
     contact = find(number)
     if contact is not None:
         return contact
@@ -79,5 +70,6 @@ def opt_out(contact: Contact | None, *, source: str, session: CallSession | None
 
 
 def set_callback_number(contact: Contact | None, number: str) -> None:
+    """Another number to call the contact back on, in its one written form."""
     if contact is not None:
-        contact.callback_phone = number
+        contact.callback_phone = canonical(number)

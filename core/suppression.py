@@ -14,13 +14,13 @@ import hashlib
 import hmac
 from datetime import datetime
 
-import phonenumbers
 from flask import current_app
 from sqlalchemy import and_
 
 from core import events
 from core.db import db, utcnow
 from core.models import Contact, Suppression, SuppressionKind
+from core.phones import canonical
 
 # What suppression_reason answers for each kind; API errors use the same codes.
 REASONS: dict[SuppressionKind, str] = {
@@ -43,22 +43,12 @@ def hash_key() -> bytes:
     return str(key).encode()
 
 
-def canonical(number: str) -> str:
-    """E.164 when the number reads as one (US by default), else the text as given.
-
-    Hashing the canonical form means "+1 415 555 0123" and "+14155550123" are one entry.
-    """
-    try:
-        parsed = phonenumbers.parse(number, "US")
-    except phonenumbers.NumberParseException:
-        return number.strip()
-    if not phonenumbers.is_valid_number(parsed):
-        return number.strip()
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-
 def number_hash(number: str) -> str:
-    """The keyed hash (64 hex digits) that stands for ``number`` in tables and audit rows."""
+    """The keyed hash (64 hex digits) that stands for ``number`` in tables and audit rows.
+
+    Of the number's one written form (``core.phones``): "+1 415 555 0123", "14155550123"
+    and "+14155550123" are one entry.
+    """
     return hmac.new(hash_key(), canonical(number).encode(), hashlib.sha256).hexdigest()
 
 

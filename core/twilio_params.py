@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 
 from core.models import CallStatus
+from core.phones import canonical
 
 MAX_DB_INT = 2**31 - 1  # PostgreSQL INTEGER: every id and count column
 MAX_CALL_SECONDS = 86_400  # Twilio ends any call after 24 hours
@@ -98,7 +99,10 @@ def message_sid(value: str) -> str:
 
 
 def caller_id(value: str) -> str:
-    if not (E164.fullmatch(value) or CALLER_WORD.fullmatch(value)):
+    """A number in its one written form (some carriers drop the "+"), or a caller word."""
+    if E164.fullmatch(value):
+        return canonical(value)
+    if not CALLER_WORD.fullmatch(value):
         raise ValueError(f"must be an E.164 number, not {shown(value)}")
     return value
 

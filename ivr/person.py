@@ -14,13 +14,12 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-import phonenumbers
 from flask import current_app
 from twilio.twiml.voice_response import VoiceResponse
 
 from callbacks.models import Priority
 from callbacks.policy import sla_minutes
-from core import contacts, events, hours, reachability
+from core import contacts, events, hours, phones, reachability
 from core.db import utcnow
 from core.models import CallSession, SurveyOutcome
 from ivr import whisper
@@ -230,13 +229,9 @@ def ask_new_number(turn: Turn, tries: int = 1) -> VoiceResponse:
 def normalise_number(digits: str, like: str) -> str | None:
     """E.164 for digits keyed in, read in the region of the number we called."""
     try:
-        region = phonenumbers.region_code_for_number(phonenumbers.parse(like)) or "US"
-        parsed = phonenumbers.parse(digits, region)
-    except phonenumbers.NumberParseException:
+        return phones.to_e164(digits, phones.region_of(like))
+    except phones.InvalidNumber:
         return None
-    if not phonenumbers.is_valid_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def on_new_number(turn: Turn) -> VoiceResponse:

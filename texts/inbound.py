@@ -8,7 +8,7 @@ from datetime import datetime
 
 from core import consents, contacts, events
 from core.db import db, utcnow
-from core.suppression import canonical
+from core.phones import canonical
 from texts import conversations, keywords
 from texts.models import Direction, TextMessage
 
