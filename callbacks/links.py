@@ -332,7 +332,10 @@ def erase_caller(session_ids: Iterable[int], contact_id: int | None) -> int:
     """Remove an erased caller's personal data from callback rows; returns tasks touched.
 
     Tasks linked to these sessions or opened for the contact stay (SLA figures keep
-    counting), but numbers and agents' free-text notes go. The caller commits.
+    counting) with their reason codes, but numbers, agents' free-text notes and every
+    reason's detail go: a detail quotes the caller's words ("sounded anxious: “…”") on the
+    task page and the queue. Free text that may name the number (an attempt's error, a
+    follow-up's reason) goes too. The caller commits.
     """
     ids = list(session_ids)
     conditions: list[ColumnElement[bool]] = []
@@ -349,10 +352,14 @@ def erase_caller(session_ids: Iterable[int], contact_id: int | None) -> int:
     for task in tasks:
         task.notes = None
         task.phone = ERASED
-    if tasks:
-        attempts = db.session.scalars(
-            select(CallbackAttempt).where(CallbackAttempt.task_id.in_([t.id for t in tasks]))
-        ).all()
-        for attempt in attempts:
+        task.reasons = [{**reason, "detail": ERASED} for reason in task.reasons]
+    task_ids = [t.id for t in tasks]
+    if task_ids:
+        for attempt in db.session.scalars(
+            select(CallbackAttempt).where(CallbackAttempt.task_id.in_(task_ids))
+        ):
             attempt.to_number = ERASED
+            attempt.error = None
+        for follow_up in db.session.scalars(select(FollowUp).where(FollowUp.task_id.in_(task_ids))):
+            follow_up.reason = None
     return len(tasks)

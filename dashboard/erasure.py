@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, Text, cast, or_, select
 
 from callbacks import links
 from core import contacts, events, suppression, survey_requests
@@ -79,6 +79,16 @@ def _scrub(value: Any, secrets: tuple[str, ...]) -> Any:
     return value
 
 
+def scrub_events(secrets: tuple[str, ...]) -> None:
+    """The number out of every event that holds it, with or without a call (a task's or a
+    text's event names no session)."""
+    text = cast(Event.data, Text)
+    found = select(Event).where(or_(*(text.contains(s, autoescape=True) for s in secrets)))
+    for event in db.session.scalars(found):
+        if any(s in json.dumps(event.data) for s in secrets):
+            event.data = _scrub(event.data, secrets)
+
+
 def erase_caller(raw_number: str, user_id: int | None) -> ErasureReport:
     """Remove everything personal we hold for a phone number, here and on Twilio.
 
@@ -90,17 +100,19 @@ def erase_caller(raw_number: str, user_id: int | None) -> ErasureReport:
     """
     number = contacts.to_e164(raw_number)
     contact = contacts.find(number)
-    numbers = {number} | ({contact.callback_phone} if contact and contact.callback_phone else set())
-    conditions = [
-        CallSession.from_number == number,
-        CallSession.to_number == number,
-        CallSession.callback_number == number,
+    given = {number} | ({contact.callback_phone} if contact and contact.callback_phone else set())
+    # Rows written before numbers had one form (core.phones) may hold them without "+".
+    numbers = given | {n.lstrip("+") for n in given}
+    conditions: list[ColumnElement[bool]] = [
+        CallSession.from_number.in_(numbers),
+        CallSession.to_number.in_(numbers),
+        CallSession.callback_number.in_(numbers),
     ]
     if contact is not None:
         conditions.append(CallSession.contact_id == contact.id)
     sessions = list(db.session.scalars(select(CallSession).where(or_(*conditions))))
     ids = [s.id for s in sessions]
-    secrets = tuple(sorted(numbers | {n.lstrip("+") for n in numbers}, key=len, reverse=True))
+    secrets = tuple(sorted(numbers, key=len, reverse=True))
 
     recordings = 0
     twilio_deleted = 0
@@ -126,9 +138,7 @@ def erase_caller(raw_number: str, user_id: int | None) -> ErasureReport:
     if ids:
         for answer in db.session.scalars(select(Answer).where(Answer.session_id.in_(ids))):
             answer.speech = None  # the caller's own words; the score stays
-        for event in db.session.scalars(select(Event).where(Event.session_id.in_(ids))):
-            if any(s in json.dumps(event.data) for s in secrets):
-                event.data = _scrub(event.data, secrets)
+    scrub_events(secrets)
     links.erase_caller(ids, contact.id if contact else None)
     survey_requests.erase(numbers)
     text_privacy.erase(numbers, contact)

@@ -11,12 +11,15 @@ import pytest
 from flask import Flask
 from sqlalchemy import text
 
-from callbacks.models import CallbackTask
+from callbacks import evaluation
+from callbacks.models import CallbackAttempt, CallbackTask, FollowUp
+from core import events
 from core.db import db, utcnow
 from core.models import Event, Recording, RecordingStatus, User
 from simulator.fake_state import FakeTwilio
 from tests.dashboard.conftest import make_session
 from tests.factories import csrf_token
+from texts.models import TextMessage
 from workers import jobs
 from workers.cron import build_scheduler
 
@@ -188,3 +191,61 @@ def test_erasure_scrubs_callback_tasks(app: Flask, signed_in: Any) -> None:
     erase(signed_in, CALLER)
     db.session.expire_all()
     assert task.phone == "erased" and task.notes is None
+
+
+def everything_stored() -> str:
+    """Every row of every table, as one string."""
+    dump = []
+    for table in db.metadata.sorted_tables:
+        rows = db.session.execute(text(f"SELECT * FROM {table.name}")).all()  # noqa: S608
+        dump.extend(json.dumps([str(v) for v in row]) for row in rows)
+    return "\n".join(dump)
+
+
+def test_erasure_scrubs_the_callers_words_from_callback_tasks(
+    app: Flask, signed_in: Any, recordings_dir: Path
+) -> None:
+    """A task's reasons quote the comment; after erasure the task page shows none of it."""
+    s = make_session(phone=CALLER, nps=2, comment=COMMENT, audio_dir=recordings_dir)
+    task = evaluation.evaluate_session(s.id)
+    assert task is not None
+    page = signed_in.get(f"/callbacks/{task.id}").get_data(as_text=True)
+    assert "really worried" in page  # the reason quotes the caller, and the script does too
+    erase(signed_in, CALLER)
+    page = signed_in.get(f"/callbacks/{task.id}").get_data(as_text=True)
+    assert "really worried" not in page and "0177" not in page
+    assert "really worried" not in everything_stored()
+    db.session.expire_all()
+    assert task.reason_codes and all(r["detail"] == "erased" for r in task.reasons)
+
+
+def test_erasure_leaves_no_trace_in_attempts_follow_ups_texts_or_events(
+    app: Flask, signed_in: Any
+) -> None:
+    """An attempt's error, a follow-up's reason, a text and an event name the number: all go."""
+    s = make_session(phone=CALLER, nps=2)
+    task = evaluation.evaluate_session(s.id)
+    assert task is not None
+    db.session.add_all(
+        [
+            CallbackAttempt(
+                task_id=task.id,
+                to_number=CALLER,
+                agent_number="+14155550100",
+                error=f"Twilio: the number {CALLER} is unreachable",
+            ),
+            FollowUp(task_id=task.id, due_at=utcnow(), reason=f"{CALLER} opted out; not sent"),
+            TextMessage(
+                direction="inbound",
+                number=CALLER.lstrip("+"),  # stored before numbers had one form
+                body="I am really worried",
+                purpose="reply",
+            ),
+        ]
+    )
+    events.record("survey.refused", data={"reason": f"{CALLER} is on the do-not-call list."})
+    db.session.commit()
+    erase(signed_in, CALLER)
+    everything = everything_stored()
+    assert "4155550177" not in everything
+    assert "really worried" not in everything
