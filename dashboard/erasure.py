@@ -1,5 +1,6 @@
 """Delete this caller's data: recordings, transcripts and personal fields everywhere,
-including Twilio's copies, leaving an audit row without the number.
+including Twilio's copies and the themes their comments were in, leaving an audit row
+without the number.
 
 An opt-out or do-not-call entry is not personal data we may drop: it is the caller's own
 request, so it stays, as the keyed hash ``core.suppression`` keeps (never the number)."""
@@ -19,6 +20,7 @@ from core.contacts import ERASED
 from core.db import db
 from core.models import Answer, CallSession, Contact, Event, SuppressionKind, User
 from texts import privacy as text_privacy
+from themes import privacy as theme_privacy
 from transcription.retention import delete_audio
 
 log = logging.getLogger(__name__)
@@ -169,6 +171,8 @@ def erase_caller(raw_number: str, user_id: int | None) -> ErasureReport:
         },
     )
     db.session.commit()
+    # After the commit: themes take their own lock, and find the comments by their gone words.
+    theme_privacy.forget_erased()
     return report
 
 

@@ -2,7 +2,8 @@
 
 Public entry points: ``assign.assign_new`` (the ``assign_themes`` job), ``rebuild.rebuild``
 (``flask themes rebuild``), ``alerts.alert_rising`` (the ``alert_rising_themes`` job),
-``report`` (what the Themes page and the API show), ``manage`` (rename, merge). Beside
+``report`` (what the Themes page and the API show), ``manage`` (rename, merge),
+``privacy.forget_erased`` (an erased caller's comments leave their themes). Beside
 callbacks, above transcription (whose embedding model it uses); it knows no callbacks.
 """
 

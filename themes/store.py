@@ -12,12 +12,12 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 from redis.exceptions import LockError
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 
 from core.db import db
 from core.models import CallSession, Recording
 from core.redis_client import get_redis
-from themes import grouping
+from themes import grouping, naming
 from themes.models import Theme, ThemeComment
 
 Vectors = grouping.Vectors
@@ -133,26 +133,37 @@ def comments_to_read(limit: int) -> list[NewComment]:
     return [NewComment(r[0], r[1], r[2], (r[3] or "").strip()) for r in rows]
 
 
-def drop_erased() -> int:
-    """Forget comments whose words are gone (the caller's data was erased): their theme
-    loses them and their embedding is deleted. Returns how many."""
-    gone = list(
-        db.session.scalars(
-            select(ThemeComment)
-            .join(Recording, ThemeComment.recording_id == Recording.id)
-            .where(
-                or_(
-                    Recording.transcript.is_(None),
-                    func.length(func.trim(Recording.transcript)) == 0,
-                )
+def erased() -> Select[ThemeComment]:
+    """Comments whose words are gone: the caller's data was erased."""
+    return (
+        select(ThemeComment)
+        .join(Recording, ThemeComment.recording_id == Recording.id)
+        .where(
+            or_(
+                Recording.transcript.is_(None),
+                func.length(func.trim(Recording.transcript)) == 0,
             )
         )
     )
+
+
+def unname(theme: Theme) -> None:
+    """A machine name may quote erased words: none until it is named from who remains
+    (``named_at_size`` 0 makes it due). A manager's name is theirs, not a quote: kept."""
+    if not theme.renamed:
+        theme.name, theme.named_at_size = naming.UNNAMED, 0
+
+
+def drop_erased() -> int:
+    """Forget erased comments: their theme loses them (its sum and size, and its machine
+    name, ``unname``) and their embedding is deleted. Returns how many."""
+    gone = list(db.session.scalars(erased()))
     for comment in gone:
         if comment.theme_id is not None:
             theme = db.session.get(Theme, comment.theme_id)
             if theme is not None:
                 add_to(theme, unpack(comment.embedding), sign=-1)
+                unname(theme)
         db.session.delete(comment)
     return len(gone)
 
