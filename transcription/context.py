@@ -67,6 +67,24 @@ def is_negator(word: str) -> bool:
     return word in _NEGATORS or word.endswith("n't") or word in _BARE_NEGATIONS
 
 
+# Without punctuation a negation still ends: its verb took an object or a new subject
+# starts ("don't call me email me", "stop them and ring me instead", "nobody cares i need a
+# call"). Leave-one-author-out with the reader's negation veto: contact_request F1 0.84 ->
+# 0.87.
+_NEGATION_ENDS = frozenset({"me", "us", "i", "he", "she", "we", "they", "and"})
+
+
+def reaches(words: list[str]) -> bool:
+    """Whether a negator among ``words`` (the clause before a cue) still reaches the cue."""
+    negated = False
+    for word in words:
+        if is_negator(word):
+            negated = True
+        elif word in _NEGATION_ENDS:
+            negated = False
+    return negated
+
+
 def _sentence(text: str, start: int, end: int) -> str:
     lo = max((m.end() for m in _SENTENCE_END.finditer(text, 0, start)), default=0)
     after = _SENTENCE_END.search(text, end)
@@ -81,7 +99,7 @@ def cancellation(
     ``resolved`` finds the words that say an earlier worry is over.
     """
     words = preceding_words(text, start, _WINDOW[cue.label])
-    if cue.negatable and any(is_negator(w) for w in words):
+    if cue.negatable and reaches(words):
         return NEGATED
     if cue.label == "contact_request":
         if any(w in _REPORTED for w in words):

@@ -20,6 +20,7 @@ from transcription.analysis import (
     analyse_comment,
 )
 from transcription.comment_model import MODEL_PATH, get_model
+from transcription.rules import read_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "comments.jsonl"
@@ -111,6 +112,21 @@ def test_routine_mention_of_money_or_health_is_not_distress(text: str) -> None:
 def test_contrast_word_ends_negation() -> None:
     """'not angry, just disappointed' is still a negative experience."""
     assert analyse_comment("I'm not angry just disappointed").labels["negative"].flagged
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("don't call me email me i'm at work all day", "email me"),
+        ("the calls scare my mum please stop them and ring me instead", "ring me"),
+        ("nobody cares i need a call from someone", "a call from someone"),
+    ],
+)
+def test_negation_ends_at_its_object_or_a_new_subject(text: str, phrase: str) -> None:
+    """Without punctuation, "don't" or "stop" does not reach a request in the next clause."""
+    reading = read_rules(text)
+    kept = [text[s:e] for s, e in reading.spans["contact_request"]]
+    assert phrase in kept
 
 
 def test_dont_call_me_back_is_not_an_opt_out() -> None:
