@@ -168,6 +168,17 @@ OTHER_SENSES: dict[str, tuple[re.Pattern[str], ...]] = {
             r"|direct debits?|standing orders?|cards?|transfers?|transactions?|orders?|cheques?)"
         ),
     ),
+    "negative": (
+        # Praise said through a negation or a complaint word: "couldn't have asked for
+        # better", "can't fault her", "no complaints", "can't thank them enough".
+        compile_phrase(
+            r"(?:couldn't|could not|can't|cannot|could never) (?:have )?(?:asked|ask|wished"
+            r"|wish|hoped|hope) for (?:a |any )?(?:better|more|nicer)"
+            r"|(?:can't|cannot|couldn't|could not) (?:fault|complain|thank (?:\w+ ){1,2}enough)"
+            r"|(?:couldn't|could not) (?:be|have been) (?:happier|nicer|more helpful|better)"
+            r"|no complaints"
+        ),
+    ),
     "distress": (
         # "panic over": the worry ended during the call (data/LABELS.md).
         compile_phrase(r"panic(?:'s| is)? over"),
