@@ -6,7 +6,8 @@ The comment is read three ways in one encoder batch (``embed``): the mean of its
 (long clauses cut into windows, ``transcription.context.units``). The two maxima keep a
 short request or fear buried in a long ramble from being averaged away ("...anyway take
 me off your list"). The cue features carry what the cues are good at and embeddings are
-not: negation, reported speech, a worry already resolved. Weights, the feature scaling and
+not: negation, reported speech, a worry already resolved, and (``transcription.boundary``)
+the wording at the edges of distress and opt-out. Weights, the feature scaling and
 the per-label thresholds are trained by ``scripts/train_comment_model.py`` from committed
 data and stored in ``comment_model.json`` next to this module (read once per process).
 """
@@ -24,6 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from transcription.boundary import BOUNDARY_NAMES, boundary_features
 from transcription.context import REASONS, WORD, units
 from transcription.cues_2 import RESOLVED_2
 from transcription.embeddings import MiniLMEmbedder
@@ -47,7 +49,11 @@ def cue_feature_names() -> list[str]:
     for label in LABELS:
         names += [f"{label}.score", f"{label}.strongest", f"{label}.cues"]
         names += [f"{label}.dropped.{reason}" for reason in REASONS]
-    return [*names, "vader.compound", "vader.negative", "vader.positive", "resolved", "words"]
+    return [
+        *names,
+        *("vader.compound", "vader.negative", "vader.positive", "resolved", "words"),
+        *BOUNDARY_NAMES,
+    ]
 
 
 def feature_names() -> list[str]:
@@ -71,7 +77,7 @@ def cue_features(text: str, reading: RuleReading) -> Vector:
         float(RESOLVED_2.search(text) is not None),
         math.log1p(words) / 4,
     ]
-    return np.asarray(values, dtype=np.float32)
+    return np.concatenate([np.asarray(values, dtype=np.float32), boundary_features(text, reading)])
 
 
 @dataclass(frozen=True)
