@@ -225,8 +225,9 @@ class Stack:
                 stderr=subprocess.DEVNULL,
             )
         port = urlsplit(self.web_url).port
-        gunicorn = [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2"]
-        gunicorn += ["--threads", "4", "--timeout", "60", "ivr:create_app()"]
+        gunicorn = [str(BIN / "gunicorn"), "--config", "python:ivr.gunicorn_conf"]
+        gunicorn += ["--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4"]
+        gunicorn += ["--timeout", "60", "ivr:create_app()"]
         self.others.append(self._spawn("web", gunicorn))
         self.others.append(self._spawn("scheduler", [sys.executable, "-m", "workers.cron"]))
         for _ in range(self.n_workers):

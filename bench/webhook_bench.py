@@ -102,16 +102,21 @@ end
 """
 
 
-def web_server() -> tuple[int, int]:
-    """Workers and threads of the Procfile's ``web`` line, defaults resolved: the bench
-    measures the server as it ships."""
+def web_server() -> tuple[int, int, list[str]]:
+    """Workers, threads and config of the Procfile's ``web`` line, defaults resolved: the
+    bench measures the server as it ships (the bare app under the same settings)."""
     line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("web:"))
     workers = re.search(r"--workers[ =](?:\$\{\w+:-)?(\d+)", line)
     threads = re.search(r"--threads[ =](?:\$\{\w+:-)?(\d+)", line)
-    return int(workers.group(1)) if workers else 1, int(threads.group(1)) if threads else 1
+    config = re.search(r"--config[ =](\S+)", line)
+    return (
+        int(workers.group(1)) if workers else 1,
+        int(threads.group(1)) if threads else 1,
+        ["--config", config.group(1)] if config else [],
+    )
 
 
-WORKERS, THREADS = web_server()
+WORKERS, THREADS, CONFIG = web_server()
 
 
 def free_port() -> int:
@@ -138,7 +143,7 @@ class Gunicorn:
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = open(chdir / f"gunicorn-{self.port}.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", "--workers",
+            [str(BIN / "gunicorn"), *CONFIG, "--bind", f"127.0.0.1:{self.port}", "--workers",
              str(WORKERS), "--threads", str(THREADS), "--chdir", str(chdir),
              "--log-level", "warning", app],
             env={**env, "PUBLIC_BASE_URL": self.base}, stdout=self.log, stderr=self.log,

@@ -153,8 +153,8 @@ def run() -> int:
             flask("demo-users", env=env)
 
         procs = [
-            f"web: {BIN}/gunicorn --bind 127.0.0.1:{port} --workers 2 --threads 4 --timeout 60 "
-            "--graceful-timeout 3 'ivr:create_app()'",
+            f"web: {BIN}/gunicorn --config python:ivr.gunicorn_conf --bind 127.0.0.1:{port} "
+            "--workers 2 --threads 4 --timeout 60 --graceful-timeout 3 'ivr:create_app()'",
             f"worker: {BIN}/python -m workers.worker --queues high --no-preload",
             f"transcriber: {BIN}/python -m workers.worker --queues default transcription",
             f"scheduler: {BIN}/python -m workers.cron",
