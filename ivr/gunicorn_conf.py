@@ -10,11 +10,10 @@ def post_worker_init(worker: object) -> None:
     """Once the app is built in a worker, put what it built out of the collector's reach.
 
     The app's long-lived objects (imports, SQLAlchemy metadata, compiled statements) are
-    most of the heap; a full collection walked them all and held the GIL for 70-95 ms,
-    every few seconds under load. A webhook caught behind one (or behind its thread
-    holding SQLite's write gate) was the slow tail: answer p99 70-400 ms on SQLite in
-    ``bench/webhook_bench.py``, 17-18 ms with this. Objects made later are collected as
-    usual.
+    most of the heap; a full collection walked them all and held the GIL for 72-95 ms,
+    every second or so under load, and a webhook caught behind one (or behind a thread
+    holding SQLite's write gate) waited as long (``bench/webhook_bench.py``). Objects made
+    later are collected as usual.
     """
     gc.collect()
     gc.freeze()
