@@ -1,4 +1,4 @@
-"""The numpy MiniLM forward pass: same vectors as sentence-transformers, loaded once."""
+"""The MiniLM forward pass in torch: same vectors as sentence-transformers, loaded once."""
 
 from __future__ import annotations
 
@@ -87,3 +87,18 @@ def test_pooled_means_are_the_sentence_vectors(embedder: MiniLMEmbedder) -> None
     assert maxima.shape == (len(SENTENCES), 384) and np.isfinite(maxima).all()
     alone = np.stack([embedder.encode_pooled([text])[1][0] for text in SENTENCES])
     assert np.allclose(maxima, alone, atol=1e-4)
+
+
+def test_encoding_leaves_the_process_torch_threads_as_they_were(
+    embedder: MiniLMEmbedder,
+) -> None:
+    """The encoder picks its own thread count for its pass and puts the process's back."""
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        embedder.encode(["call me back please"])
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
