@@ -41,3 +41,22 @@ def test_no_product_module_is_oversized() -> None:
     }
     assert sizes, "no product modules found"
     assert {name: n for name, n in sizes.items() if n > MAX_LINES} == {}
+
+
+def test_the_web_app_does_not_load_torch(tmp_path: Path) -> None:
+    """torch (~180 MB) is for the workers' Whisper and comment reader: a web worker that
+    builds the app never imports it."""
+    probe = (
+        "import sys; from ivr import create_app; create_app(); "
+        "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "INSTANCE_PATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

