@@ -113,13 +113,11 @@ def schedule(number: str, slug: str, at: datetime) -> SurveyRequest:
     return request
 
 
-def begin(number: str, version: SurveyVersion, now: datetime | None = None) -> CallSession:
-    """Open the session and its conversation, then text the first question.
-
-    Raises:
-        TextRefused: the text was not sent (refused at the last moment, or by Twilio).
-    """
-    now = now or utcnow()
+def _open(
+    number: str, version: SurveyVersion, now: datetime, *, trial: bool
+) -> tuple[CallSession, TextConversation]:
+    """The session (queued, or under way for a trial) and its conversation at the first
+    question, flushed: a text survey's start, sent or not."""
     contact = contacts.get_or_create(number)
     session = CallSession(
         call_sid=f"TX{uuid.uuid4().hex}",
@@ -129,8 +127,9 @@ def begin(number: str, version: SurveyVersion, now: datetime | None = None) -> C
         to_number=number,
         direction="outbound-api",
         channel=CHANNEL,
-        status=CallStatus.QUEUED,
-        outcome=SurveyOutcome.NOT_STARTED,
+        status=CallStatus.IN_PROGRESS if trial else CallStatus.QUEUED,
+        outcome=SurveyOutcome.IN_PROGRESS if trial else SurveyOutcome.NOT_STARTED,
+        is_test=trial,
         created_at=now,
     )
     db.session.add(session)
@@ -144,6 +143,17 @@ def begin(number: str, version: SurveyVersion, now: datetime | None = None) -> C
         step="q:0",
         now=now,
     )
+    return session, conversation
+
+
+def begin(number: str, version: SurveyVersion, now: datetime | None = None) -> CallSession:
+    """Open the session and its conversation, then text the first question.
+
+    Raises:
+        TextRefused: the text was not sent (refused at the last moment, or by Twilio).
+    """
+    now = now or utcnow()
+    session, conversation = _open(number, version, now, trial=False)
     events.record("text_survey.started", session=session, data={"survey": version.survey.slug})
     db.session.commit()
     sent = send_text(
@@ -172,36 +182,12 @@ def begin_trial(number: str, version: SurveyVersion, now: datetime | None = None
     ``texts.inbound.receive`` as a phone's would. Test sessions never reach the callback
     rules and stay out of trends."""
     now = now or utcnow()
-    contact = contacts.get_or_create(number)
-    session = CallSession(
-        call_sid=f"TX{uuid.uuid4().hex}",
-        survey_version=version,
-        contact=contact,
-        from_number=current_app.config["TWILIO_PHONE_NUMBER"],
-        to_number=number,
-        direction="outbound-api",
-        channel=CHANNEL,
-        status=CallStatus.IN_PROGRESS,
-        outcome=SurveyOutcome.IN_PROGRESS,
-        is_test=True,
-        created_at=now,
-    )
-    db.session.add(session)
-    db.session.flush()
-    conversation = conversations.open_conversation(
-        number,
-        KIND,
-        lasts=lasts(),
-        contact_id=contact.id,
-        session_id=session.id,
-        step="q:0",
-        now=now,
-    )
+    session, conversation = _open(number, version, now, trial=True)
     db.session.add(
         TextMessage(
             direction=Direction.OUTBOUND,
             number=number,
-            contact_id=contact.id,
+            contact_id=session.contact_id,
             body=wording.opening(version),
             status="queued",
             purpose="try_it",
