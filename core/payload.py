@@ -156,3 +156,14 @@ class Shape:
         if self.example is not None:
             out["example"] = self.example
         return out
+
+
+# The survey a call or a text asks (POST /api/surveys/calls and /api/surveys/texts).
+SURVEY_SLUG = Field(
+    "survey",
+    "string",
+    "the survey's slug; the default survey when left out",
+    nullable=True,
+    max_length=64,  # surveys.slug
+    example="post-call",
+)

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, jsonify
 
 from core.api import error, invalid, query_args, read_body, token_required
-from core.payload import Field, Invalid, Shape
+from core.payload import SURVEY_SLUG, Field, Invalid, Shape
 from core.survey_requests import SurveyRequest
 from ivr import outbound
 
@@ -23,14 +23,7 @@ SURVEY_CALL = Shape(
             max_length=32,
             example="+15551234567",
         ),
-        Field(
-            "survey",
-            "string",
-            "the survey's slug; the default survey when left out",
-            nullable=True,
-            max_length=64,  # surveys.slug
-            example="post-call",
-        ),
+        SURVEY_SLUG,
         Field(
             "texts_consent",
             "boolean",

@@ -16,7 +16,7 @@ from flask import Blueprint, Response, jsonify
 from core import consents, contacts
 from core.api import error, invalid, query_args, read_body, token_required
 from core.db import db
-from core.payload import Field, Invalid, Shape
+from core.payload import SURVEY_SLUG, Field, Invalid, Shape
 from core.survey_requests import SurveyRequest
 from texts import survey
 
@@ -33,14 +33,7 @@ SURVEY_TEXT = Shape(
             max_length=32,
             example="+15551234567",
         ),
-        Field(
-            "survey",
-            "string",
-            "the survey's slug; the default survey when left out",
-            nullable=True,
-            max_length=64,  # surveys.slug
-            example="post-call",
-        ),
+        SURVEY_SLUG,
     ),
     example={"to": "+15551234567", "survey": "post-call"},
 )
