@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -95,8 +96,35 @@ class ParentBoundScheduler(RQScheduler):
     _outage: OutageReport | None = None
 
     def start(self) -> Any:
+        """Fork the scheduler's process; a stop sent to it before it is ready still counts.
+
+        The child inherits the worker's signal handlers and installs its own only in
+        ``work()``. A SIGTERM in between (the worker stopped as it started: its teardown
+        sends one, then waits for the child) was taken by the worker's handler, which the
+        child never reads, and the worker waited for ever.
+        """
         self._parent_pid = os.getpid()  # the worker; the forked child inherits the value
-        return super().start()
+        stops: tuple[int, ...] = (signal.SIGTERM, signal.SIGINT)
+        before: dict[int, Any] = {signum: signal.getsignal(signum) for signum in stops}
+
+        def either(signum: int, frame: Any) -> None:
+            if os.getpid() != self._parent_pid:
+                self.request_stop(signum, frame)  # the child, before work()
+                return
+            handler = before[signum]  # the worker, while it forks: as before
+            if callable(handler):
+                handler(signum, frame)
+            elif handler == signal.SIG_DFL:
+                signal.signal(signum, signal.SIG_DFL)
+                os.kill(os.getpid(), signum)
+
+        for stop in stops:
+            signal.signal(stop, either)
+        try:
+            return super().start()
+        finally:
+            for stop, handler in before.items():
+                signal.signal(stop, handler)
 
     def heartbeat(self) -> None:
         if self._parent_pid and os.getppid() != self._parent_pid:
