@@ -84,6 +84,9 @@ class JobHeartbeat:
                 log.warning("job heartbeat not sent: %s", exc)
 
 
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
+
 class ParentBoundScheduler(RQScheduler):
     """RQ's scheduler child process, which stops once the worker that forked it is gone.
 
@@ -101,30 +104,20 @@ class ParentBoundScheduler(RQScheduler):
         The child inherits the worker's signal handlers and installs its own only in
         ``work()``. A SIGTERM in between (the worker stopped as it started: its teardown
         sends one, then waits for the child) was taken by the worker's handler, which the
-        child never reads, and the worker waited for ever.
+        child never reads, and the worker waited for ever. So stop signals are held back
+        across the fork: the worker gets its own at once after it, the child when its
+        handlers are in place (``_install_signal_handlers``).
         """
         self._parent_pid = os.getpid()  # the worker; the forked child inherits the value
-        stops: tuple[int, ...] = (signal.SIGTERM, signal.SIGINT)
-        before: dict[int, Any] = {signum: signal.getsignal(signum) for signum in stops}
-
-        def either(signum: int, frame: Any) -> None:
-            if os.getpid() != self._parent_pid:
-                self.request_stop(signum, frame)  # the child, before work()
-                return
-            handler = before[signum]  # the worker, while it forks: as before
-            if callable(handler):
-                handler(signum, frame)
-            elif handler == signal.SIG_DFL:
-                signal.signal(signum, signal.SIG_DFL)
-                os.kill(os.getpid(), signum)
-
-        for stop in stops:
-            signal.signal(stop, either)
+        before = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         try:
             return super().start()
         finally:
-            for stop, handler in before.items():
-                signal.signal(stop, handler)
+            signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+    def _install_signal_handlers(self) -> None:
+        super()._install_signal_handlers()
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # the child: see start()
 
     def heartbeat(self) -> None:
         if self._parent_pid and os.getppid() != self._parent_pid:
