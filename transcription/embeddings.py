@@ -150,10 +150,9 @@ class MiniLMEmbedder:
         # Similar lengths together: a batch pads to its longest text.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.empty((len(texts), self.hidden), dtype=np.float32)
-        with _torch_threads(ENCODER_THREADS):
-            for lo in range(0, len(order), batch_size):
-                chunk = order[lo : lo + batch_size]
-                out[chunk] = self._encode_batch([texts[i] for i in chunk])
+        for lo in range(0, len(order), batch_size):
+            chunk = order[lo : lo + batch_size]
+            out[chunk] = self._encode_batch([texts[i] for i in chunk])
         return out
 
     def encode_pooled(self, texts: Sequence[str], batch_size: int = 32) -> tuple[Array, Array]:
@@ -178,9 +177,8 @@ class MiniLMEmbedder:
                 batches.append([i])
             else:
                 batch.append(i)
-        with _torch_threads(ENCODER_THREADS):
-            for chunk in batches:
-                means[chunk], maxima[chunk] = self._pool_batch([encodings[i] for i in chunk])
+        for chunk in batches:
+            means[chunk], maxima[chunk] = self._pool_batch([encodings[i] for i in chunk])
         return means, maxima
 
     def _encode_batch(self, texts: list[str]) -> Array:
@@ -209,7 +207,7 @@ class MiniLMEmbedder:
     def _forward(self, ids: npt.NDArray[np.int64], mask: Array) -> Array:
         import torch
 
-        with torch.inference_mode():
+        with torch.inference_mode(), _torch_threads(ENCODER_THREADS):
             return self._layers(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
 
     def _layers(self, tokens: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
