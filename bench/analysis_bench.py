@@ -7,9 +7,10 @@ Run from the repo root: ``python bench/analysis_bench.py`` (``make bench`` runs 
   first set's figures were known and before reader 2.1 was tuned; ``comments_v3.jsonl`` by
   author J, written after set 2's figures were known and before reader 2.2 was tuned;
   ``comments_v4.jsonl`` by author K, written after set 3's figures were known and before
-  reader 2.3 was tuned; all by separate authors who read only ``data/LABELS.md`` and never
-  saw the code or the training data; never used for training or tuning; set 4 is the one no
-  reader was tuned after),
+  reader 2.3 was tuned; ``comments_v5.jsonl`` by author N, written after set 4's figures
+  were known and before reader 2.4 was tuned; all by separate authors who read only
+  ``data/LABELS.md`` and never saw the code or the training data; never used for training
+  or tuning; set 5 is the one no reader was tuned after),
   for the current reader and for the word-list reader of version 1.2
   (``analyse_comment(text, model=False)``), measured in the same run. PASS/FAIL against the
   goal, on every set: recall >= 0.95 and F1 >= 0.9 for distress, opt_out and
@@ -50,7 +51,13 @@ from transcription.engines import EngineSettings, get_engine  # noqa: E402
 HELDOUT = ROOT / "data" / "heldout"
 HELDOUT_SETS = [
     HELDOUT / n
-    for n in ("comments.jsonl", "comments_v2.jsonl", "comments_v3.jsonl", "comments_v4.jsonl")
+    for n in (
+        "comments.jsonl",
+        "comments_v2.jsonl",
+        "comments_v3.jsonl",
+        "comments_v4.jsonl",
+        "comments_v5.jsonl",
+    )
 ]
 GOAL_LABELS = ("distress", "opt_out", "contact_request")
 GOAL_RECALL, GOAL_F1 = 0.95, 0.90
