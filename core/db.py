@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import Connection, DateTime, Engine, MetaData, TypeDecorator, event
+from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, event
 from sqlalchemy.orm import DeclarativeBase
+
+from core.write_gate import GatedConnection
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +66,7 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     # share the file: WAL plus a busy timeout keeps writers from failing at once.
     # synchronous=NORMAL is safe in WAL (no corruption); a power cut may lose the last
     # commits, not a crashed process. It spares an fsync per webhook (README "Speed").
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
+    if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -125,35 +124,13 @@ def _checkpoint_forever(path: str) -> None:
             log.debug("checkpoint of %s skipped: %s", path, exc)
 
 
-_gates: dict[tuple[int, int, str], int] = {}
-
-
-@contextmanager
-def write_turn(conn: Connection) -> Iterator[None]:
-    """Around a hot path's writes and commit: on SQLite, writers of this app queue on a
-    file lock the kernel hands over at once, where SQLite's busy handler would sleep
-    1, 2, 5... ms between tries. Elsewhere (PostgreSQL) nothing to do."""
-    path = conn.engine.url.database if conn.engine.dialect.name == "sqlite" else None
-    if not path or path == ":memory:":
-        yield
-        return
-    # A descriptor per process and thread: flock does not exclude holders of the same one.
-    key = (os.getpid(), threading.get_ident(), path)
-    fd = _gates.get(key)
-    if fd is None:
-        fd = _gates[key] = os.open(path + "-writer", os.O_RDWR | os.O_CREAT, 0o600)
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    try:
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-
-
 def init_app(app: Flask) -> None:
     if str(app.config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite"):
         # A file has no server connection to lose: no ping before every request's query.
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         options.pop("pool_pre_ping", None)
+        # Every writer of the file queues on one gate, never in SQLite's busy handler.
+        options["connect_args"] = {**options.get("connect_args", {}), "factory": GatedConnection}
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", "migrations")))

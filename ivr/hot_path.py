@@ -9,8 +9,8 @@ then one commit. The reply is built by the flow's own functions (``survey.start`
 other case — a CallSid already seen, a first-time or opted-out caller, a survey without an
 active version, a reply the flow must think about — returns None having written nothing,
 and the full flow (``survey.handle``) serves it as before, so behaviour is that flow's.
-Writes and commit run inside ``write_turn`` (on SQLite, writers queue on a file lock) and
-nothing slow runs between them.
+On SQLite the connection queues on the file's write gate (``core.write_gate``) at its first
+write and leaves it at the commit; nothing slow runs between them.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Insert, Table, Update, bindparam, exists, sel
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core import survey_cache
-from core.db import db, utcnow, write_turn
+from core.db import db, utcnow
 from core.models import (
     Answer,
     CallSession,
@@ -157,11 +157,10 @@ def _start_new_call(conn: Connection, inp: CallInput) -> str | None:
         "phone": inp.to_number if direction.startswith("outbound") else inp.from_number,
         "slug": inp.args.get("survey") or current_app.config["DEFAULT_SURVEY"],
     }
-    with write_turn(conn):
-        inserted = conn.execute(_insert(SESSIONS), params).first()
-        if inserted is None:
-            return None  # see START_SELECT: the full flow serves it (closing rolls back)
-        conn.commit()  # on PostgreSQL's autocommit connection, no round trip
+    inserted = conn.execute(_insert(SESSIONS), params).first()
+    if inserted is None:
+        return None  # see START_SELECT: the full flow serves it (closing rolls back)
+    conn.commit()  # on PostgreSQL's autocommit connection, no round trip
     return _reply(survey_cache.version(inserted[0]), "start", 0, survey.start)
 
 
@@ -194,8 +193,7 @@ def _plain_answer(conn: Connection, inp: CallInput, position: int) -> str | None
     if reading.value is None or reading.intent is not None or inp.unsure(threshold):
         return None
     reply = _reply(version, "q", position + 1, lambda t: survey.ask_question(t, position + 1))
-    with write_turn(conn):
-        _store(conn, inp, session_id, question.id, reading.value, step)
+    _store(conn, inp, session_id, question.id, reading.value, step)
     return reply
 
 

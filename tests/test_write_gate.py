@@ -1,0 +1,94 @@
+"""Every writer of an SQLite file queues on one gate (``core.write_gate``), so none meets
+another inside SQLite, where the busy handler would sleep between tries. The connections
+below have no busy timeout at all: meeting another writer inside SQLite fails at once."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from core.db import db
+from core.models import Contact
+from core.write_gate import GatedConnection, is_held
+
+
+def connect(path: Path) -> GatedConnection:
+    conn = sqlite3.connect(path, timeout=0, factory=GatedConnection, check_same_thread=False)
+    assert isinstance(conn, GatedConnection)
+    return conn
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "gate.db"
+    with connect(path) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("CREATE TABLE t (x INTEGER)")
+    yield path
+
+
+def test_a_second_writer_waits_for_the_first_instead_of_failing(database: Path) -> None:
+    first, second = connect(database), connect(database)
+    first.execute("INSERT INTO t VALUES (1)")  # SQLite's write lock, held until the commit
+    failed: list[Exception] = []
+    done = threading.Event()
+
+    def write() -> None:
+        try:
+            second.execute("INSERT INTO t VALUES (2)")
+            second.commit()
+        except Exception as exc:  # without the gate: "database is locked", at once
+            failed.append(exc)
+        done.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    assert not done.wait(0.3)  # queued at the gate, not inside SQLite
+    first.commit()
+    writer.join(10)
+    assert failed == []
+    assert sorted(first.execute("SELECT x FROM t").fetchall()) == [(1,), (2,)]
+
+
+@pytest.mark.parametrize("end", ["commit", "rollback", "close"])
+def test_the_gate_is_held_from_the_first_write_to_the_end_of_the_transaction(
+    database: Path, end: str
+) -> None:
+    conn = connect(database)
+    conn.execute("SELECT count(*) FROM t").fetchall()
+    assert not is_held(str(database))  # reads never queue
+    conn.execute("INSERT INTO t VALUES (1)")
+    conn.execute("SELECT x FROM t").fetchall()
+    assert is_held(str(database))
+    getattr(conn, end)()
+    assert not is_held(str(database))
+
+
+def test_a_thread_writing_on_two_connections_does_not_wait_for_itself(database: Path) -> None:
+    first, second = connect(database), connect(database)
+    first.execute("CREATE TABLE u (x INTEGER)")  # a statement outside a transaction
+    assert not is_held(str(database))
+    first.execute("INSERT INTO t VALUES (1)")
+    first.commit()
+    second.execute("SELECT x FROM t").fetchall()
+    first.execute("INSERT INTO u VALUES (1)")
+    second.close()
+    assert is_held(str(database))  # the first connection still holds it
+    first.commit()
+    assert not is_held(str(database))
+
+
+def test_the_apps_writes_on_sqlite_hold_the_gate_until_the_commit(app: Flask) -> None:
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the gate is for SQLite files")
+    path = str(db.engine.url.database)
+    db.session.add(Contact(phone="+15005550123"))
+    db.session.flush()
+    assert is_held(path)
+    db.session.commit()
+    assert not is_held(path)
