@@ -16,7 +16,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, event
 from sqlalchemy.orm import DeclarativeBase
 
-from core.write_gate import GatedConnection
+from core.write_gate import WAIT_SECONDS, GatedConnection
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={int(WAIT_SECONDS * 1000)}")
         # Checkpoints run in a thread of their own, not in whichever request commits
         # when the WAL is full: an unfinished one was retried, with its fsync, by every
         # commit after it (a webhook's slow tail).

@@ -8,7 +8,9 @@ writer (the full survey flow, status callbacks, workers) met the hot path inside
 it starved there, then the writer it held up slept up to ~180 ms still holding the queue,
 and every webhook waited behind it (the SQLite answer's p99 of 100-300 ms in the bench).
 Every connection the app opens on a file is a ``GatedConnection``, so none ever meets
-another writer inside SQLite: the kernel hands the lock over at once.
+another writer inside SQLite: a thread of the same process gets the gate the moment it is
+given back, another process within a couple of milliseconds, and a writer that waits
+longer than SQLite's own busy timeout fails as SQLite would, rather than hang.
 """
 
 from __future__ import annotations
@@ -17,34 +19,88 @@ import fcntl
 import os
 import sqlite3
 import threading
+import time
 from typing import Any, cast
 
 # Statements that never take SQLite's write lock; any other takes the gate first.
 _READS = ("SELECT", "PRAGMA")
 
-# One descriptor per process, thread and file (flock does not exclude holders of the same
-# descriptor, and a forked child must not share its parent's), with how many of the
-# thread's connections hold it: a thread writing on a second connection is not made to
-# wait for itself.
-_held: dict[tuple[int, int, str], list[int]] = {}
+# How long a writer queues before it fails as SQLite would ("database is locked"), the
+# same bound as the connections' busy timeout: a stuck writer (a process stopped in a
+# transaction) costs its followers an error, not a hang.
+WAIT_SECONDS = 10.0
+# Another process's turn is polled for (flock cannot wait with a deadline): first soon,
+# then at most this often. Threads of one process queue on a lock that hands over at once.
+_POLL_FIRST, _POLL_MAX = 0.0001, 0.002
 
 
-def _acquire(path: str) -> tuple[int, int, str]:
-    key = (os.getpid(), threading.get_ident(), path)
-    entry = _held.get(key)
-    if entry is None:
-        entry = _held[key] = [os.open(path + "-writer", os.O_RDWR | os.O_CREAT, 0o600), 0]
-    if entry[1] == 0:
-        fcntl.flock(entry[0], fcntl.LOCK_EX)
-    entry[1] += 1
-    return key
+class _Gate:
+    """This process's place in the file's queue: a thread lock, then the file lock."""
+
+    def __init__(self, path: str) -> None:
+        self.turn = threading.Lock()
+        self.fd = os.open(path + "-writer", os.O_RDWR | os.O_CREAT, 0o600)
+        self.owner: int | None = None
+        self.depth = 0  # the owner's connections in a write: it never waits for itself
 
 
-def _release(key: tuple[int, int, str]) -> None:
-    entry = _held[key]
-    entry[1] -= 1
-    if entry[1] == 0:
-        fcntl.flock(entry[0], fcntl.LOCK_UN)
+# One gate per process and file: a forked child opens its own descriptor (flock does not
+# exclude holders of the same one).
+_gates: dict[tuple[int, str], _Gate] = {}
+_gates_lock = threading.Lock()
+
+
+def _gate(path: str) -> _Gate:
+    key = (os.getpid(), path)
+    with _gates_lock:
+        gate = _gates.get(key)
+        if gate is None:
+            gate = _gates[key] = _Gate(path)
+        return gate
+
+
+def _reset_after_fork() -> None:
+    # A parent thread may have held the lock as the process forked; the child's gates are
+    # its own (keyed by pid) anyway.
+    global _gates_lock
+    _gates_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def _acquire(path: str) -> _Gate:
+    gate, me = _gate(path), threading.get_ident()
+    if gate.owner == me:
+        gate.depth += 1
+        return gate
+    wait = WAIT_SECONDS
+    deadline = time.monotonic() + wait
+    if not gate.turn.acquire(timeout=wait):
+        raise sqlite3.OperationalError(f"database is locked (write gate of {path})")
+    pause = _POLL_FIRST
+    while True:
+        try:
+            fcntl.flock(gate.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                gate.turn.release()
+                raise sqlite3.OperationalError(
+                    f"database is locked (write gate of {path})"
+                ) from None
+            time.sleep(pause)
+            pause = min(pause * 2, _POLL_MAX)
+    gate.owner, gate.depth = me, 1
+    return gate
+
+
+def _release(gate: _Gate) -> None:
+    gate.depth -= 1
+    if gate.depth == 0:
+        gate.owner = None
+        fcntl.flock(gate.fd, fcntl.LOCK_UN)
+        gate.turn.release()
 
 
 def is_held(path: str) -> bool:
@@ -67,7 +123,7 @@ class GatedConnection(sqlite3.Connection):
         path = os.fspath(database) if not isinstance(database, bytes) else database.decode()
         # No file to lock beside an in-memory database (nor one named by URI).
         self.gate_path = "" if path in ("", ":memory:") or path.startswith("file:") else path
-        self._gate: tuple[int, int, str] | None = None
+        self._gate: _Gate | None = None
 
     def cursor(self, factory: Any = None) -> Any:
         return super().cursor(factory or GatedCursor)

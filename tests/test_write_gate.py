@@ -4,6 +4,8 @@ below have no busy timeout at all: meeting another writer inside SQLite fails at
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -12,7 +14,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from core import write_gate
 from core.db import db
+from core.db import init_app as init_db
 from core.models import Contact
 from core.write_gate import GatedConnection, is_held
 
@@ -83,12 +87,42 @@ def test_a_thread_writing_on_two_connections_does_not_wait_for_itself(database: 
     assert not is_held(str(database))
 
 
-def test_the_apps_writes_on_sqlite_hold_the_gate_until_the_commit(app: Flask) -> None:
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("the gate is for SQLite files")
-    path = str(db.engine.url.database)
-    db.session.add(Contact(phone="+15005550123"))
-    db.session.flush()
-    assert is_held(path)
-    db.session.commit()
-    assert not is_held(path)
+def test_a_writer_queued_longer_than_the_busy_timeout_fails_as_sqlite_would(
+    database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(write_gate, "WAIT_SECONDS", 0.3)
+    stuck = os.open(f"{database}-writer", os.O_RDWR)  # another process stopped mid-write
+    fcntl.flock(stuck, fcntl.LOCK_EX)
+    conn = connect(database)
+    outcome: list[BaseException] = []
+    writer = threading.Thread(target=lambda: write_once(conn, outcome))
+    writer.start()
+    writer.join(5)
+    assert not writer.is_alive()  # it gave up instead of hanging
+    assert len(outcome) == 1 and "database is locked" in str(outcome[0])
+    os.close(stuck)
+    conn.execute("INSERT INTO t VALUES (2)")  # the queue is usable again
+    conn.commit()
+    assert conn.execute("SELECT x FROM t").fetchall() == [(2,)]
+
+
+def write_once(conn: GatedConnection, outcome: list[BaseException]) -> None:
+    try:
+        conn.execute("INSERT INTO t VALUES (1)")
+    except sqlite3.OperationalError as exc:
+        outcome.append(exc)
+
+
+def test_the_apps_writes_on_sqlite_hold_the_gate_until_the_commit(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+    init_db(app)
+    with app.app_context():
+        db.create_all()
+        db.session.add(Contact(phone="+15005550123"))
+        db.session.flush()
+        assert is_held(str(path))
+        db.session.commit()
+        assert not is_held(str(path))
+        db.engine.dispose()
