@@ -114,7 +114,7 @@ os.register_at_fork(
 
 def _checkpoint_forever(path: str) -> None:
     with _in_sqlite:
-        conn = sqlite3.connect(path, timeout=10)
+        conn = sqlite3.connect(path, timeout=WAIT_SECONDS)
     while True:
         time.sleep(CHECKPOINT_SECONDS)
         try:  # PASSIVE: copies what no reader still needs; never blocks a request

@@ -8,9 +8,9 @@ writer (the full survey flow, status callbacks, workers) met the hot path inside
 it starved there, then the writer it held up slept up to ~180 ms still holding the queue,
 and every webhook waited behind it (the SQLite answer's p99 of 100-300 ms in the bench).
 Every connection the app opens on a file is a ``GatedConnection``, so none ever meets
-another writer inside SQLite: a thread of the same process gets the gate the moment it is
-given back, another process within a couple of milliseconds, and a writer that waits
-longer than SQLite's own busy timeout fails as SQLite would, rather than hang.
+another writer inside SQLite: every waiter, in any process, is woken the moment the gate is
+given back, and a writer that waits longer than SQLite's own busy timeout fails as SQLite
+would, rather than hang.
 """
 
 from __future__ import annotations
@@ -19,88 +19,107 @@ import fcntl
 import os
 import sqlite3
 import threading
-import time
 from typing import Any, cast
 
-# Statements that never take SQLite's write lock; any other takes the gate first.
+# Statements that take no write lock as the app uses them (its PRAGMAs are settings made
+# at connect); any other statement takes the gate first.
 _READS = ("SELECT", "PRAGMA")
 
 # How long a writer queues before it fails as SQLite would ("database is locked"), the
 # same bound as the connections' busy timeout: a stuck writer (a process stopped in a
 # transaction) costs its followers an error, not a hang.
 WAIT_SECONDS = 10.0
-# Another process's turn is polled for (flock cannot wait with a deadline): first soon,
-# then at most this often. Threads of one process queue on a lock that hands over at once.
-_POLL_FIRST, _POLL_MAX = 0.0001, 0.002
+
+_FREE, _PENDING, _HELD = "free", "pending", "held"
 
 
 class _Gate:
-    """This process's place in the file's queue: a thread lock, then the file lock."""
+    """One thread's place in a file's queue.
+
+    Each thread has its own descriptor, so every waiter of every process queues in the
+    kernel and is woken the moment the lock is given back (polling let the threads of a
+    busy process pass the lock among themselves while another process slept). flock
+    cannot wait with a deadline, so a helper thread waits in it and the writer waits on
+    the helper, for at most ``WAIT_SECONDS``; a wait given up is let go once it is granted.
+    """
 
     def __init__(self, path: str) -> None:
-        self.turn = threading.Lock()
+        self.path, self.pid = path, os.getpid()
         self.fd = os.open(path + "-writer", os.O_RDWR | os.O_CREAT, 0o600)
-        self.owner: int | None = None
-        self.depth = 0  # the owner's connections in a write: it never waits for itself
+        self.depth = 0  # this thread's connections in a write: it never waits for itself
+        self._changed = threading.Condition(threading.Lock())
+        self._state, self._wanted, self._go = _FREE, False, False
+        self._waiter: threading.Thread | None = None
+
+    def acquire(self) -> None:
+        if self.depth:
+            self.depth += 1
+            return
+        with self._changed:
+            if self._state == _FREE:
+                try:
+                    fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    self._state = _HELD
+                except BlockingIOError:
+                    self._wait_in_kernel()
+            self._wanted = True  # a wait given up earlier may still be pending: take it
+            granted = False
+            try:
+                granted = self._changed.wait_for(lambda: self._state == _HELD, WAIT_SECONDS)
+            finally:  # given up, or a job timeout raised while queued: leave no lock behind
+                self._wanted = False
+                if not granted and self._state == _HELD:
+                    self._unlock()
+            if not granted:
+                raise sqlite3.OperationalError(f"database is locked (write gate of {self.path})")
+        self.depth = 1
+
+    def release(self) -> None:
+        if os.getpid() != self.pid:
+            return  # a forked child's copy: unlocking would free the parent's lock
+        self.depth -= 1
+        if self.depth == 0:
+            with self._changed:
+                self._unlock()
+
+    def _unlock(self) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        self._state = _FREE
+
+    def _wait_in_kernel(self) -> None:
+        self._state, self._go = _PENDING, True
+        if self._waiter is None:
+            self._waiter = threading.Thread(
+                target=self._wait_forever, name="sqlite-write-gate", daemon=True
+            )
+            self._waiter.start()
+        self._changed.notify_all()
+
+    def _wait_forever(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._go)
+                self._go = False
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            with self._changed:
+                if self._wanted:
+                    self._state = _HELD
+                    self._changed.notify_all()
+                else:
+                    self._unlock()
 
 
-# One gate per process and file: a forked child opens its own descriptor (flock does not
-# exclude holders of the same one).
-_gates: dict[tuple[int, str], _Gate] = {}
-_gates_lock = threading.Lock()
-
-
-def _gate(path: str) -> _Gate:
-    key = (os.getpid(), path)
-    with _gates_lock:
-        gate = _gates.get(key)
-        if gate is None:
-            gate = _gates[key] = _Gate(path)
-        return gate
-
-
-def _reset_after_fork() -> None:
-    # A parent thread may have held the lock as the process forked; the child's gates are
-    # its own (keyed by pid) anyway.
-    global _gates_lock
-    _gates_lock = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_reset_after_fork)
+# One gate per process, thread and file; a forked child makes its own.
+_gates: dict[tuple[int, int, str], _Gate] = {}
 
 
 def _acquire(path: str) -> _Gate:
-    gate, me = _gate(path), threading.get_ident()
-    if gate.owner == me:
-        gate.depth += 1
-        return gate
-    wait = WAIT_SECONDS
-    deadline = time.monotonic() + wait
-    if not gate.turn.acquire(timeout=wait):
-        raise sqlite3.OperationalError(f"database is locked (write gate of {path})")
-    pause = _POLL_FIRST
-    while True:
-        try:
-            fcntl.flock(gate.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                gate.turn.release()
-                raise sqlite3.OperationalError(
-                    f"database is locked (write gate of {path})"
-                ) from None
-            time.sleep(pause)
-            pause = min(pause * 2, _POLL_MAX)
-    gate.owner, gate.depth = me, 1
+    key = (os.getpid(), threading.get_ident(), path)
+    gate = _gates.get(key)
+    if gate is None:
+        gate = _gates[key] = _Gate(path)
+    gate.acquire()
     return gate
-
-
-def _release(gate: _Gate) -> None:
-    gate.depth -= 1
-    if gate.depth == 0:
-        gate.owner = None
-        fcntl.flock(gate.fd, fcntl.LOCK_UN)
-        gate.turn.release()
 
 
 def is_held(path: str) -> bool:
@@ -146,7 +165,7 @@ class GatedConnection(sqlite3.Connection):
         """Give the gate back once no transaction is open (so no SQLite lock is held)."""
         if self._gate is not None and not self.in_transaction:
             gate, self._gate = self._gate, None
-            _release(gate)
+            gate.release()
 
     def commit(self) -> None:
         try:
@@ -166,7 +185,7 @@ class GatedConnection(sqlite3.Connection):
         finally:
             if self._gate is not None:
                 gate, self._gate = self._gate, None
-                _release(gate)
+                gate.release()
 
 
 class GatedCursor(sqlite3.Cursor):

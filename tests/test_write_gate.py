@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
 import sqlite3
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -73,34 +75,44 @@ def test_the_gate_is_held_from_the_first_write_to_the_end_of_the_transaction(
     assert not is_held(str(database))
 
 
-def test_a_thread_writing_on_two_connections_does_not_wait_for_itself(database: Path) -> None:
+def test_a_thread_writing_on_two_connections_does_not_wait_for_itself(
+    database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(write_gate, "WAIT_SECONDS", 0.5)  # waiting for itself would fail
     first, second = connect(database), connect(database)
-    first.execute("CREATE TABLE u (x INTEGER)")  # a statement outside a transaction
-    assert not is_held(str(database))
-    first.execute("INSERT INTO t VALUES (1)")
-    first.commit()
-    second.execute("SELECT x FROM t").fetchall()
-    first.execute("INSERT INTO u VALUES (1)")
-    second.close()
+    first.execute("SAVEPOINT outer")  # holds the gate, not yet SQLite's write lock
+    assert is_held(str(database))
+    second.execute("INSERT INTO t VALUES (1)")
+    second.commit()
     assert is_held(str(database))  # the first connection still holds it
-    first.commit()
+    first.execute("RELEASE outer")
     assert not is_held(str(database))
+    assert first.execute("SELECT x FROM t").fetchall() == [(1,)]
+
+
+@contextmanager
+def another_writer(database: Path) -> Iterator[None]:
+    """The gate held elsewhere, as by another process stopped in the middle of a write."""
+    stuck = os.open(f"{database}-writer", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(stuck, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(stuck)
 
 
 def test_a_writer_queued_longer_than_the_busy_timeout_fails_as_sqlite_would(
     database: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(write_gate, "WAIT_SECONDS", 0.3)
-    stuck = os.open(f"{database}-writer", os.O_RDWR)  # another process stopped mid-write
-    fcntl.flock(stuck, fcntl.LOCK_EX)
     conn = connect(database)
     outcome: list[BaseException] = []
-    writer = threading.Thread(target=lambda: write_once(conn, outcome))
-    writer.start()
-    writer.join(5)
-    assert not writer.is_alive()  # it gave up instead of hanging
+    with another_writer(database):
+        writer = threading.Thread(target=lambda: write_once(conn, outcome))
+        writer.start()
+        writer.join(5)
+        assert not writer.is_alive()  # it gave up instead of hanging
     assert len(outcome) == 1 and "database is locked" in str(outcome[0])
-    os.close(stuck)
     conn.execute("INSERT INTO t VALUES (2)")  # the queue is usable again
     conn.commit()
     assert conn.execute("SELECT x FROM t").fetchall() == [(2,)]
@@ -111,6 +123,32 @@ def write_once(conn: GatedConnection, outcome: list[BaseException]) -> None:
         conn.execute("INSERT INTO t VALUES (1)")
     except sqlite3.OperationalError as exc:
         outcome.append(exc)
+
+
+class JobTimeout(Exception):
+    pass
+
+
+def test_a_job_timeout_while_queued_leaves_the_gate_usable(
+    database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(write_gate, "WAIT_SECONDS", 2.0)  # a gate left stuck fails in 2 s
+
+    def time_out(signum: int, frame: object) -> None:
+        raise JobTimeout  # as RQ's job timeout does, in the worker's main thread
+
+    conn = connect(database)
+    previous = signal.signal(signal.SIGALRM, time_out)
+    try:
+        with another_writer(database), pytest.raises(JobTimeout):
+            signal.setitimer(signal.ITIMER_REAL, 0.2)
+            conn.execute("INSERT INTO t VALUES (1)")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    conn.execute("INSERT INTO t VALUES (1)")  # the same thread's next write goes through
+    conn.commit()
+    assert conn.execute("SELECT x FROM t").fetchall() == [(1,)]
 
 
 def test_the_apps_writes_on_sqlite_hold_the_gate_until_the_commit(tmp_path: Path) -> None:
