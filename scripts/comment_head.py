@@ -6,6 +6,10 @@ are embedding dimensions), from a few seeds whose probabilities the reader avera
 reader runs the same network in numpy (``transcription.comment_model.Head``), so the web
 app never imports torch.
 
+A feature that was constant in training (``MIN_SCALE``) is scaled by 1, reads 0 there, and
+its hidden-layer weights are set to 0 after fitting: its random initial weights would
+otherwise move every label the first time it fires at run time.
+
 Deterministic: one torch thread while training, fixed seeds, deterministic algorithms.
 """
 
@@ -15,7 +19,12 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from transcription.comment_model import Head
+from transcription.comment_model import (
+    Head,
+    ensemble_probabilities,
+    feature_scaling,
+    standardise,
+)
 
 Matrix = npt.NDArray[np.float64]
 Vector = npt.NDArray[np.float64]
@@ -29,22 +38,20 @@ LEARNING_RATE = 1e-3
 SEEDS = (0, 1, 2)
 
 
-def standardise(x: Matrix) -> tuple[Vector, Vector]:
-    return x.mean(axis=0), x.std(axis=0) + 1e-6
-
-
-def fit_head(z: Matrix, y: Matrix, seed: int) -> Head:
-    """One network on standardised features ``z`` and 0/1 targets ``y`` (one column a label)."""
+def train_network(z: Matrix, y: Matrix, seed: int) -> torch.nn.Sequential:
+    """One network on standardised features ``z`` and 0/1 targets ``y`` (one column a label),
+    in eval mode: input dropout, hidden layer, GELU, output layer (logits)."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     try:
         torch.manual_seed(seed)
         order = torch.Generator().manual_seed(seed)
-        hidden = torch.nn.Linear(z.shape[1], HIDDEN)
-        out = torch.nn.Linear(HIDDEN, y.shape[1])
         net = torch.nn.Sequential(
-            torch.nn.Dropout(INPUT_DROPOUT), hidden, torch.nn.GELU(approximate="tanh"), out
+            torch.nn.Dropout(INPUT_DROPOUT),
+            torch.nn.Linear(z.shape[1], HIDDEN),
+            torch.nn.GELU(approximate="tanh"),
+            torch.nn.Linear(HIDDEN, y.shape[1]),
         )
         optimiser = torch.optim.AdamW(net.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
         inputs = torch.tensor(z, dtype=torch.float32)
@@ -59,25 +66,32 @@ def fit_head(z: Matrix, y: Matrix, seed: int) -> Head:
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
-        return Head(
-            hidden_w=hidden.weight.detach().numpy().T.astype(np.float32),
-            hidden_b=hidden.bias.detach().numpy().astype(np.float32),
-            out_w=out.weight.detach().numpy().T.astype(np.float32),
-            out_b=out.bias.detach().numpy().astype(np.float32),
-        )
+        return net.eval()
     finally:
         torch.set_num_threads(before)
 
 
+def to_head(net: torch.nn.Sequential, live: npt.NDArray[np.bool_]) -> Head:
+    """The numpy form of a trained network, with no weight on the features not ``live``."""
+    hidden, out = [layer for layer in net if isinstance(layer, torch.nn.Linear)]
+    hidden_w = hidden.weight.detach().numpy().T.astype(np.float32)
+    hidden_w[~live] = 0.0
+    return Head(
+        hidden_w=hidden_w,
+        hidden_b=hidden.bias.detach().numpy().astype(np.float32),
+        out_w=out.weight.detach().numpy().T.astype(np.float32),
+        out_b=out.bias.detach().numpy().astype(np.float32),
+    )
+
+
 def fit_heads(x: Matrix, y: Matrix) -> tuple[Vector, Vector, tuple[Head, ...]]:
     """The feature scaling and one head per seed, all fitted on ``x`` alone."""
-    mean, scale = standardise(x)
-    z = (x - mean) / scale
-    return mean, scale, tuple(fit_head(z, y, seed) for seed in SEEDS)
+    mean, scale, live = feature_scaling(x)
+    z = standardise(x, mean, scale)
+    return mean, scale, tuple(to_head(train_network(z, y, seed), live) for seed in SEEDS)
 
 
 def predict(fitted: tuple[Vector, Vector, tuple[Head, ...]], x: Matrix) -> Matrix:
-    """P(label) for each row of ``x`` (one column a label), the heads averaged."""
+    """P(label) for each row of ``x`` (one column a label): the reader's forward pass."""
     mean, scale, heads = fitted
-    z = ((x - mean) / scale).astype(np.float32)
-    return np.mean([head.probabilities(z) for head in heads], axis=0).astype(np.float64)
+    return ensemble_probabilities(x, mean, scale, heads).astype(np.float64)

@@ -114,6 +114,13 @@ head averaged with the logistic regression: 0.891 / 0.891 / 0.926. What still fl
 is mostly meaning: reported calls ("the doctor's going to phone me"), a survey declined,
 settled worry told at length.
 
+2.4.0 as first shipped scaled a feature constant in training by 1e-6, so a cue flag never
+seen there (``negative.dropped.other_sense``: "cannot complain") saturated every label at
+run time. Such a feature now gets scale 1 and no weights (``comment_head``). Three MiniLM
+dimensions that are noise at ~1e-8 had fed the head inputs up to 0.03 and now read 0: the
+retrained 2.4.0 moves by 0.001 at most (contact 0.816 / 0.959 / 0.880, opt_out 0.904 /
+0.952 / 0.926; distress and negative F1 unchanged) and labels every training comment alike.
+
 Writes ``transcription/comment_model.json``. Deterministic: same data, same file.
 """
 
@@ -133,15 +140,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from comment_head import SEEDS, fit_heads, predict  # noqa: E402
+from embed_cache import embed_cached  # noqa: E402
 
-from transcription.comment_model import (  # noqa: E402
-    MODEL_PATH,
-    CommentModel,
-    Embedded,
-    embed,
-    features,
-)
-from transcription.embeddings import get_embedder  # noqa: E402
+from transcription.comment_model import MODEL_PATH, CommentModel, features  # noqa: E402
 from transcription.labels import ANALYSER_VERSION, LABELS  # noqa: E402
 from transcription.reader import decide  # noqa: E402
 from transcription.rules import RuleReading, read_rules  # noqa: E402
@@ -174,30 +175,6 @@ def load(paths: Sequence[Path]) -> tuple[list[dict], npt.NDArray[np.int64]]:
         rows += found
         author += [-1 if ALWAYS_TRAINED in path.resolve().parents else number] * len(found)
     return rows, np.asarray(author, dtype=np.int64)
-
-
-def embed_cached(texts: list[str], cache: Path | None) -> list[Embedded]:
-    """``embed``, keeping in ``cache`` (an .npz) what the features take from the encoder:
-    the mean, the token max and the max over clause means of each text."""
-    if cache is None:
-        return embed(texts, get_embedder())
-    known: dict[str, npt.NDArray[np.float32]] = {}
-    if cache.exists():
-        with np.load(cache) as stored:
-            blocks = stored["blocks"].astype(np.float32)
-            known = dict(zip(stored["keys"].tolist(), blocks, strict=True))
-    key = {t: hashlib.sha256(t.encode()).hexdigest() for t in texts}
-    missing = [t for t in dict.fromkeys(texts) if key[t] not in known]
-    for t, e in zip(missing, embed(missing, get_embedder()) if missing else [], strict=True):
-        known[key[t]] = np.stack([e.mean, e.token_max, e.unit_means.max(axis=0)])
-    if missing:
-        with cache.open("wb") as out:
-            np.savez(out, keys=np.array(list(known)), blocks=np.stack(list(known.values())))
-    # features() reads the mean, the token max and the clause means' max, nothing else.
-    return [
-        Embedded(b[0], b[1], ((0, len(t)),), b[2:3], b[1:2])
-        for b, t in ((known[key[t]], t) for t in texts)
-    ]
 
 
 def build_features(texts: list[str], cache: Path | None = None) -> tuple[Matrix, list[RuleReading]]:
@@ -320,7 +297,9 @@ def main(argv: list[str] | None = None) -> None:
         "--no-loao", action="store_true", help="skip the leave-one-author-out estimate"
     )
     parser.add_argument(
-        "--cache", type=Path, help="keep the encoder's output for each text in this file"
+        "--cache",
+        type=Path,
+        help="keep the encoder's output for each text in this file (scripts/embed_cache.py)",
     )
     parser.add_argument(
         "--test",

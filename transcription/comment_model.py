@@ -47,6 +47,11 @@ MODEL_PATH = Path(__file__).resolve().with_name("comment_model.json")
 # The token maxima are ~10x the unit-length means; scaled only so the stored features read
 # alike (the model standardises every feature anyway).
 TOKEN_MAX_SCALE = 0.1
+# A feature whose spread in training is at most this was (all but) constant there: the head
+# learnt nothing from it, and dividing by that spread would turn a value met at run time into
+# ~1e6 and saturate every label. Training gives it scale 1 and no weights; the reader reads
+# a feature stored with a smaller scale as 0.
+MIN_SCALE = 1e-4
 
 
 def cue_feature_names() -> list[str]:
@@ -195,6 +200,37 @@ class Head:
         )
 
 
+def feature_scaling(
+    x: npt.NDArray[Any],
+) -> tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[np.bool_]]:
+    """The mean and scale of each feature over training rows ``x``, and which features
+    varied there (``MIN_SCALE``): the others get scale 1 (they read 0) and no weights."""
+    std = x.std(axis=0)
+    live = np.asarray(std > MIN_SCALE)
+    return x.mean(axis=0), np.where(live, std + 1e-6, 1.0), live
+
+
+def standardise(
+    rows: npt.NDArray[Any], mean: npt.NDArray[Any], scale: npt.NDArray[Any]
+) -> npt.NDArray[Any]:
+    """Raw feature rows as the heads read them; a feature stored with a scale of at most
+    ``MIN_SCALE`` (a model file from before the rule) reads 0 instead of ~1e6."""
+    kept = scale > MIN_SCALE
+    return np.where(kept, (rows - mean) / np.where(kept, scale, 1.0), 0.0)
+
+
+def ensemble_probabilities(
+    rows: npt.NDArray[Any],
+    mean: npt.NDArray[Any],
+    scale: npt.NDArray[Any],
+    heads: Sequence[Head],
+) -> Matrix:
+    """P(label) for each row of raw features (one column a label), the heads averaged: the
+    reader's forward pass, and the training script's."""
+    z = standardise(np.atleast_2d(rows), mean, scale).astype(np.float32)
+    return np.mean([head.probabilities(z) for head in heads], axis=0).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class CommentModel:
     """The heads (trained from different seeds, probabilities averaged) over one
@@ -210,9 +246,8 @@ class CommentModel:
 
     def probabilities(self, rows: Matrix) -> dict[str, Vector]:
         """P(label) for each row of raw features (``features``), per label."""
-        z = (np.atleast_2d(rows) - self.mean) / self.scale
-        p = np.mean([head.probabilities(z) for head in self.heads], axis=0)
-        return {name: p[:, j].astype(np.float32) for j, name in enumerate(LABELS)}
+        p = ensemble_probabilities(rows, self.mean, self.scale, self.heads)
+        return {name: p[:, j] for j, name in enumerate(LABELS)}
 
     def to_json(self) -> dict[str, Any]:
         def floats(values: Vector) -> list[float]:

@@ -246,6 +246,16 @@ def test_the_committed_model_belongs_to_this_reader() -> None:
     assert "data/heldout/comments.jsonl" not in model.meta["data"]
 
 
+def test_a_feature_never_seen_in_training_does_not_silence_the_comment() -> None:
+    """ "cannot complain, really" sets a cue feature that was constant in training: the rest of
+    the comment is still read (reader 2.4.0 scaled it by ~1e6 and flagged nothing)."""
+    text = (
+        "I cannot complain about the staff, but I'm terrified about my results and can't"
+        " sleep, please call me back"
+    )
+    assert {"distress", "contact_request"} <= set(analyse_comment(text).flagged())
+
+
 @pytest.mark.parametrize("text", ["", "   ", "\n"])
 def test_empty_text_flags_nothing(text: str) -> None:
     """Blank transcripts give every label, unflagged, with score 0."""
