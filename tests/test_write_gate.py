@@ -164,3 +164,42 @@ def test_the_apps_writes_on_sqlite_hold_the_gate_until_the_commit(tmp_path: Path
         db.session.commit()
         assert not is_held(str(path))
         db.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("statements", "held_after"),
+    [
+        (["BEGIN", "SELECT x FROM t"], True),  # an explicit transaction may write at any time
+        (["SAVEPOINT a", "INSERT INTO t VALUES (1)", "RELEASE a"], False),
+        (["WITH v(x) AS (SELECT 1) SELECT x FROM v"], False),
+        (["INSERT INTO t VALUES (1)", "UPDATE t SET x = 2"], True),
+    ],
+)
+def test_the_gate_follows_the_transaction_whatever_the_statement(
+    database: Path, statements: list[str], held_after: bool
+) -> None:
+    conn = connect(database)
+    for sql in statements:
+        conn.execute(sql).fetchall()
+    assert is_held(str(database)) is held_after
+    conn.rollback()
+    assert not is_held(str(database))
+
+
+def test_a_script_holds_the_gate_until_its_transaction_ends(database: Path) -> None:
+    conn = connect(database)
+    conn.executescript("BEGIN; INSERT INTO t VALUES (1);")
+    assert is_held(str(database))
+    conn.commit()
+    assert not is_held(str(database))
+
+
+def test_a_failed_write_holds_the_gate_until_the_rollback(database: Path) -> None:
+    conn = connect(database)
+    conn.execute("CREATE UNIQUE INDEX one_x ON t (x)")
+    conn.execute("INSERT INTO t VALUES (1)")
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("INSERT INTO t VALUES (1)")
+    assert is_held(str(database))  # the first insert is still uncommitted
+    conn.rollback()
+    assert not is_held(str(database))
