@@ -3,7 +3,6 @@ http with Secure cookies says what to change instead of a bare CSRF error."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import socket
@@ -22,6 +21,7 @@ from core.db import db
 from core.models import CallSession, SurveyOutcome
 from tests.conftest import CUSTOMER
 from tests.factories import PASSWORD, make_user
+from tests.sources import load_source
 
 ROOT = Path(__file__).resolve().parent.parent
 LAUNCHER = ROOT / "scripts" / "run_local.py"
@@ -29,11 +29,7 @@ LAUNCHER = ROOT / "scripts" / "run_local.py"
 
 def launcher() -> ModuleType:
     """scripts/run_local.py (a script, not a package) loaded as a module."""
-    spec = importlib.util.spec_from_file_location("run_local", LAUNCHER)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_source(LAUNCHER)
 
 
 def closed_port() -> int:

@@ -4,11 +4,9 @@ high-priority callback whose time the caller is told."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,6 +25,7 @@ from simulator.caller import CallerSimulator, CallResult, DialOutcome, DialReque
 from simulator.fake_state import FakeTwilio
 from tests.callbacks.conftest import make_session
 from tests.conftest import API_TOKEN, COMPANY_NUMBER, CUSTOMER, twilio_post
+from tests.sources import load_source
 
 AGENT_LINE = "+14155550999"
 LA = ZoneInfo("America/Los_Angeles")
@@ -129,11 +128,7 @@ def test_the_migration_takes_the_false_promise_out_of_stored_greetings(app: Flas
     version.greeting, version_id = old, version.id
     db.session.commit()
     db.session.remove()
-    path = Path(__file__).resolve().parent.parent / "migrations/versions/e1_survey_requests.py"
-    spec = importlib.util.spec_from_file_location("e1_survey_requests", path)
-    assert spec is not None and spec.loader is not None
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
+    migration = load_source("migrations/versions/e1_survey_requests.py")
     with db.engine.begin() as conn, Operations.context(MigrationContext.configure(conn)):
         migration.strip_old_promise()  # what upgrade() runs after creating the table
     greeting = db.session.scalar(
