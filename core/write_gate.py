@@ -19,6 +19,8 @@ import fcntl
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, cast
 
 # Statements that take no write lock as the app uses them (its PRAGMAs are settings made
@@ -157,13 +159,20 @@ class GatedConnection(sqlite3.Connection):
     def executescript(self, sql_script: str, /) -> GatedCursor:
         return cast(GatedCursor, self.cursor()).executescript(sql_script)
 
-    def before(self, sql: str) -> None:
+    @contextmanager
+    def gated(self, sql: str) -> Iterator[None]:
+        """Around one statement: a write takes the gate first; it is given back once no
+        transaction is open (so no SQLite lock is held)."""
         if self._gate is None and self.gate_path and sql.lstrip()[:6].upper() not in _READS:
             self._gate = _acquire(self.gate_path)
+        try:
+            yield
+        finally:
+            if not self.in_transaction:
+                self._give_back()
 
-    def after(self) -> None:
-        """Give the gate back once no transaction is open (so no SQLite lock is held)."""
-        if self._gate is not None and not self.in_transaction:
+    def _give_back(self) -> None:
+        if self._gate is not None:
             gate, self._gate = self._gate, None
             gate.release()
 
@@ -171,44 +180,30 @@ class GatedConnection(sqlite3.Connection):
         try:
             super().commit()
         finally:
-            self.after()
+            self._give_back()
 
     def rollback(self) -> None:
         try:
             super().rollback()
         finally:
-            self.after()
+            self._give_back()
 
     def close(self) -> None:
         try:
             super().close()
         finally:
-            if self._gate is not None:
-                gate, self._gate = self._gate, None
-                gate.release()
+            self._give_back()
 
 
 class GatedCursor(sqlite3.Cursor):
     def execute(self, sql: str, parameters: Any = (), /) -> GatedCursor:
-        conn = cast(GatedConnection, self.connection)
-        conn.before(sql)
-        try:
+        with cast(GatedConnection, self.connection).gated(sql):
             return super().execute(sql, parameters)
-        finally:
-            conn.after()
 
     def executemany(self, sql: str, seq_of_parameters: Any, /) -> GatedCursor:
-        conn = cast(GatedConnection, self.connection)
-        conn.before(sql)
-        try:
+        with cast(GatedConnection, self.connection).gated(sql):
             return super().executemany(sql, seq_of_parameters)
-        finally:
-            conn.after()
 
     def executescript(self, sql_script: str, /) -> GatedCursor:
-        conn = cast(GatedConnection, self.connection)
-        conn.before("script")
-        try:
+        with cast(GatedConnection, self.connection).gated("script"):
             return cast(GatedCursor, super().executescript(sql_script))
-        finally:
-            conn.after()
