@@ -26,7 +26,6 @@ import os
 import re
 import secrets
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -42,9 +41,10 @@ sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
 import requests  # noqa: E402
+import sqlalchemy  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
-from core.config import LOCAL_AUTH_TOKEN  # noqa: E402
+from core.config import LOCAL_AUTH_TOKEN, database_uri  # noqa: E402
 
 BIN = Path(sys.executable).parent
 SECONDS, WARM_SECONDS = 6, 2
@@ -221,13 +221,12 @@ def opened(database_url: str, sids: list[str]) -> list[str]:
     """The CallSids among ``sids`` whose survey the app started. Not the first N: wrk's two
     threads take alternate lines at unequal rates, and an answer to a call never started is
     the full flow's (a first sight of the CallSid), not the turn measured here."""
-    query = "SELECT call_sid FROM call_sessions"
-    if database_url.startswith("sqlite:///"):
-        with contextlib.closing(sqlite3.connect(database_url.removeprefix("sqlite:///"))) as db:
-            known = {row[0] for row in db.execute(query)}
-    else:
-        with psycopg.connect(database_url) as pg:
-            known = {row[0] for row in pg.execute(query)}
+    engine = sqlalchemy.create_engine(database_uri(database_url, ROOT))
+    try:
+        with engine.connect() as conn:
+            known = set(conn.scalars(sqlalchemy.text("SELECT call_sid FROM call_sessions")))
+    finally:
+        engine.dispose()
     return [sid for sid in sids if sid in known]
 
 
