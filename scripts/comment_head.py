@@ -25,6 +25,7 @@ from transcription.comment_model import (
     feature_scaling,
     standardise,
 )
+from transcription.embeddings import torch_threads
 
 Matrix = npt.NDArray[np.float64]
 Vector = npt.NDArray[np.float64]
@@ -41,10 +42,8 @@ SEEDS = (0, 1, 2)
 def train_network(z: Matrix, y: Matrix, seed: int) -> torch.nn.Sequential:
     """One network on standardised features ``z`` and 0/1 targets ``y`` (one column a label),
     in eval mode: input dropout, hidden layer, GELU, output layer (logits)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
-    try:
+    with torch_threads(1):
         torch.manual_seed(seed)
         order = torch.Generator().manual_seed(seed)
         net = torch.nn.Sequential(
@@ -67,8 +66,6 @@ def train_network(z: Matrix, y: Matrix, seed: int) -> torch.nn.Sequential:
                 loss.backward()
                 optimiser.step()
         return net.eval()
-    finally:
-        torch.set_num_threads(before)
 
 
 def to_head(net: torch.nn.Sequential, live: npt.NDArray[np.bool_]) -> Head:

@@ -68,7 +68,7 @@ class _Layer:
 
 
 @contextmanager
-def _torch_threads(count: int) -> Iterator[None]:
+def torch_threads(count: int) -> Iterator[None]:
     """``count`` intra-op threads for the block, the process's own setting after it."""
     import torch
 
@@ -207,7 +207,7 @@ class MiniLMEmbedder:
     def _forward(self, ids: npt.NDArray[np.int64], mask: Array) -> Array:
         import torch
 
-        with torch.inference_mode(), _torch_threads(ENCODER_THREADS):
+        with torch.inference_mode(), torch_threads(ENCODER_THREADS):
             return self._layers(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
 
     def _layers(self, tokens: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
