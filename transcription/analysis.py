@@ -5,7 +5,7 @@ This is the one entry point (``analyse_comment``); the pieces live next to it:
 * ``transcription.labels``: the result types (``CommentAnalysis``, ``LabelResult``) stored
   as JSON on the recording, ``LABELS`` and ``ANALYSER_VERSION``;
 * ``transcription.reader``: the learned reader (MiniLM sentence embedding + cue features,
-  one logistic regression per label), the default since 2.0;
+  read by a small network, ``transcription.comment_model``), the default since 2.0;
 * ``transcription.rules`` with ``cues``, ``cues_2`` and ``context``: the word-list cues,
   negation, reported speech and resolved worry; ``rules_only`` is the 1.2 reader, kept
   callable as the baseline the benchmark measures against.

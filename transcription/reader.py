@@ -1,8 +1,8 @@
 """The comment reader: the learned model decides each label, the cues explain it.
 
 A comment and its clauses are embedded in one encoder batch (MiniLM,
-``transcription.comment_model.embed``) and read by the cues (``transcription.rules``); per
-label, a logistic regression on both gives a probability and the label is flagged at the
+``transcription.comment_model.embed``) and read by the cues (``transcription.rules``); a
+small network on both gives each label a probability, and the label is flagged at the
 threshold chosen by leave-one-author-out when the model was trained (tuned for recall on
 distress, opt-out and contact requests: missing an anxious caller costs more than an extra
 callback).
