@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -60,3 +63,33 @@ def test_the_web_app_does_not_load_torch(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def third_party_imports(path: Path) -> set[str]:
+    """Top-level names of the modules ``path`` imports from outside the stdlib and us."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    return names - set(sys.stdlib_module_names) - set(PRODUCT)
+
+
+def test_the_product_imports_only_what_requirements_txt_installs() -> None:
+    """A deploy installs requirements.txt alone: every package the product imports is there
+    (not only in requirements-dev.txt)."""
+    pinned = {
+        re.split(r"[=<>\[ ;]", line, maxsplit=1)[0].lower().replace("_", "-")
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith(("#", "-"))
+    }
+    distributions = importlib.metadata.packages_distributions()
+    missing = {
+        f"{path.relative_to(ROOT)}: {name}"
+        for package in PRODUCT
+        for path in (ROOT / package).rglob("*.py")
+        for name in third_party_imports(path)
+        if not {d.lower().replace("_", "-") for d in distributions.get(name, [name])} & pinned
+    }
+    assert missing == set()
