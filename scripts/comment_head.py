@@ -42,30 +42,37 @@ SEEDS = (0, 1, 2)
 def train_network(z: Matrix, y: Matrix, seed: int) -> torch.nn.Sequential:
     """One network on standardised features ``z`` and 0/1 targets ``y`` (one column a label),
     in eval mode: input dropout, hidden layer, GELU, output layer (logits)."""
+    # Only while training: the setting is the process's, and a test imports this.
+    deterministic = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True)
-    with torch_threads(1):
-        torch.manual_seed(seed)
-        order = torch.Generator().manual_seed(seed)
-        net = torch.nn.Sequential(
-            torch.nn.Dropout(INPUT_DROPOUT),
-            torch.nn.Linear(z.shape[1], HIDDEN),
-            torch.nn.GELU(approximate="tanh"),
-            torch.nn.Linear(HIDDEN, y.shape[1]),
-        )
-        optimiser = torch.optim.AdamW(net.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
-        inputs = torch.tensor(z, dtype=torch.float32)
-        targets = torch.tensor(y, dtype=torch.float32)
-        for _ in range(EPOCHS):
-            shuffled = torch.randperm(len(inputs), generator=order)
-            for start in range(0, len(inputs), BATCH):
-                batch = shuffled[start : start + BATCH]
-                loss = torch.nn.functional.binary_cross_entropy_with_logits(
-                    net(inputs[batch]), targets[batch]
-                )
-                optimiser.zero_grad()
-                loss.backward()
-                optimiser.step()
-        return net.eval()
+    try:
+        with torch_threads(1):
+            torch.manual_seed(seed)
+            order = torch.Generator().manual_seed(seed)
+            net = torch.nn.Sequential(
+                torch.nn.Dropout(INPUT_DROPOUT),
+                torch.nn.Linear(z.shape[1], HIDDEN),
+                torch.nn.GELU(approximate="tanh"),
+                torch.nn.Linear(HIDDEN, y.shape[1]),
+            )
+            optimiser = torch.optim.AdamW(
+                net.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY
+            )
+            inputs = torch.tensor(z, dtype=torch.float32)
+            targets = torch.tensor(y, dtype=torch.float32)
+            for _ in range(EPOCHS):
+                shuffled = torch.randperm(len(inputs), generator=order)
+                for start in range(0, len(inputs), BATCH):
+                    batch = shuffled[start : start + BATCH]
+                    loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                        net(inputs[batch]), targets[batch]
+                    )
+                    optimiser.zero_grad()
+                    loss.backward()
+                    optimiser.step()
+            return net.eval()
+    finally:
+        torch.use_deterministic_algorithms(deterministic)
 
 
 def to_head(net: torch.nn.Sequential, live: npt.NDArray[np.bool_]) -> Head:
