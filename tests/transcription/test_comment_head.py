@@ -3,28 +3,21 @@ run time (``transcription.comment_model``, numpy): one network, one forward pass
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
 import torch
 
+from tests.sources import load_source
 from transcription.comment_model import MIN_SCALE, CommentModel, Head
 from transcription.labels import LABELS
-
-HEAD_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "comment_head.py"
 
 
 @pytest.fixture(scope="module")
 def comment_head() -> ModuleType:
     """scripts/comment_head.py (a script, not a package) loaded as a module."""
-    spec = importlib.util.spec_from_file_location("comment_head", HEAD_SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_source("scripts/comment_head.py")
 
 
 def _data(rows: int = 160, columns: int = 12) -> tuple[np.ndarray, np.ndarray]:
