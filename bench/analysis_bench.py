@@ -8,9 +8,10 @@ Run from the repo root: ``python bench/analysis_bench.py`` (``make bench`` runs 
   author J, written after set 2's figures were known and before reader 2.2 was tuned;
   ``comments_v4.jsonl`` by author K, written after set 3's figures were known and before
   reader 2.3 was tuned; ``comments_v5.jsonl`` by author N, written after set 4's figures
-  were known and before reader 2.4 was tuned; all by separate authors who read only
-  ``data/LABELS.md`` and never saw the code or the training data; never used for training
-  or tuning; set 5 is the one no reader was tuned after),
+  were known and before reader 2.4 was tuned; ``comments_v6.jsonl`` by author Q, written
+  after set 5's figures were known and before reader 2.5 was tuned; all by separate
+  authors who read only ``data/LABELS.md`` and never saw the code or the training data;
+  never used for training or tuning; set 6 is the one no reader was tuned after),
   for the current reader and for the word-list reader of version 1.2
   (``analyse_comment(text, model=False)``), measured in the same run. PASS/FAIL against the
   goal, on every set: recall >= 0.95 and F1 >= 0.9 for distress, opt_out and
@@ -57,6 +58,7 @@ HELDOUT_SETS = [
         "comments_v3.jsonl",
         "comments_v4.jsonl",
         "comments_v5.jsonl",
+        "comments_v6.jsonl",
     )
 ]
 GOAL_LABELS = ("distress", "opt_out", "contact_request")
