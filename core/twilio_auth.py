@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import lru_cache, wraps
 from typing import Any, TypeVar, cast
 
@@ -20,10 +20,11 @@ WEBHOOK_PREFIX = "/twilio/"
 def public_request_url() -> str:
     """The URL Twilio signed: the public base (if configured) + path + raw query string."""
     base = current_app.config["PUBLIC_BASE_URL"] or request.host_url.rstrip("/")
-    url = base + request.path
-    if request.query_string:
-        url += "?" + request.query_string.decode("latin-1")
-    return url
+    return signed_url(base, request.path, request.query_string.decode("latin-1"))
+
+
+def signed_url(base: str, path: str, query: str) -> str:
+    return f"{base}{path}?{query}" if query else base + path
 
 
 @lru_cache(maxsize=4)
@@ -35,15 +36,20 @@ def request_is_from_twilio() -> bool:
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature:
         return False
-    check = validator(current_app.config["TWILIO_AUTH_TOKEN"])
+    token = current_app.config["TWILIO_AUTH_TOKEN"]
     # request.form keeps repeated keys; the validator reads them all through getlist().
     params = request.form if request.method == "POST" else {}
     url = public_request_url()
     # The URL as we see it is what Twilio signed: one HMAC. Only a mismatch pays for the
     # validator's URL parsing and its with- and without-port variants.
-    if hmac.compare_digest(check.compute_signature(url, params), signature):
+    if signature_matches(token, url, params, signature):
         return True
-    return bool(check.validate(url, params, signature))
+    return bool(validator(token).validate(url, params, signature))
+
+
+def signature_matches(token: str, url: str, params: Mapping[str, str], signature: str) -> bool:
+    """Whether ``signature`` is Twilio's for exactly this URL and form (constant time)."""
+    return hmac.compare_digest(validator(token).compute_signature(url, params), signature)
 
 
 class CookielessWebhooks(SecureCookieSessionInterface):

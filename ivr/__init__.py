@@ -18,7 +18,7 @@ import texts
 import themes
 from core import auth, db, errors, redis_client, twilio_auth
 from core.config import load_config
-from ivr import api, cli, followup_voice, health, openapi, views, voice
+from ivr import api, cli, fast_lane, followup_voice, health, openapi, views, voice
 from transcription.cli import cli as transcription_cli
 from transcription.comments_cli import cli as comments_cli
 
@@ -37,7 +37,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         raise RuntimeError(
             "SECRET_KEY and API_TOKEN must be set when real Twilio credentials are used"
         )
-    if app.config["PROXY_HOPS"]:
+    app.wsgi_app = fast_lane.FastLane(app, app.wsgi_app)  # type: ignore[method-assign]
+    if app.config["PROXY_HOPS"]:  # outside the lane: it sees the host the proxy was asked for
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app,
             x_for=app.config["PROXY_HOPS"],

@@ -12,8 +12,8 @@ from core.db import db
 from core.models import CallSession
 from core.twilio_auth import twilio_signed
 from core.twilio_params import BadParameter, clean, clean_args, db_id
-from core.twiml import apology, twiml, twiml_text
-from ivr import hot_path, lifecycle, sessions, survey, whisper
+from core.twiml import apology, twiml
+from ivr import lifecycle, sessions, survey, whisper
 from ivr.turn import CallInput
 from transcription import pipeline
 
@@ -66,8 +66,8 @@ def survey_step() -> Response:
                 inp.call_sid, inp.from_number, inp.to_number, inp.direction
             )
             return twiml(lifecycle.close_unsurveyed(session, inp.form))
-        fast = hot_path.start_new_call(inp) or hot_path.plain_answer(inp)
-        return twiml_text(fast) if fast is not None else twiml(survey.handle(inp))
+        # The hot path's turns were served before Flask (``ivr.fast_lane``) when it could.
+        return twiml(survey.handle(inp))
     except Exception:
         # The caller must never hear Twilio's "application error": apologise and log.
         db.session.rollback()

@@ -1,0 +1,116 @@
+"""The survey webhook's two common turns served at the WSGI layer, before Flask.
+
+A known caller's start and a plain score (``ivr.hot_path``) are most of the webhook traffic,
+and Flask's request machinery (request context, routing, every extension's before and after
+hooks, the Request and Response objects) cost the CPU of the turn itself again. This lane
+serves such a turn only when it is sure of it: a form POSTed to the survey URL, signed by
+Twilio for exactly the URL as we see it, every field valid, and a turn the hot path takes.
+Anything else goes on to Flask unchanged, body given back: a bad or missing signature
+(``twilio_signed`` answers 403), a malformed field (the apology), an unsigned request when
+checking is switched off (logged there), a signature valid only for the URL with or
+without its port, or a turn the hot path declines (it wrote nothing; the full flow's).
+A failure once the hot path runs is the view's: logged, and the caller hears the apology.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl
+
+from flask import Flask
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import SecurityError
+from werkzeug.wsgi import get_current_url
+
+from core.twilio_auth import signature_matches, signed_url
+from core.twilio_params import BadParameter, clean, clean_args
+from core.twiml import TWIML_CONTENT_TYPE, apology_text
+from ivr import hot_path, lifecycle
+from ivr.turn import SURVEY_PATH, CallInput
+from ivr.voice import call_input
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+log = logging.getLogger(__name__)
+
+FORM = "application/x-www-form-urlencoded"
+# Twilio's voice forms are about 1 KB; anything bigger is Flask's to read or refuse.
+MAX_BODY = 64 * 1024
+
+
+class FastLane:
+    """WSGI middleware in front of the app's own ``wsgi_app`` (ProxyFix, if any, outside it)."""
+
+    def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:
+        self.app, self.wsgi_app = app, wsgi_app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == SURVEY_PATH and environ.get("REQUEST_METHOD") == "POST":
+            reply = self.serve(environ)
+            if reply is not None:
+                length = str(len(reply))
+                start_response(
+                    "200 OK", [("Content-Type", TWIML_CONTENT_TYPE), ("Content-Length", length)]
+                )
+                return [reply]
+        return self.wsgi_app(environ, start_response)
+
+    def serve(self, environ: WSGIEnvironment) -> bytes | None:
+        """The reply, or None for Flask to serve the request (its body left readable)."""
+        body = read_form(environ)
+        if body is None:
+            return None
+        inp = self.signed_input(environ, body)
+        if inp is None or (inp.step == "start" and lifecycle.call_is_over(inp.form)):
+            return None  # a <Dial action> after the caller hung up: the view closes the call
+        with self.app.app_context():
+            try:
+                reply = hot_path.start_new_call(inp) or hot_path.plain_answer(inp)
+            except Exception:
+                # As the view: the caller never hears Twilio's "application error".
+                log.exception("survey step %s failed for %s", inp.step, inp.call_sid)
+                reply = apology_text()
+        return None if reply is None else reply.encode()
+
+    def signed_input(self, environ: WSGIEnvironment, body: bytes) -> CallInput | None:
+        """The turn's input when Twilio signed this very URL and form and each field is valid."""
+        config = self.app.config
+        signature = environ.get("HTTP_X_TWILIO_SIGNATURE")
+        if not signature or not config["VALIDATE_TWILIO_SIGNATURE"]:
+            return None
+        query = environ.get("QUERY_STRING", "")
+        try:
+            # As Werkzeug parses them, but a byte that is not UTF-8 is left to Werkzeug.
+            form = MultiDict(parse_qsl(body.decode(), keep_blank_values=True, errors="strict"))
+            args = MultiDict(
+                parse_qsl(query.encode("latin-1").decode(), keep_blank_values=True, errors="strict")
+            )
+            base = config["PUBLIC_BASE_URL"] or get_current_url(
+                environ, host_only=True, trusted_hosts=config["TRUSTED_HOSTS"]
+            ).rstrip("/")
+        except (ValueError, SecurityError):
+            return None
+        url = signed_url(base, SURVEY_PATH, query)
+        if not signature_matches(config["TWILIO_AUTH_TOKEN"], url, form, signature):
+            return None
+        try:
+            return call_input(clean(form, ("CallSid",)), clean_args(args))
+        except BadParameter:
+            return None
+
+
+def read_form(environ: WSGIEnvironment) -> bytes | None:
+    """A url-encoded body of known, modest length, read and put back for Flask to read."""
+    content_type = environ.get("CONTENT_TYPE", "")
+    length = environ.get("CONTENT_LENGTH", "")
+    if content_type.partition(";")[0].strip().lower() != FORM or not length.isdecimal():
+        return None
+    if int(length) > MAX_BODY:
+        return None
+    body: bytes = environ["wsgi.input"].read(int(length))
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body if len(body) == int(length) else None
