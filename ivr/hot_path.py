@@ -16,12 +16,14 @@ write and leaves it at the commit; nothing slow runs between them.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from functools import cache
 from threading import Lock
 
 from flask import current_app
-from sqlalchemy import Connection, Insert, Table, Update, bindparam, exists, select, update
+from sqlalchemy import Dialect, PoolProxiedConnection, Table, bindparam, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine.interfaces import DBAPICursor
 
 from core import survey_cache
 from core.db import db, utcnow
@@ -34,6 +36,7 @@ from core.models import (
     Survey,
     SurveyOutcome,
 )
+from core.prepared import Prepared, dbapi_cursor
 from core.survey_cache import VersionSnapshot
 from ivr import lifecycle, sessions, survey
 from ivr.turn import CallInput, Turn, confidence_threshold
@@ -80,23 +83,38 @@ ANSWER_READ = (
     .outerjoin(Contact, Contact.id == CallSession.contact_id)
     .where(CallSession.call_sid == bindparam("call_sid"))
 )
-STEP_WRITE = update(SESSIONS).where(SESSIONS.c.id == bindparam("session_id"))
+# The step's UPDATE; parameters named apart from the columns they are compared with.
+STEP_WRITE = (
+    update(SESSIONS).where(SESSIONS.c.id == bindparam("session_id")).values(step=bindparam("to"))
+)
+_ANSWER_COLUMNS = [c.name for c in ANSWERS.columns if c.name != "id"]
 
 
-def _insert(table: Table) -> Insert:
-    """INSERT .. ON CONFLICT DO NOTHING: the unique constraint decides, no SELECT first."""
-    return _insert_for(db.engine.dialect.name, table)
+def _statement(dialect: Dialect, name: str) -> Prepared:
+    """The hot path's statement ``name`` for this dialect, compiled once (``core.prepared``)."""
+    return _statement_for(dialect, name)
 
 
 @cache
-def _insert_for(dialect_name: str, table: Table) -> Insert:
-    # Built once: a statement object reused is found in SQLAlchemy's compiled cache cheaply.
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    if table is not SESSIONS:
-        return dialect.insert(table).on_conflict_do_nothing()
-    columns = [*_GIVEN, "survey_version_id", "contact_id"]
-    statement = dialect.insert(table).from_select(columns, START_SELECT)
-    return statement.on_conflict_do_nothing().returning(table.c.survey_version_id)
+def _statement_for(dialect: Dialect, name: str) -> Prepared:
+    # INSERT .. ON CONFLICT DO NOTHING: the unique constraint decides, no SELECT first.
+    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    if name == "start":
+        columns = [*_GIVEN, "survey_version_id", "contact_id"]
+        started = insert(SESSIONS).from_select(columns, START_SELECT).on_conflict_do_nothing()
+        return Prepared.compile(started.returning(SESSIONS.c.survey_version_id), dialect)
+    if name == "read":
+        return Prepared.compile(ANSWER_READ, dialect)
+    if name == "step":
+        return Prepared.compile(STEP_WRITE, dialect)
+    # PostgreSQL's "answer and step": the answer's INSERT inside the step's UPDATE (WITH),
+    # its parameters named apart from the UPDATE's.
+    prefix = "answer_" if name == "answer and step" else ""
+    values = {c: bindparam(prefix + c, type_=ANSWERS.c[c].type) for c in _ANSWER_COLUMNS}
+    answer = insert(ANSWERS).values(values).on_conflict_do_nothing()
+    if name == "answer":
+        return Prepared.compile(answer, dialect)
+    return Prepared.compile(STEP_WRITE.add_cte(answer.cte("answer")), dialect)
 
 
 _replies: dict[tuple[int, str, int], tuple[VersionSnapshot, str]] = {}
@@ -128,20 +146,18 @@ def start_new_call(inp: CallInput) -> str | None:
     would give it (version pinned, contact, in progress) in one statement, then one commit."""
     if inp.step != "start" or lifecycle.call_is_over(inp.form):
         return None
-    with db.engine.connect() as conn:  # not the ORM session: nothing to track or flush
-        return _start_new_call(_autocommit_on_postgresql(conn), inp)
+    with _cursor() as (conn, cursor):  # not the ORM session: nothing to track or flush
+        return _start_new_call(conn, cursor, inp)
 
 
-def _autocommit_on_postgresql(conn: Connection) -> Connection:
+def _cursor() -> AbstractContextManager[tuple[PoolProxiedConnection, DBAPICursor]]:
     """PostgreSQL: each statement commits itself (no BEGIN or COMMIT round trip); READ
-    COMMITTED gives each statement its own snapshot either way. SQLite keeps transactions:
-    switching its mode at every checkout cost more than it saved."""
-    if conn.dialect.name == "postgresql":
-        conn.execution_options(isolation_level="AUTOCOMMIT")
-    return conn
+    COMMITTED gives each statement its own snapshot either way. SQLite keeps transactions
+    (its write gate is held from the first write to the commit)."""
+    return dbapi_cursor(db.engine, autocommit=db.engine.dialect.name == "postgresql")
 
 
-def _start_new_call(conn: Connection, inp: CallInput) -> str | None:
+def _start_new_call(conn: PoolProxiedConnection, cursor: DBAPICursor, inp: CallInput) -> str | None:
     direction = inp.direction or "inbound"
     now = utcnow()
     params = {
@@ -157,7 +173,7 @@ def _start_new_call(conn: Connection, inp: CallInput) -> str | None:
         "phone": inp.to_number if direction.startswith("outbound") else inp.from_number,
         "slug": inp.args.get("survey") or current_app.config["DEFAULT_SURVEY"],
     }
-    inserted = conn.execute(_insert(SESSIONS), params).first()
+    inserted = _statement(db.engine.dialect, "start").first(cursor, params)
     if inserted is None:
         return None  # see START_SELECT: the full flow serves it (closing rolls back)
     conn.commit()  # on PostgreSQL's autocommit connection, no round trip
@@ -169,12 +185,14 @@ def plain_answer(inp: CallInput) -> str | None:
     position = inp.args.get("n", "0")
     if inp.step != "q" or not (position.isascii() and position.isdecimal()):
         return None
-    with db.engine.connect() as conn:
-        return _plain_answer(_autocommit_on_postgresql(conn), inp, int(position))
+    with _cursor() as (conn, cursor):
+        return _plain_answer(conn, cursor, inp, int(position))
 
 
-def _plain_answer(conn: Connection, inp: CallInput, position: int) -> str | None:
-    found = conn.execute(ANSWER_READ, {"call_sid": inp.call_sid}).first()
+def _plain_answer(
+    conn: PoolProxiedConnection, cursor: DBAPICursor, inp: CallInput, position: int
+) -> str | None:
+    found = _statement(db.engine.dialect, "read").first(cursor, {"call_sid": inp.call_sid})
     if found is None:
         return None
     session_id, version_id, contact_id, status, outcome, answered_at, step, opted_out_at = found
@@ -193,12 +211,13 @@ def _plain_answer(conn: Connection, inp: CallInput, position: int) -> str | None
     if reading.value is None or reading.intent is not None or inp.unsure(threshold):
         return None
     reply = _reply(version, "q", position + 1, lambda t: survey.ask_question(t, position + 1))
-    _store(conn, inp, session_id, question.id, reading.value, step)
+    _store(conn, cursor, inp, session_id, question.id, reading.value, step)
     return reply
 
 
 def _store(
-    conn: Connection,
+    conn: PoolProxiedConnection,
+    cursor: DBAPICursor,
     inp: CallInput,
     session_id: int,
     question_id: int,
@@ -216,23 +235,15 @@ def _store(
         "attempts": inp.tries,
         "created_at": utcnow(),  # given: a default is not applied inside a WITH (below)
     }
+    dialect = db.engine.dialect
     if step == inp.step:
-        conn.execute(_insert(ANSWERS), answer)
-    elif conn.engine.dialect.name == "postgresql":
+        _statement(dialect, "answer").execute(cursor, answer)
+    elif dialect.name == "postgresql":
         # One statement committed by itself: no BEGIN, UPDATE and COMMIT round trips.
         named = {f"answer_{name}": given for name, given in answer.items()}
-        conn.execute(_answer_and_step(), {**named, "session_id": session_id, "to": inp.step})
+        both = {**named, "session_id": session_id, "to": inp.step}
+        _statement(dialect, "answer and step").execute(cursor, both)
     else:
-        conn.execute(_insert(ANSWERS), answer)
-        conn.execute(STEP_WRITE, {"session_id": session_id, "step": inp.step})
+        _statement(dialect, "answer").execute(cursor, answer)
+        _statement(dialect, "step").execute(cursor, {"session_id": session_id, "to": inp.step})
     conn.commit()  # on an autocommit connection (PostgreSQL), no round trip
-
-
-@cache
-def _answer_and_step() -> Update:
-    """PostgreSQL: the answer's INSERT (as ``_insert`` builds it) inside the step's UPDATE."""
-    columns = [c.name for c in ANSWERS.columns if c.name != "id"]
-    # Parameters named apart from the UPDATE's columns, which would otherwise be SET.
-    values = {name: bindparam(f"answer_{name}", type_=ANSWERS.c[name].type) for name in columns}
-    written = _insert_for("postgresql", ANSWERS).values(values).cte("answer")
-    return STEP_WRITE.values(step=bindparam("to")).add_cte(written)

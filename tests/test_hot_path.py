@@ -4,16 +4,16 @@ statements (``ivr.hot_path``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 import pytest
 from flask import Flask
-from sqlalchemy import event
 
 from core.db import db
 from core.models import Answer, CallSession, CallStatus, SurveyOutcome
+from core.write_gate import GatedConnection, GatedCursor
 from tests.conftest import COMPANY_NUMBER, CUSTOMER, twilio_post
 
 START = {"CallSid": "CA" + "7" * 32, "From": CUSTOMER, "To": COMPANY_NUMBER}
@@ -32,22 +32,42 @@ class Turn:
         ]
 
 
+def in_transaction(connection: Any) -> bool:
+    if isinstance(connection, GatedConnection):
+        return connection.in_transaction
+    return bool(connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE)
+
+
 @pytest.fixture
-def counted(app: Flask) -> Iterator[Turn]:
-    """SQL statements and commits of the request made while the test holds it."""
+def counted(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Turn:
+    """SQL statements and commits of the request made while the test holds it, seen at the
+    driver: the hot path runs its statements on DBAPI cursors (``core.prepared``), where
+    SQLAlchemy's engine events do not see them. A write on an autocommit connection
+    (PostgreSQL's hot path) commits by itself, counted when it changed a row."""
     turn = Turn()
+    postgres = db.engine.dialect.name == "postgresql"
+    cursor_class = psycopg.Cursor if postgres else GatedCursor
+    connection_class = psycopg.Connection if postgres else GatedConnection
+    real_execute, real_commit = cursor_class.execute, connection_class.commit
 
-    def statement(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
-        turn.statements.append(sql)
+    def execute(cursor: Any, sql: Any, *args: Any, **kwargs: Any) -> Any:
+        text = str(sql)
+        result = real_execute(cursor, sql, *args, **kwargs)
+        if text.strip() != ";":  # the pool's ping on PostgreSQL
+            turn.statements.append(text)
+            autocommit = getattr(cursor.connection, "autocommit", None) is True
+            if autocommit and not text.lstrip().upper().startswith("SELECT"):
+                turn.commits += cursor.rowcount > 0  # a write that changed nothing commits nothing
+        return result
 
-    def commit(conn: Any) -> None:  # real COMMITs only, not savepoint releases
-        turn.commits += 1
+    def commit(connection: Any) -> None:  # real COMMITs only, not savepoint releases
+        if in_transaction(connection):
+            turn.commits += 1
+        real_commit(connection)
 
-    event.listen(db.engine, "before_cursor_execute", statement)
-    event.listen(db.engine, "commit", commit)
-    yield turn
-    event.remove(db.engine, "commit", commit)
-    event.remove(db.engine, "before_cursor_execute", statement)
+    monkeypatch.setattr(cursor_class, "execute", execute)
+    monkeypatch.setattr(connection_class, "commit", commit)
+    return turn
 
 
 def warm_start(app: Flask, client: Any) -> None:

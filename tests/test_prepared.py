@@ -1,0 +1,72 @@
+"""Statements compiled once and run on the DBAPI cursor (``core.prepared``) convert their
+parameters and rows as SQLAlchemy does."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from flask import Flask
+from sqlalchemy import bindparam, insert, select
+
+from core.db import db
+from core.models import CallSession, CallStatus, Contact, SurveyOutcome
+from core.prepared import Prepared, dbapi_cursor
+
+SESSIONS = CallSession.__table__
+WHEN = datetime(2026, 3, 4, 5, 6, 7, 890000, tzinfo=UTC)
+GIVEN = (
+    "call_sid", "from_number", "to_number", "direction",
+    "status", "outcome", "created_at", "answered_at",
+)  # fmt: skip
+
+
+def test_values_and_rows_convert_as_sqlalchemy_does(app: Flask) -> None:
+    """Enums, UTC timestamps and constant column defaults, written and read back."""
+    values = {c: bindparam(c, type_=SESSIONS.c[c].type) for c in GIVEN}
+    write = Prepared.compile(insert(SESSIONS).values(values), db.engine.dialect)
+    read = Prepared.compile(
+        select(CallSession.status, CallSession.answered_at, CallSession.channel).where(
+            CallSession.call_sid == bindparam("sid")
+        ),
+        db.engine.dialect,
+    )
+    sid = "CA" + "3" * 32
+    row = {"call_sid": sid, "from_number": "+1", "to_number": "+2", "created_at": WHEN}
+    row.update(answered_at=WHEN, direction="inbound")
+    with dbapi_cursor(db.engine) as (conn, cursor):
+        write.execute(
+            cursor, {**row, "status": CallStatus.IN_PROGRESS, "outcome": SurveyOutcome.PARTIAL}
+        )
+        conn.commit()
+        assert read.first(cursor, {"sid": sid}) == (CallStatus.IN_PROGRESS, WHEN, "voice")
+        assert read.first(cursor, {"sid": "CA" + "4" * 32}) is None
+    stored = db.session.scalar(db.select(CallSession).where(CallSession.call_sid == sid))
+    assert stored is not None and stored.outcome is SurveyOutcome.PARTIAL
+    assert stored.answered_at == WHEN and stored.is_test is False
+
+
+def test_a_parameter_not_given_is_an_error(app: Flask) -> None:
+    """A missing value is refused, never written as NULL."""
+    read = Prepared.compile(
+        select(CallSession.id).where(CallSession.call_sid == bindparam("sid")), db.engine.dialect
+    )
+    with pytest.raises(KeyError):
+        read.parameters({})
+
+
+def test_a_default_made_at_execution_time_must_be_given(app: Flask) -> None:
+    """A callable default (a timestamp) cannot be worked out once: compiling refuses it."""
+    statement = insert(Contact.__table__).values(phone=bindparam("phone"))
+    with pytest.raises(ValueError, match="created_at"):
+        Prepared.compile(statement, db.engine.dialect)
+
+
+def test_autocommit_is_put_back_before_the_pool_gets_the_connection(app: Flask) -> None:
+    """A hot-path checkout in autocommit does not leave the pooled connection in it."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's hot path keeps its transactions")
+    with dbapi_cursor(db.engine, autocommit=True) as (conn, _):
+        assert conn.dbapi_connection.autocommit is True  # type: ignore[union-attr]
+    with db.engine.connect() as again:
+        assert again.connection.dbapi_connection.autocommit is False  # type: ignore[union-attr]
