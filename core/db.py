@@ -10,10 +10,10 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, event
+from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.orm import DeclarativeBase
 
 from core.write_gate import WAIT_SECONDS, GatedConnection
@@ -125,12 +125,28 @@ def _checkpoint_forever(path: str) -> None:
 
 
 def init_app(app: Flask) -> None:
-    if str(app.config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite"):
+    uri = str(app.config.get("SQLALCHEMY_DATABASE_URI", ""))
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if uri.startswith("sqlite"):
         # A file has no server connection to lose: no ping before every request's query.
-        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         options.pop("pool_pre_ping", None)
         # Every writer of the file queues on one gate, never in SQLite's busy handler.
         options["connect_args"] = {**options.get("connect_args", {}), "factory": GatedConnection}
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    else:
+        # A pool of its own, without the ping (a round trip) before each checkout, for the
+        # webhook hot path, which runs a turn again when its connection was found dead.
+        # Not a Flask-SQLAlchemy bind: a bind's metadata is kept on ``db``, shared by apps.
+        app.extensions[UNPINGED] = create_engine(uri, **{**options, "pool_pre_ping": False})
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", "migrations")))
+
+
+UNPINGED = "unpinged"
+
+
+def unpinged_engine() -> Engine:
+    """The engine for code that survives a dead pooled connection itself
+    (``core.prepared.run``): on a server database, a pool without pings; SQLite's own."""
+    engine: Engine | None = current_app.extensions.get(UNPINGED)
+    return engine if engine is not None else db.engine

@@ -10,15 +10,18 @@ Engine events (``before_cursor_execute``, ``commit``) do not fire for these stat
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ClauseElement, Dialect, Engine, PoolProxiedConnection
 from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.sql.compiler import SQLCompiler
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 Convert = Callable[[Any], Any]
 REQUIRED = object()  # a parameter with no default: the caller must give it
 
@@ -96,7 +99,8 @@ class Prepared:
 def dbapi_cursor(
     engine: Engine, *, autocommit: bool = False
 ) -> Iterator[tuple[PoolProxiedConnection, DBAPICursor]]:
-    """A pooled connection and a cursor on it; given back to the pool (rolled back) after.
+    """A pooled connection and a cursor on it; given back to the pool (rolled back) after,
+    or dropped from it when it was found dead.
 
     ``autocommit``: each statement commits itself (no BEGIN or COMMIT round trips), for
     the connection's time out of the pool only.
@@ -105,14 +109,41 @@ def dbapi_cursor(
     driver = connection.dbapi_connection
     assert driver is not None  # a connection just checked out is open
     try:
-        if autocommit:
-            engine.dialect.set_isolation_level(driver, "AUTOCOMMIT")
-        cursor = connection.cursor()
         try:
-            yield connection, cursor
-        finally:
-            cursor.close()
             if autocommit:
-                engine.dialect.reset_isolation_level(driver)
+                engine.dialect.set_isolation_level(driver, "AUTOCOMMIT")
+            cursor = connection.cursor()
+            try:
+                yield connection, cursor
+            finally:
+                cursor.close()
+                if autocommit:
+                    engine.dialect.reset_isolation_level(driver)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            if engine.dialect.is_disconnect(exc, driver, None):
+                connection.invalidate(exc)
+            raise
     finally:
         connection.close()
+
+
+def run(
+    engine: Engine,
+    work: Callable[[PoolProxiedConnection, DBAPICursor], T],
+    *,
+    autocommit: bool = False,
+) -> T:
+    """``work`` on a pooled connection's cursor, and once more on a new connection when the
+    first was found dead: what the pool's ping before each checkout gives, without its round
+    trip (``core.db.unpinged_engine``). ``work`` must be safe to run twice."""
+    for attempt in (1, 2):
+        driver = None
+        try:
+            with dbapi_cursor(engine, autocommit=autocommit) as (connection, cursor):
+                driver = connection.dbapi_connection
+                return work(connection, cursor)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            if attempt == 2 or not engine.dialect.is_disconnect(exc, driver, None):
+                raise
+            log.warning("a pooled database connection was dead; running the turn again")
+    raise AssertionError("unreachable")

@@ -1,22 +1,24 @@
 """The two turns every caller takes, in a few SQL statements each.
 
 A known caller's survey start and a plain answer to a question (a score, no request for a
-person, nothing to read back) are most of the webhook traffic. Each is served here with
-Core statements on a connection of its own: the start is one INSERT .. SELECT (version,
-contact and session row at once) committed by itself, the answer one read and its writes
-then one commit. The reply is built by the flow's own functions (``survey.start``,
-``survey.ask_question``) and kept per survey version, since it depends on nothing else. Any
-other case — a CallSid already seen, a first-time or opted-out caller, a survey without an
-active version, a reply the flow must think about — returns None having written nothing,
-and the full flow (``survey.handle``) serves it as before, so behaviour is that flow's.
-On SQLite the connection queues on the file's write gate (``core.write_gate``) at its first
-write and leaves it at the commit; nothing slow runs between them.
+person, nothing to read back) are most of the webhook traffic. ``ivr.fast_lane`` asks here
+first, before Flask. Each turn runs fixed Core statements, compiled once and executed on a
+pooled DBAPI connection of its own (``core.prepared``; on PostgreSQL a pool without the
+ping before each checkout, the turn run again if its connection was found dead): the start
+is one INSERT .. SELECT (version, contact and session row at once) committed by itself,
+the answer one read and its writes then one commit. The reply is built by the flow's own
+functions (``survey.start``, ``survey.ask_question``) and kept per survey version, since it
+depends on nothing else. Any other case — a CallSid already seen, a first-time or opted-out
+caller, a survey without an active version, a reply the flow must think about — returns
+None having written nothing, and the full flow (``survey.handle``) serves it as before, so
+behaviour is that flow's. On SQLite the connection queues on the file's write gate
+(``core.write_gate``) at its first write and leaves it at the commit; nothing slow runs
+between them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from functools import cache
 from threading import Lock
 
@@ -26,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPICursor
 
 from core import survey_cache
-from core.db import db, utcnow
+from core.db import unpinged_engine, utcnow
 from core.models import (
     Answer,
     CallSession,
@@ -36,7 +38,7 @@ from core.models import (
     Survey,
     SurveyOutcome,
 )
-from core.prepared import Prepared, dbapi_cursor
+from core.prepared import Prepared, run
 from core.survey_cache import VersionSnapshot
 from ivr import lifecycle, sessions, survey
 from ivr.turn import CallInput, Turn, confidence_threshold
@@ -90,14 +92,12 @@ STEP_WRITE = (
 _ANSWER_COLUMNS = [c.name for c in ANSWERS.columns if c.name != "id"]
 
 
-def _statement(dialect: Dialect, name: str) -> Prepared:
-    """The hot path's statement ``name`` for this dialect, compiled once (``core.prepared``)."""
-    return _statement_for(dialect, name)
-
-
 @cache
-def _statement_for(dialect: Dialect, name: str) -> Prepared:
-    # INSERT .. ON CONFLICT DO NOTHING: the unique constraint decides, no SELECT first.
+def _statement(dialect: Dialect, name: str) -> Prepared:
+    """The hot path's statement ``name`` for this dialect, compiled once (``core.prepared``).
+
+    Inserts are INSERT .. ON CONFLICT DO NOTHING: the unique constraint decides, no SELECT.
+    """
     insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
     if name == "start":
         columns = [*_GIVEN, "survey_version_id", "contact_id"]
@@ -146,18 +146,23 @@ def start_new_call(inp: CallInput) -> str | None:
     would give it (version pinned, contact, in progress) in one statement, then one commit."""
     if inp.step != "start" or lifecycle.call_is_over(inp.form):
         return None
-    with _cursor() as (conn, cursor):  # not the ORM session: nothing to track or flush
-        return _start_new_call(conn, cursor, inp)
+    # Not the ORM session: nothing to track or flush. Safe to run again on a new connection
+    # (``core.prepared.run``): a second INSERT of the CallSid inserts nothing.
+    return _run(lambda conn, cursor, dialect: _start_new_call(conn, cursor, dialect, inp))
 
 
-def _cursor() -> AbstractContextManager[tuple[PoolProxiedConnection, DBAPICursor]]:
+def _run(turn: Callable[[PoolProxiedConnection, DBAPICursor, Dialect], str | None]) -> str | None:
     """PostgreSQL: each statement commits itself (no BEGIN or COMMIT round trip); READ
     COMMITTED gives each statement its own snapshot either way. SQLite keeps transactions
     (its write gate is held from the first write to the commit)."""
-    return dbapi_cursor(db.engine, autocommit=db.engine.dialect.name == "postgresql")
+    engine = unpinged_engine()
+    postgres = engine.dialect.name == "postgresql"
+    return run(engine, lambda conn, cursor: turn(conn, cursor, engine.dialect), autocommit=postgres)
 
 
-def _start_new_call(conn: PoolProxiedConnection, cursor: DBAPICursor, inp: CallInput) -> str | None:
+def _start_new_call(
+    conn: PoolProxiedConnection, cursor: DBAPICursor, dialect: Dialect, inp: CallInput
+) -> str | None:
     direction = inp.direction or "inbound"
     now = utcnow()
     params = {
@@ -173,7 +178,7 @@ def _start_new_call(conn: PoolProxiedConnection, cursor: DBAPICursor, inp: CallI
         "phone": inp.to_number if direction.startswith("outbound") else inp.from_number,
         "slug": inp.args.get("survey") or current_app.config["DEFAULT_SURVEY"],
     }
-    inserted = _statement(db.engine.dialect, "start").first(cursor, params)
+    inserted = _statement(dialect, "start").first(cursor, params)
     if inserted is None:
         return None  # see START_SELECT: the full flow serves it (closing rolls back)
     conn.commit()  # on PostgreSQL's autocommit connection, no round trip
@@ -185,14 +190,20 @@ def plain_answer(inp: CallInput) -> str | None:
     position = inp.args.get("n", "0")
     if inp.step != "q" or not (position.isascii() and position.isdecimal()):
         return None
-    with _cursor() as (conn, cursor):
-        return _plain_answer(conn, cursor, inp, int(position))
+    # Safe to run again: the answer's INSERT keeps the first, the step is set to the same.
+    return _run(
+        lambda conn, cursor, dialect: _plain_answer(conn, cursor, dialect, inp, int(position))
+    )
 
 
 def _plain_answer(
-    conn: PoolProxiedConnection, cursor: DBAPICursor, inp: CallInput, position: int
+    conn: PoolProxiedConnection,
+    cursor: DBAPICursor,
+    dialect: Dialect,
+    inp: CallInput,
+    position: int,
 ) -> str | None:
-    found = _statement(db.engine.dialect, "read").first(cursor, {"call_sid": inp.call_sid})
+    found = _statement(dialect, "read").first(cursor, {"call_sid": inp.call_sid})
     if found is None:
         return None
     session_id, version_id, contact_id, status, outcome, answered_at, step, opted_out_at = found
@@ -211,13 +222,14 @@ def _plain_answer(
     if reading.value is None or reading.intent is not None or inp.unsure(threshold):
         return None
     reply = _reply(version, "q", position + 1, lambda t: survey.ask_question(t, position + 1))
-    _store(conn, cursor, inp, session_id, question.id, reading.value, step)
+    _store(conn, cursor, dialect, inp, session_id, question.id, reading.value, step)
     return reply
 
 
 def _store(
     conn: PoolProxiedConnection,
     cursor: DBAPICursor,
+    dialect: Dialect,
     inp: CallInput,
     session_id: int,
     question_id: int,
@@ -235,7 +247,6 @@ def _store(
         "attempts": inp.tries,
         "created_at": utcnow(),  # given: a default is not applied inside a WITH (below)
     }
-    dialect = db.engine.dialect
     if step == inp.step:
         _statement(dialect, "answer").execute(cursor, answer)
     elif dialect.name == "postgresql":

@@ -3,15 +3,17 @@ parameters and rows as SQLAlchemy does."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, select, text
 
-from core.db import db
+from core.db import db, unpinged_engine
 from core.models import CallSession, CallStatus, Contact, SurveyOutcome
-from core.prepared import Prepared, dbapi_cursor
+from core.prepared import Prepared, dbapi_cursor, run
 
 SESSIONS = CallSession.__table__
 WHEN = datetime(2026, 3, 4, 5, 6, 7, 890000, tzinfo=UTC)
@@ -70,3 +72,45 @@ def test_autocommit_is_put_back_before_the_pool_gets_the_connection(app: Flask) 
         assert conn.dbapi_connection.autocommit is True  # type: ignore[union-attr]
     with db.engine.connect() as again:
         assert again.connection.dbapi_connection.autocommit is False  # type: ignore[union-attr]
+
+
+def backend_pid(conn: Any, cursor: Any) -> int:
+    cursor.execute("SELECT pg_backend_pid()")
+    return int(cursor.fetchone()[0])
+
+
+def test_a_dead_pooled_connection_costs_a_retry_not_the_turn(app: Flask) -> None:
+    """The hot path's pool has no ping: a connection the server dropped is replaced and the
+    work run once more on a new one."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("a server connection to lose")
+    engine = unpinged_engine()
+    assert engine is not db.engine
+    first = run(engine, backend_pid)
+    db.session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+    gone = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
+    deadline = time.monotonic() + 10
+    while db.session.scalar(gone, {"pid": first}) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    db.session.commit()
+    tries: list[int] = []
+
+    def work(conn: Any, cursor: Any) -> int:
+        tries.append(1)
+        return backend_pid(conn, cursor)
+
+    assert run(engine, work) != first
+    assert len(tries) == 2
+
+
+def test_a_failing_statement_is_not_run_again(app: Flask) -> None:
+    """Only a dead connection is retried; an error from the database is raised at once."""
+    tries: list[int] = []
+
+    def work(conn: Any, cursor: Any) -> None:
+        tries.append(1)
+        cursor.execute("SELECT * FROM no_such_table")
+
+    with pytest.raises(Exception, match="no_such_table"):
+        run(unpinged_engine(), work)
+    assert tries == [1]
