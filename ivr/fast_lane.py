@@ -61,7 +61,8 @@ class FastLane:
 
     def serve(self, environ: WSGIEnvironment) -> bytes | None:
         """The reply, or None for Flask to serve the request (its body left readable)."""
-        body = read_form(environ)
+        limit = self.app.config.get("MAX_CONTENT_LENGTH")  # beyond it Flask answers 413
+        body = read_form(environ, MAX_BODY if limit is None else min(limit, MAX_BODY))
         if body is None:
             return None
         inp = self.signed_input(environ, body)
@@ -103,13 +104,13 @@ class FastLane:
             return None
 
 
-def read_form(environ: WSGIEnvironment) -> bytes | None:
-    """A url-encoded body of known, modest length, read and put back for Flask to read."""
+def read_form(environ: WSGIEnvironment, limit: int) -> bytes | None:
+    """A url-encoded body of known length up to ``limit``, read and put back for Flask."""
     content_type = environ.get("CONTENT_TYPE", "")
     length = environ.get("CONTENT_LENGTH", "")
     if content_type.partition(";")[0].strip().lower() != FORM or not length.isdecimal():
         return None
-    if int(length) > MAX_BODY:
+    if int(length) > limit:
         return None
     body: bytes = environ["wsgi.input"].read(int(length))
     environ["wsgi.input"] = io.BytesIO(body)

@@ -150,3 +150,14 @@ def test_failure_in_the_lane_apologises_and_is_logged(
     assert response.status_code == 200
     assert b"something went wrong on our side" in response.data and b"<Hangup />" in response.data
     assert "survey step start failed" in caplog.text
+
+
+def test_a_body_over_flasks_limit_is_flasks_to_refuse(
+    app: Flask, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With MAX_CONTENT_LENGTH set, a bigger body gets Flask's 413, as before the lane."""
+    known_caller(app, client)
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 64)
+    response = twilio_post(client, app, SURVEY, SECOND)
+    assert response.status_code == 413
+    assert sessions(SECOND["CallSid"]) == 0
