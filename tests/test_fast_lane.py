@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from flask import Flask, request, request_started
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.test import Client
 
 from core.db import db
 from core.models import Answer, CallSession
@@ -161,3 +163,22 @@ def test_a_body_over_flasks_limit_is_flasks_to_refuse(
     response = twilio_post(client, app, SURVEY, SECOND)
     assert response.status_code == 413
     assert sessions(SECOND["CallSid"]) == 0
+
+
+def test_behind_a_proxy_the_lane_checks_the_url_the_proxy_was_asked_for(
+    app: Flask, client: Any, monkeypatch: pytest.MonkeyPatch, through_flask: list[str]
+) -> None:
+    """ProxyFix (``PROXY_HOPS``) sits outside the lane: the forwarded scheme and host count."""
+    known_caller(app, client)
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "")
+    proxied = Client(ProxyFix(app.wsgi_app, x_proto=1, x_host=1))
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "surveys.example.com"}
+    through_flask.clear()
+    signed = sign("https://surveys.example.com" + SURVEY, SECOND)
+    response = proxied.post(SURVEY, data=SECOND, headers={**forwarded, **signed})
+    assert through_flask == []
+    assert b"<Gather" in response.data and sessions(SECOND["CallSid"]) == 1
+    as_seen = sign("http://localhost" + SURVEY, {**SECOND, "CallSid": "CA" + "5" * 32})
+    refused = proxied.post(SURVEY, data={**SECOND, "CallSid": "CA" + "5" * 32},
+                           headers={**forwarded, **as_seen})  # fmt: skip
+    assert refused.status_code == 403
