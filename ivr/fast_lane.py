@@ -17,8 +17,8 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from flask import Flask
 from werkzeug.datastructures import MultiDict
@@ -31,9 +31,6 @@ from core.twiml import TWIML_CONTENT_TYPE, apology_text
 from ivr import hot_path, lifecycle
 from ivr.turn import SURVEY_PATH, CallInput
 from ivr.voice import call_input
-
-if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 log = logging.getLogger(__name__)
 
