@@ -134,8 +134,9 @@ def run(
     autocommit: bool = False,
 ) -> T:
     """``work`` on a pooled connection's cursor, and once more on a new connection when the
-    first was found dead: what the pool's ping before each checkout gives, without its round
-    trip (``core.db.unpinged_engine``). ``work`` must be safe to run twice."""
+    first was found dead (the pool is then renewed): what the pool's ping before each
+    checkout gives, without its round trip (``core.db.unpinged_engine``). ``work`` must be
+    safe to run twice."""
     for attempt in (1, 2):
         driver = None
         try:
@@ -145,5 +146,9 @@ def run(
         except engine.dialect.loaded_dbapi.Error as exc:
             if attempt == 2 or not engine.dialect.is_disconnect(exc, driver, None):
                 raise
+            # After a database restart every pooled connection is dead: a new pool, as
+            # SQLAlchemy's own handling of a disconnect does (connections out are let go
+            # when given back).
             log.warning("a pooled database connection was dead; running the turn again")
+            engine.dispose()
     raise AssertionError("unreachable")
