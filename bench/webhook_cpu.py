@@ -64,18 +64,18 @@ def environ(path: str, form: dict[str, str]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def call(app: WSGI, env: dict[str, Any]) -> tuple[str, bytes]:
+def call(app: WSGI, request: dict[str, Any]) -> tuple[str, bytes]:
     status: list[str] = []
-    body = b"".join(app(env, lambda s, headers, exc=None: status.append(s)))
+    body = b"".join(app(request, lambda s, headers, exc=None: status.append(s)))
     if not status[0].startswith("200"):
-        raise RuntimeError(f"{env['PATH_INFO']}: {status[0]} {body[:200]!r}")
+        raise RuntimeError(f"{request['PATH_INFO']}: {status[0]} {body[:200]!r}")
     return status[0], body
 
 
 def cpu_ms(app: WSGI, requests: list[dict[str, Any]]) -> float:
     started = time.process_time()
-    for env in requests:
-        call(app, env)
+    for request in requests:
+        call(app, request)
     return (time.process_time() - started) * 1000 / len(requests)
 
 

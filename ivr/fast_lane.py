@@ -46,23 +46,22 @@ class FastLane:
         self.app, self.wsgi_app = app, wsgi_app
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == SURVEY_PATH and environ.get("REQUEST_METHOD") == "POST":
-            reply = self.serve(environ)
-            if reply is not None:
-                length = str(len(reply))
-                start_response(
-                    "200 OK", [("Content-Type", TWIML_CONTENT_TYPE), ("Content-Length", length)]
-                )
-                return [reply]
-        return self.wsgi_app(environ, start_response)
+        reply = self.serve(environ)
+        if reply is None:
+            return self.wsgi_app(environ, start_response)
+        length = str(len(reply))
+        start_response("200 OK", [("Content-Type", TWIML_CONTENT_TYPE), ("Content-Length", length)])
+        return [reply]
 
-    def serve(self, environ: WSGIEnvironment) -> bytes | None:
+    def serve(self, wsgi_env: WSGIEnvironment) -> bytes | None:
         """The reply, or None for Flask to serve the request (its body left readable)."""
+        if wsgi_env.get("PATH_INFO") != SURVEY_PATH or wsgi_env.get("REQUEST_METHOD") != "POST":
+            return None
         limit = self.app.config.get("MAX_CONTENT_LENGTH")  # beyond it Flask answers 413
-        body = read_form(environ, MAX_BODY if limit is None else min(limit, MAX_BODY))
+        body = read_form(wsgi_env, MAX_BODY if limit is None else min(limit, MAX_BODY))
         if body is None:
             return None
-        inp = self.signed_input(environ, body)
+        inp = self.signed_input(wsgi_env, body)
         if inp is None or (inp.step == "start" and lifecycle.call_is_over(inp.form)):
             return None  # a <Dial action> after the caller hung up: the view closes the call
         with self.app.app_context():
@@ -74,13 +73,13 @@ class FastLane:
                 reply = apology_text()
         return None if reply is None else reply.encode()
 
-    def signed_input(self, environ: WSGIEnvironment, body: bytes) -> CallInput | None:
+    def signed_input(self, wsgi_env: WSGIEnvironment, body: bytes) -> CallInput | None:
         """The turn's input when Twilio signed this very URL and form and each field is valid."""
         config = self.app.config
-        signature = environ.get("HTTP_X_TWILIO_SIGNATURE")
+        signature = wsgi_env.get("HTTP_X_TWILIO_SIGNATURE")
         if not signature or not config["VALIDATE_TWILIO_SIGNATURE"]:
             return None
-        query = environ.get("QUERY_STRING", "")
+        query = wsgi_env.get("QUERY_STRING", "")
         try:
             # As Werkzeug parses them, but a byte that is not UTF-8 is left to Werkzeug.
             form = MultiDict(parse_qsl(body.decode(), keep_blank_values=True, errors="strict"))
@@ -88,7 +87,7 @@ class FastLane:
                 parse_qsl(query.encode("latin-1").decode(), keep_blank_values=True, errors="strict")
             )
             base = config["PUBLIC_BASE_URL"] or get_current_url(
-                environ, host_only=True, trusted_hosts=config["TRUSTED_HOSTS"]
+                wsgi_env, host_only=True, trusted_hosts=config["TRUSTED_HOSTS"]
             ).rstrip("/")
         except (ValueError, SecurityError):
             return None
@@ -101,14 +100,14 @@ class FastLane:
             return None
 
 
-def read_form(environ: WSGIEnvironment, limit: int) -> bytes | None:
+def read_form(wsgi_env: WSGIEnvironment, limit: int) -> bytes | None:
     """A url-encoded body of known length up to ``limit``, read and put back for Flask."""
-    content_type = environ.get("CONTENT_TYPE", "")
-    length = environ.get("CONTENT_LENGTH", "")
+    content_type = wsgi_env.get("CONTENT_TYPE", "")
+    length = wsgi_env.get("CONTENT_LENGTH", "")
     if content_type.partition(";")[0].strip().lower() != FORM or not length.isdecimal():
         return None
     if int(length) > limit:
         return None
-    body: bytes = environ["wsgi.input"].read(int(length))
-    environ["wsgi.input"] = io.BytesIO(body)
+    body: bytes = wsgi_env["wsgi.input"].read(int(length))
+    wsgi_env["wsgi.input"] = io.BytesIO(body)
     return body if len(body) == int(length) else None
