@@ -138,7 +138,7 @@ def run(
     checkout gives, without its round trip (``core.db.unpinged_engine``). ``work`` must be
     safe to run twice."""
     for attempt in (1, 2):
-        driver = None
+        driver, pool = None, engine.pool
         try:
             with dbapi_cursor(engine, autocommit=autocommit) as (connection, cursor):
                 driver = connection.dbapi_connection
@@ -150,5 +150,8 @@ def run(
             # SQLAlchemy's own handling of a disconnect does (connections out are let go
             # when given back).
             log.warning("a pooled database connection was dead; running the turn again")
-            engine.dispose()
+            # Only if no other thread has renewed it already: its new pool's connections
+            # would be orphaned, open until collected.
+            if engine.pool is pool:
+                engine.dispose()
     raise AssertionError("unreachable")

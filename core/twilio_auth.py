@@ -49,7 +49,11 @@ def request_is_from_twilio() -> bool:
 
 def signature_matches(token: str, url: str, params: Mapping[str, str], signature: str) -> bool:
     """Whether ``signature`` is Twilio's for exactly this URL and form (constant time)."""
-    return hmac.compare_digest(validator(token).compute_signature(url, params), signature)
+    # compare_digest raises on non-ASCII text, and a header can carry any latin-1 byte:
+    # such a signature is simply not Twilio's (403, not a 500).
+    return signature.isascii() and hmac.compare_digest(
+        validator(token).compute_signature(url, params), signature
+    )
 
 
 class CookielessWebhooks(SecureCookieSessionInterface):

@@ -182,3 +182,17 @@ def test_behind_a_proxy_the_lane_checks_the_url_the_proxy_was_asked_for(
     refused = proxied.post(SURVEY, data={**SECOND, "CallSid": "CA" + "5" * 32},
                            headers={**forwarded, **as_seen})  # fmt: skip
     assert refused.status_code == 403
+
+
+@pytest.mark.parametrize("path", [ANSWER, "/twilio/voice/status"])
+def test_signature_with_non_ascii_bytes_is_refused_not_a_500(
+    app: Flask, client: Any, path: str
+) -> None:
+    """A header byte outside ASCII (WSGI reads headers as latin-1) is a forged signature:
+    403 from the lane's path and Flask's alike, and nothing stored."""
+    known_caller(app, client)
+    twilio_post(client, app, SURVEY, SECOND)
+    form = {**SECOND, "Digits": "9", "CallStatus": "completed"}
+    response = client.post(path, data=form, headers={"X-Twilio-Signature": "\xe9" * 28})
+    assert response.status_code == 403
+    assert db.session.scalars(db.select(Answer.value)).all() == []
