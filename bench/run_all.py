@@ -20,6 +20,7 @@ BENCHES = [
     "isolation_bench.py",  # Call now and anxious comments behind 30 queued recordings
     "throughput_bench.py",  # recordings/minute: 1 and 2 transcribers, threads, batching
     "webhook_bench.py",  # survey start/answer vs bare Flask under gunicorn, SQLite + PostgreSQL
+    "webhook_cpu.py",  # the same turns' CPU per request in-process, next to bare Flask
 ]
 
 
