@@ -9,9 +9,10 @@ Run from the repo root: ``python bench/analysis_bench.py`` (``make bench`` runs 
   ``comments_v4.jsonl`` by author K, written after set 3's figures were known and before
   reader 2.3 was tuned; ``comments_v5.jsonl`` by author N, written after set 4's figures
   were known and before reader 2.4 was tuned; ``comments_v6.jsonl`` by author Q, written
-  after set 5's figures were known and before reader 2.5 was tuned; all by separate
+  after set 5's figures were known and before reader 2.5 was tuned; ``comments_v7.jsonl``
+  by author T, written after 2.5's figures on sets 1-6 were known; all by separate
   authors who read only ``data/LABELS.md`` and never saw the code or the training data;
-  never used for training or tuning; set 6 is the one no reader was tuned after),
+  never used for training or tuning; set 7 is the one no reader was tuned or chosen after),
   for the current reader and for the word-list reader of version 1.2
   (``analyse_comment(text, model=False)``), measured in the same run. PASS/FAIL against the
   goal, on every set: recall >= 0.95 and F1 >= 0.9 for distress, opt_out and
@@ -59,6 +60,7 @@ HELDOUT_SETS = [
         "comments_v4.jsonl",
         "comments_v5.jsonl",
         "comments_v6.jsonl",
+        "comments_v7.jsonl",
     )
 ]
 GOAL_LABELS = ("distress", "opt_out", "contact_request")
