@@ -19,8 +19,14 @@ WEBHOOK_PREFIX = "/twilio/"
 
 def public_request_url() -> str:
     """The URL Twilio signed: the public base (if configured) + path + raw query string."""
-    base = current_app.config["PUBLIC_BASE_URL"] or request.host_url.rstrip("/")
+    base = public_base(current_app.config, lambda: request.host_url)
     return signed_url(base, request.path, request.query_string.decode("latin-1"))
+
+
+def public_base(config: Mapping[str, Any], host_url: Callable[[], str]) -> str:
+    """The scheme and host Twilio signed: ``PUBLIC_BASE_URL`` when set, else the request's
+    own (``host_url`` is asked only then: it may refuse an untrusted host)."""
+    return str(config["PUBLIC_BASE_URL"] or host_url().rstrip("/"))
 
 
 def signed_url(base: str, path: str, query: str) -> str:

@@ -25,7 +25,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import SecurityError
 from werkzeug.wsgi import get_current_url
 
-from core.twilio_auth import signature_matches, signed_url
+from core.twilio_auth import public_base, signature_matches, signed_url
 from core.twilio_params import BadParameter, clean, clean_args
 from core.twiml import TWIML_CONTENT_TYPE, apology_text
 from ivr import hot_path, lifecycle
@@ -86,9 +86,12 @@ class FastLane:
             args = MultiDict(
                 parse_qsl(query.encode("latin-1").decode(), keep_blank_values=True, errors="strict")
             )
-            base = config["PUBLIC_BASE_URL"] or get_current_url(
-                wsgi_env, host_only=True, trusted_hosts=config["TRUSTED_HOSTS"]
-            ).rstrip("/")
+            base = public_base(
+                config,
+                lambda: get_current_url(
+                    wsgi_env, host_only=True, trusted_hosts=config["TRUSTED_HOSTS"]
+                ),
+            )
         except (ValueError, SecurityError):
             return None
         url = signed_url(base, SURVEY_PATH, query)
