@@ -95,8 +95,9 @@ def test_callback_sla_and_median_first_attempt(app: Flask, manager: User) -> Non
 
 def test_trends_page_draws_charts_with_bars(app: Flask, signed_in: Any) -> None:
     """The page shows the NPS figure and SVG charts with one bar per day with data."""
-    make_session(nps=10)
-    make_session(nps=3, at=utcnow() - timedelta(days=1))
+    recent = utcnow() - timedelta(minutes=30)  # make_session's default; days apart from it
+    make_session(nps=10, at=recent)
+    make_session(nps=3, at=recent - timedelta(days=1))
     html = signed_in.get("/dashboard/trends").get_data(as_text=True)
     assert 'data-kpi="nps">0.0<' in html
     nps_chart = html.split('data-chart="nps_score"')[1].split("</figure>")[0]
