@@ -110,13 +110,15 @@ def test_recovery_rate_is_replies_of_four_or_five_out_of_replies(app: Flask, man
 
 
 def test_recovery_is_counted_per_week_of_the_survey_call(app: Flask, manager: User) -> None:
-    """A recovered callback from last week and a low one from this week land in their weeks."""
+    """A recovered callback from one week and a low one from the next land in their weeks."""
     ann, _ = agents()
     today = utcnow().date()
     this_monday = datetime.combine(today - timedelta(days=today.weekday()), datetime.min.time())
-    this_week = this_monday.replace(tzinfo=utcnow().tzinfo) + timedelta(hours=1)
-    followed_up(survey_call(at=this_week - timedelta(days=7)), ann, 5)
-    followed_up(survey_call(at=this_week), ann, 1)
+    # Last week's Monday, 01:00: in the past at any time of day (this Monday's would be in
+    # the future between 00:00 and 01:00 UTC).
+    last_week = this_monday.replace(tzinfo=utcnow().tzinfo) - timedelta(days=7, hours=-1)
+    followed_up(survey_call(at=last_week - timedelta(days=7)), ann, 5)
+    followed_up(survey_call(at=last_week), ann, 1)
     series = compute(manager, by="week").series
     rates = [b.recovery_rate for b in series if b.replies]
     assert rates == [100.0, 0.0]
