@@ -10,7 +10,9 @@ Run from the repo root: ``python bench/analysis_bench.py`` (``make bench`` runs 
   reader 2.3 was tuned; ``comments_v5.jsonl`` by author N, written after set 4's figures
   were known and before reader 2.4 was tuned; ``comments_v6.jsonl`` by author Q, written
   after set 5's figures were known and before reader 2.5 was tuned; ``comments_v7.jsonl``
-  by author T, written after 2.5's figures on sets 1-6 were known; all by separate
+  by author T, written after 2.5's figures on sets 1-6 were known; ``comments_v8.jsonl``
+  by author U, written before reader 2.6 was tuned, to choose between 2.4 and 2.6 by the
+  rule in ``data/heldout/CHOICE_v8.md``; all by separate
   authors who read only ``data/LABELS.md`` and never saw the code or the training data;
   never used for training or tuning; set 7 chose between readers 2.4 and 2.5 by a rule
   fixed before it was written),
@@ -62,6 +64,7 @@ HELDOUT_SETS = [
         "comments_v5.jsonl",
         "comments_v6.jsonl",
         "comments_v7.jsonl",
+        "comments_v8.jsonl",
     )
 ]
 GOAL_LABELS = ("distress", "opt_out", "contact_request")
