@@ -21,7 +21,8 @@ Run from the repo root: ``python bench/analysis_bench.py`` (``make bench`` runs 
   goal, on every set: recall >= 0.95 and F1 >= 0.9 for distress, opt_out and
   contact_request. Also: how often a correctly flagged label's highlighted phrase overlaps
   the phrase the author marked as evidence.
-* Worker cost, in a fresh process pinned to 2 cores, as a worker runs: the faster-whisper
+* Worker cost, in a fresh process pinned to 2 cores, as a worker runs (with the thread
+  settings ``workers`` gives a worker process, inherited from this one): the faster-whisper
   engine (``transcription.engines.get_engine``) and the reader both loaded; latency per
   comment (p50/p95, goal <= 50 ms) read back to back and right after a Whisper decode,
   and the process's RSS (goal <= 900 MB).
@@ -43,6 +44,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import workers  # noqa: E402, F401  (a worker's thread settings, for the probe process)
 from transcription.analysis import (  # noqa: E402
     ANALYSER_VERSION,
     LABELS,
