@@ -151,7 +151,8 @@ def test_pressing_zero_in_hours_transfers_to_a_person(
 ) -> None:
     """With a transfer number in hours, 0 dials it and a completed transfer ends the survey."""
     monkeypatch.setitem(app.config, "TRANSFER_NUMBER", "+14155550999")
-    monkeypatch.setitem(app.config, "TRANSFER_HOURS", "00:00-23:59")
+    # 24:00, not 23:59: the last minute of the team's day would be out of hours.
+    monkeypatch.setitem(app.config, "TRANSFER_HOURS", "00:00-24:00")
     result = call(simulator, survey_url, status_url, [Press("3#"), Press("0")])
     session = session_for(result)
     assert "Please hold while we connect you" in heard(result)
