@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,10 +15,11 @@ from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from flask import Flask
 
+from callbacks import evaluation
 from callbacks.models import CallbackTask, Priority
 from core.db import db
 from core.models import CallSession, QuestionKind, SurveyOutcome, SurveyVersion
-from ivr import person
+from ivr import lifecycle, person
 from replies.answers import Intent, escape_keys
 from simulator.actions import Press, Speak
 from simulator.caller import CallerSimulator, CallResult, DialOutcome, DialRequest
@@ -217,9 +218,20 @@ def unanswered(simulator: CallerSimulator) -> CallerSimulator:
 
 
 def test_no_answer_books_a_high_priority_callback_and_says_when(
-    app: Flask, unanswered: CallerSimulator, survey_url: str, status_url: str, team_in: None
+    app: Flask,
+    unanswered: CallerSimulator,
+    survey_url: str,
+    status_url: str,
+    team_in: None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Nobody picks up: the caller picks number and time, hears by when, and the task is high."""
+    # One pinned moment for the promise, the end of the call and the task's sums: on the real
+    # clock a 5-minute mark (or 20:00 there) falling between the promise and the task's
+    # opening made them differ.
+    spoken = at(10, 2)
+    for module in (person, lifecycle, evaluation):
+        monkeypatch.setattr(module, "utcnow", lambda: spoken)
     result = run(
         unanswered, survey_url, status_url, [Press("9#"), Press("0"), Press("1"), Press("1")]
     )
@@ -232,9 +244,10 @@ def test_no_answer_books_a_high_priority_callback_and_says_when(
     )
     assert task is not None and task.priority == Priority.HIGH
     assert [r["code"] for r in task.reasons] == ["asked_for_human"]
-    # The task's own sums, at the moment it was opened: the caller was told the same.
-    promise = person.callback_promise(session, now=task.created_at)
-    assert f"Someone from our team will call you back {promise}." in heard
+    # The task's own sums (high priority: 60 minutes from the end of the call), rounded up to
+    # five minutes: the caller was told the same.
+    assert (task.scheduled_for, task.due_at) == (spoken, spoken + timedelta(minutes=60))
+    assert "Someone from our team will call you back by 11:05 AM today." in heard
 
 
 def test_an_agent_who_answers_but_never_takes_the_call_means_a_callback(
