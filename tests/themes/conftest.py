@@ -9,11 +9,14 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 
 import numpy as np
+import pytest
 
 from core.db import db
 from core.models import CallSession, Survey
+from dashboard import themes_views
 from tests.conftest import FIXTURES
 from tests.dashboard.conftest import make_session, manager, signed_in  # noqa: F401 - fixtures
+from themes import api
 from transcription.embeddings import get_embedder
 
 DEV = FIXTURES / "themes" / "dev_comments.jsonl"
@@ -26,6 +29,14 @@ def dev_rows() -> tuple[tuple[str, str], ...]:
     """(text, topic) of every comment in our dev set."""
     rows = [json.loads(line) for line in DEV.read_text().splitlines() if line.strip()]
     return tuple((r["text"], r["topic"]) for r in rows)
+
+
+@pytest.fixture
+def at_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The themes API and page read ``NOW``: comments said at ``NOW`` stay in the period they
+    ask about on any date (on the real clock they left it weeks after ``NOW``)."""
+    for module in (api, themes_views):
+        monkeypatch.setattr(module, "utcnow", lambda: NOW)
 
 
 def by_topic() -> dict[str, list[str]]:

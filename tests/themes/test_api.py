@@ -15,7 +15,7 @@ from simulator.audio import tone_wav
 from simulator.caller import CallerSimulator
 from tests.callbacks.conftest import AUTH
 from tests.conftest import COMPANY_NUMBER, Worker
-from tests.themes.conftest import by_topic, said
+from tests.themes.conftest import NOW, by_topic, said
 from themes import assign
 from transcription.analysis import analyse_comment
 
@@ -58,12 +58,12 @@ def test_recorded_comments_reach_the_api_as_themes(
     assert "refund" in names and ("app" in names or "password" in names)
 
 
-def test_largest_theme_comes_first(app: Flask, client: Any) -> None:
+def test_largest_theme_comes_first(app: Flask, client: Any, at_now: None) -> None:
     """Themes are ordered by how many comments the period holds."""
     topics = by_topic()
     for text in [topics["app_login"][i] for i in (0, 2, 6)] + topics["refund"][:6]:
         said(text)
-    assign.assign_new()
+    assign.assign_new(now=NOW)
     themes = client.get("/api/themes", headers=AUTH).get_json()
     assert [t["count"] for t in themes] == [6, 3]
     assert "refund" in themes[0]["name"].lower()

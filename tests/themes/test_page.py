@@ -14,7 +14,7 @@ from core.db import db, utcnow
 from core.models import Role, User
 from tests.dashboard.conftest import make_team
 from tests.factories import csrf_token, login, make_user
-from tests.themes.conftest import by_topic, said
+from tests.themes.conftest import NOW, by_topic, said
 from themes import assign
 from themes.models import Theme
 
@@ -120,12 +120,12 @@ def test_agents_cannot_open_the_page(app: Flask, client: Any) -> None:
     assert client.get("/dashboard/themes").status_code == 403
 
 
-def test_the_quotes_are_three_different_comments(app: Flask, signed_in: Any) -> None:
+def test_the_quotes_are_three_different_comments(app: Flask, signed_in: Any, at_now: None) -> None:
     """Callers who said the very same words are quoted once."""
     refund = by_topic()["refund"]
     for text in [refund[4]] * 4 + refund[:3]:
         said(text)
-    assign.assign_new()
+    assign.assign_new(now=NOW)
     [row] = rows(signed_in.get("/dashboard/themes").get_data(as_text=True))
     quotes = re.findall(r'title="Open the call: audio and transcript">(.*?)</a>', row)
     assert len(quotes) == 3 and len(set(quotes)) == 3
