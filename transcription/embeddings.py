@@ -13,8 +13,9 @@ Like the Whisper engine, the model is built once per process (``get_embedder``) 
 safe to share between threads: ``encode`` only reads the weights.
 
 The pass runs on ``ENCODER_THREADS`` torch threads and puts the process's setting back
-after: a comment is a few dozen tokens, and next to Whisper's CTranslate2 threads (which
-spin for a while after each decode) more threads measured slower, not faster.
+after: a comment is a few dozen tokens, and more threads measured slower, not faster. Two
+threads that spin at each step's barrier stall whenever another process holds a core, so
+a worker process makes them wait passively (``workers/__init__.py``, README *Speed*).
 """
 
 from __future__ import annotations
@@ -159,9 +160,6 @@ class MiniLMEmbedder:
         """``encode``'s unit-length mean vectors, and per text the max over its word tokens
         ([CLS] and [SEP] left out) of the last layer: a short strong phrase ("take me off
         your list") stands out in the max where a long comment's mean dilutes it.
-
-        Texts of very different lengths (a comment and its clauses) go in separate
-        batches: a batch pads to its longest text, and padding costs as much as words.
         """
         means = np.zeros((len(texts), self.hidden), dtype=np.float32)
         maxima = np.zeros((len(texts), self.hidden), dtype=np.float32)
@@ -169,15 +167,8 @@ class MiniLMEmbedder:
             return means, maxima
         encodings = self.tokenizer.encode_batch(list(texts))
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        batches: list[list[int]] = [[]]
-        for i in order:
-            batch = batches[-1]
-            shortest = len(encodings[batch[0]].ids) if batch else 0
-            if batch and (len(batch) == batch_size or len(encodings[i].ids) > 2 * shortest + 8):
-                batches.append([i])
-            else:
-                batch.append(i)
-        for chunk in batches:
+        for lo in range(0, len(order), batch_size):
+            chunk = order[lo : lo + batch_size]
             means[chunk], maxima[chunk] = self._pool_batch([encodings[i] for i in chunk])
         return means, maxima
 
@@ -185,59 +176,105 @@ class MiniLMEmbedder:
         return self._pool_batch(self.tokenizer.encode_batch(texts))[0]
 
     def _pool_batch(self, encodings: list[Encoding]) -> tuple[Array, Array]:
-        length = max(len(e.ids) for e in encodings)
-        ids = np.zeros((len(encodings), length), dtype=np.int64)
-        mask = np.zeros((len(encodings), length), dtype=np.float32)
-        words = np.zeros((len(encodings), length), dtype=bool)
-        for row, enc in enumerate(encodings):
-            ids[row, : len(enc.ids)] = enc.ids
-            mask[row, : len(enc.ids)] = 1.0
-            # Between [CLS] and [SEP]; an empty text has only those two, so keep them.
-            words[row, : len(enc.ids)] = True
-            if len(enc.ids) > 2:
-                words[row, 0] = words[row, len(enc.ids) - 1] = False
-        hidden = self._forward(ids, mask)
-        # Mean over real tokens only, then unit length (modules.json: Pooling, Normalize).
-        summed = (hidden * mask[:, :, None]).sum(axis=1)
-        pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        maxima = np.where(words[:, :, None], hidden, -np.inf).max(axis=1)
-        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32), maxima.astype(np.float32)
+        """Mean and word max per text. The texts' tokens go through the dense layers packed
+        together, with no padding (a comment's clauses next to it cost only their own
+        words); only attention, which mixes one text's tokens, runs on padded groups
+        (``_attention_groups``)."""
+        lengths = [len(e.ids) for e in encodings]
+        ids = np.fromiter((i for e in encodings for i in e.ids), np.int64, sum(lengths))
+        hidden = self._forward(ids, lengths)
+        means = np.empty((len(lengths), self.hidden), dtype=np.float32)
+        maxima = np.empty((len(lengths), self.hidden), dtype=np.float32)
+        start = 0
+        for row, count in enumerate(lengths):
+            tokens = hidden[start : start + count]
+            start += count
+            # Mean over the text's tokens, then unit length (modules.json: Pooling,
+            # Normalize); the max between [CLS] and [SEP] (an empty text has only those).
+            means[row] = tokens.sum(axis=0) / count
+            maxima[row] = (tokens[1:-1] if count > 2 else tokens).max(axis=0)
+        norms = np.linalg.norm(means, axis=1, keepdims=True)
+        return (means / np.maximum(norms, 1e-12)).astype(np.float32), maxima
 
-    def _forward(self, ids: npt.NDArray[np.int64], mask: Array) -> Array:
+    def _forward(self, ids: npt.NDArray[np.int64], lengths: list[int]) -> Array:
         import torch
 
         with torch.inference_mode(), torch_threads(ENCODER_THREADS):
-            return self._layers(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
+            return self._layers(torch.from_numpy(ids), lengths).numpy()
 
-    def _layers(self, tokens: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    def _layers(self, tokens: torch.Tensor, lengths: list[int]) -> torch.Tensor:
         import torch
         import torch.nn.functional as F
 
-        batch, length = tokens.shape
-        heads, size, hidden = self.heads, self.hidden // self.heads, self.hidden
-        x = self.word[tokens] + self.position[:length][None, :, :] + self.token_type[0]
+        hidden = self.hidden
+        positions = torch.cat([torch.arange(n) for n in lengths])
+        x = self.word[tokens] + self.position[positions] + self.token_type[0]
         x = F.layer_norm(x, (hidden,), self.emb_norm_w, self.emb_norm_b, self.eps)
-        # Padding keys get the most negative float, as transformers does, so they weigh 0.
-        bias = ((1.0 - real) * torch.finfo(torch.float32).min)[:, None, None, :]
+        groups = _attention_groups(lengths)
         for layer in self.layers:
-            flat = x.reshape(-1, hidden)
-            qkv = torch.addmm(layer.qkv_b, flat, layer.qkv_w)
-            q, k, v = qkv.reshape(batch, length, 3, heads, size).permute(2, 0, 3, 1, 4)
-            context = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
-            context = context.transpose(1, 2).reshape(-1, hidden)
+            qkv = torch.addmm(layer.qkv_b, x, layer.qkv_w)
+            context = torch.cat([self._attend(qkv, group) for group in groups])
             attended = torch.addmm(layer.attn_out_b, context, layer.attn_out_w)
             x = F.layer_norm(
-                x + attended.reshape(batch, length, hidden),
-                (hidden,),
-                layer.attn_norm_w,
-                layer.attn_norm_b,
-                self.eps,
+                x + attended, (hidden,), layer.attn_norm_w, layer.attn_norm_b, self.eps
             )
-            inner = F.gelu(torch.addmm(layer.inter_b, x.reshape(-1, hidden), layer.inter_w))
-            out = torch.addmm(layer.out_b, inner, layer.out_w).reshape(batch, length, hidden)
+            inner = F.gelu(torch.addmm(layer.inter_b, x, layer.inter_w))
+            out = torch.addmm(layer.out_b, inner, layer.out_w)
             x = F.layer_norm(x + out, (hidden,), layer.out_norm_w, layer.out_norm_b, self.eps)
         return x
+
+    def _attend(self, qkv: torch.Tensor, group: _Group) -> torch.Tensor:
+        """Self-attention of one group of texts, from their packed query-key-value rows."""
+        import torch.nn.functional as F
+
+        heads, size, hidden = self.heads, self.hidden // self.heads, self.hidden
+        rows, width = qkv[group.first : group.end], group.width
+        if group.index is not None:  # pad to the group's longest text
+            rows = qkv.new_zeros((len(group.lengths) * width, 3 * hidden)).index_copy_(
+                0, group.index, rows
+            )
+        q, k, v = rows.reshape(len(group.lengths), width, 3, heads, size).permute(2, 0, 3, 1, 4)
+        context = F.scaled_dot_product_attention(q, k, v, attn_mask=group.bias)
+        context = context.transpose(1, 2).reshape(-1, hidden)
+        return context if group.index is None else context.index_select(0, group.index)
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Texts whose tokens are rows ``first:end`` of the packed batch, attended together."""
+
+    first: int
+    end: int
+    lengths: tuple[int, ...]
+    width: int  # the longest text's tokens
+    index: torch.Tensor | None  # each token's row once padded; None when nothing pads
+    bias: torch.Tensor | None  # padding keys get the most negative float, as in transformers
+
+
+def _attention_groups(lengths: Sequence[int]) -> list[_Group]:
+    """Consecutive texts of similar lengths (a new group when a text is more than twice
+    the group's first, plus 8): attention pads a group to its longest text."""
+    import torch
+
+    runs: list[list[int]] = []
+    for count in lengths:
+        if runs and count <= 2 * runs[-1][0] + 8:
+            runs[-1].append(count)
+        else:
+            runs.append([count])
+    groups: list[_Group] = []
+    first = 0
+    for run in runs:
+        width, end = max(run), first + sum(run)
+        index: torch.Tensor | None = None
+        bias: torch.Tensor | None = None
+        if any(n != width for n in run):
+            index = torch.cat([torch.arange(n) + row * width for row, n in enumerate(run)])
+            real = torch.zeros(len(run) * width).index_fill_(0, index, 1.0).reshape(len(run), width)
+            bias = ((1.0 - real) * torch.finfo(torch.float32).min)[:, None, None, :]
+        groups.append(_Group(first, end, tuple(run), width, index, bias))
+        first = end
+    return groups
 
 
 _embedders: dict[str, MiniLMEmbedder] = {}
