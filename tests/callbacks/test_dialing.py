@@ -5,8 +5,9 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -171,14 +172,17 @@ def test_outside_calling_hours_the_dial_is_refused(
     app: Flask, client: Any, agent: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With no hour allowed, "Call now" explains the customer's local time instead."""
-    task = make_task(now=utcnow())
+    # A pinned 10:00 in San Francisco: on the real clock, at 00:00 there the window was open.
+    clicked = datetime(2025, 6, 2, 10, 0, tzinfo=ZoneInfo("America/Los_Angeles"))
+    task = make_task(now=clicked)
     claim(client, task, agent)
     monkeypatch.setitem(app.config, "CALLING_HOURS", "00:00-00:01")
+    monkeypatch.setattr(dialing, "utcnow", lambda: clicked.astimezone(UTC))
     response = call_now(client, task, agent)
     assert response.status_code == 409
     body = response.get_json()
-    assert body["error"] in {"outside_calling_hours", "not_yet"}
-    assert "America/Los_Angeles" in body["message"]
+    assert body["error"] == "outside_calling_hours"
+    assert "It is 10:00 for the callee (America/Los_Angeles)" in body["message"]
 
 
 @pytest.fixture
