@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -54,9 +54,12 @@ def test_test_calls_are_left_out(app: Flask, manager: User) -> None:
 
 def test_days_are_bucketed_and_empty_days_kept(app: Flask, manager: User) -> None:
     """A three-day range has three day buckets even when one has no calls."""
+    # The range and the call on given days: "to" left to the clock moved a day on if midnight
+    # passed between reading it here and in compute.
     today = utcnow().date()
-    make_session(nps=10, at=utcnow() - timedelta(days=2))
-    result = compute(manager, **{"from": (today - timedelta(days=2)).isoformat()})
+    first = today - timedelta(days=2)
+    make_session(nps=10, at=datetime.combine(first, time(12), UTC))
+    result = compute(manager, **{"from": first.isoformat(), "to": today.isoformat()})
     assert [b.calls for b in result.series] == [1, 0, 0]
 
 
