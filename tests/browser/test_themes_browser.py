@@ -10,21 +10,21 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from core.db import utcnow
 from core.models import User
 from simulator.fake_state import FakeTwilio
 from tests.browser.conftest import screenshot, sign_in
 from tests.dashboard.conftest import make_session
-from tests.themes.conftest import by_topic
+from tests.themes.conftest import NOW, at_now, by_topic  # noqa: F401 - at_now: fixture
 from themes import assign, rising
 
 pytestmark = pytest.mark.browser
 
 
 def seed_themes(recordings_dir: Path, fake_twilio: FakeTwilio) -> None:
-    """Four weeks of comments and a refund spike this week, whatever day the suite runs:
-    this week's calls are spread between Monday 00:00 UTC and now."""
-    now = utcnow()
+    """Four weeks of comments and a refund spike this week, on the page's pinned clock
+    (``NOW``, a Wednesday): this week's calls are spread between Monday 00:00 UTC and now.
+    On the real clock a Sunday-night run could seed one week and load the page in the next."""
+    now = NOW
     monday = rising.week_start(now)
     this_week = [monday + (now - monday) * (n + 1) / 12 for n in range(10)]
     earlier = [monday - timedelta(weeks=w, days=-2, hours=-10) for w in (4, 3, 2, 1)]
@@ -48,7 +48,12 @@ def seed_themes(recordings_dir: Path, fake_twilio: FakeTwilio) -> None:
 
 
 def test_themes_page_shows_what_callers_talk_about(
-    app: Flask, page: Any, boss: User, recordings_dir: Path, fake_twilio: FakeTwilio
+    app: Flask,
+    page: Any,
+    boss: User,
+    recordings_dir: Path,
+    fake_twilio: FakeTwilio,
+    at_now: None,  # noqa: F811
 ) -> None:
     """Ranked themes with figures, a sparkline, quotes to the call, a rising flag; a rename."""
     seed_themes(recordings_dir, fake_twilio)
