@@ -13,7 +13,6 @@ from datetime import datetime
 import requests
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 from twilio.base.exceptions import TwilioRestException
 
 from core import contacts, events, reachability
@@ -101,10 +100,9 @@ def _attach(message: TextMessage, sid: str, status: str) -> None:
     for _ in range(3):
         try:
             adopt_placeholder(message, sid)
-            message.sid = sid
-            advance(message, str(status))
+            advance(sid, str(status))
             db.session.commit()
             return
-        except (IntegrityError, StaleDataError):  # a status callback raced us: fold again
+        except IntegrityError:  # a status callback stored a placeholder meanwhile: fold again
             db.session.rollback()
     log.error("could not store MessageSid %s on text %s", sid, message.id)

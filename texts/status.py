@@ -1,12 +1,18 @@
-"""A text's delivery status: forward only, whatever order Twilio's callbacks come in."""
+"""A text's delivery status: forward only, whatever order Twilio's callbacks come in.
+
+Every move is one conditional ``UPDATE ... WHERE sid = ? AND status <ranked lower>``, so
+the rank is checked by the database against the row as it is when written, not against
+a copy read earlier: Twilio may post a text's callbacks at once, and a "sent" read before
+a "delivered" was committed must not write over it (Twilio does not send them again).
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
 
+from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
 from core import events
 from core.db import db
@@ -15,24 +21,42 @@ from texts.models import FAILED, STATUS_RANK, Direction, TextMessage
 log = logging.getLogger(__name__)
 
 
-def advance(message: TextMessage, status: str, error_code: str | None = None) -> bool:
-    """Move ``message`` to ``status`` if that is later in a text's life; True if it moved."""
-    if STATUS_RANK.get(status, -1) <= STATUS_RANK.get(message.status, -1):
+def advance(sid: str, status: str, error_code: str | None = None) -> bool:
+    """Move the text ``sid`` to ``status`` if that is later in a text's life; True if it moved."""
+    earlier = [name for name, rank in STATUS_RANK.items() if rank < _rank(status)]
+    if not earlier:
         return False
-    message.status = status
+    values: dict[str, str] = {"status": status}
     if error_code:
-        message.error_code = error_code[:8]
-    return True
+        values["error_code"] = error_code[:8]
+    moved = db.session.execute(
+        db.update(TextMessage)
+        .where(TextMessage.sid == sid)
+        .where(or_(TextMessage.status.in_(earlier), TextMessage.status.not_in(STATUS_RANK)))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(moved.rowcount)  # type: ignore[attr-defined]
 
 
 def adopt_placeholder(message: TextMessage, sid: str) -> None:
-    """A status callback that beat Twilio's answer left a row for ``sid``: fold it in."""
-    early = db.session.scalar(db.select(TextMessage).where(TextMessage.sid == sid))
-    if early is None or early.id == message.id:
-        return
-    advance(message, early.status, early.error_code)
-    db.session.delete(early)
+    """Give ``message`` its ``sid``, folding in what a status callback that beat Twilio's
+    answer stored under it (a placeholder row).
+
+    The placeholder is deleted and read in one statement (``RETURNING``): a callback
+    committed on it a moment before is folded in, one a moment after finds the real row.
+    """
+    early = db.session.execute(
+        db.delete(TextMessage)
+        .where(TextMessage.sid == sid, TextMessage.id != message.id)
+        .returning(TextMessage.status, TextMessage.error_code)
+        .execution_options(synchronize_session=False)
+    ).first()
+    message.sid = sid
     db.session.flush()
+    if early is not None:
+        advance(sid, early.status, early.error_code)
+    db.session.expire(message, ["status", "error_code"])
 
 
 def on_status_callback(params: Mapping[str, str]) -> TextMessage | None:
@@ -45,7 +69,7 @@ def on_status_callback(params: Mapping[str, str]) -> TextMessage | None:
     for _ in range(3):
         try:
             return _apply(params)
-        except (StaleDataError, IntegrityError):
+        except IntegrityError:
             db.session.rollback()
     log.error(
         "status %s of text %s could not be stored",
@@ -58,7 +82,9 @@ def on_status_callback(params: Mapping[str, str]) -> TextMessage | None:
 def _apply(params: Mapping[str, str]) -> TextMessage:
     sid = params["MessageSid"]
     status = params["MessageStatus"]
-    message = db.session.scalar(db.select(TextMessage).where(TextMessage.sid == sid))
+    error_code = params.get("ErrorCode") or None
+    moved = advance(sid, status, error_code)
+    message = _find(sid)
     if message is None:
         placeholder = TextMessage(
             sid=sid,
@@ -69,7 +95,12 @@ def _apply(params: Mapping[str, str]) -> TextMessage:
             purpose="unknown",
         )
         message = events.insert_or_get(placeholder, TextMessage.sid == sid)
-    moved = advance(message, status, params.get("ErrorCode") or None)
+        moved = advance(sid, status, error_code)
+    elif not moved and _rank(message.status) < _rank(status):
+        # On PostgreSQL an UPDATE that waited on the placeholder send_text was deleting
+        # skips the real row given the sid in that same commit; a new statement sees it.
+        moved = advance(sid, status, error_code)
+    db.session.refresh(message)
     if moved and status in ("delivered", *FAILED):  # the outcome, not every step, on the timeline
         events.record(
             f"text.{status}",
@@ -79,3 +110,14 @@ def _apply(params: Mapping[str, str]) -> TextMessage:
         )
     db.session.commit()
     return message
+
+
+def _find(sid: str) -> TextMessage | None:
+    """The row for ``sid`` as the database has it now, not as the session last saw it."""
+    query = db.select(TextMessage).where(TextMessage.sid == sid)
+    row: TextMessage | None = db.session.scalar(query.execution_options(populate_existing=True))
+    return row
+
+
+def _rank(status: str) -> int:
+    return STATUS_RANK.get(status, -1)
