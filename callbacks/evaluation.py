@@ -11,11 +11,11 @@ from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import and_
 
-from callbacks import escalation, rules, states
+from callbacks import escalation, promise, rules, states
 from callbacks.models import CallbackTask
-from callbacks.policy import S, sla_minutes, window, zone
+from callbacks.policy import S
 from callbacks.reading import latest_analysis
-from core import contacts, events, hours, queues
+from core import contacts, events, queues
 from core.db import db, utcnow
 from core.models import CallbackRules, CallSession, Contact, QuestionKind
 
@@ -58,14 +58,6 @@ def open_task(contact_id: int) -> CallbackTask | None:
         .where(CallbackTask.closed_at.is_(None))
         .with_for_update()
     )
-
-
-def _phone_and_zone(session: CallSession, contact: Contact) -> tuple[str, str]:
-    phone = session.callback_number or contact.callback_phone or contact.phone
-    zone = (
-        contacts.guess_timezone(phone) or contact.timezone or current_app.config["DEFAULT_TIMEZONE"]
-    )
-    return phone, zone
 
 
 def evaluate_session(session_id: int, now: datetime | None = None) -> CallbackTask | None:
@@ -126,15 +118,9 @@ def _open_or_merge(
     decision: rules.Decision,
     now: datetime,
 ) -> tuple[CallbackTask, bool]:
-    phone, zone_name = _phone_and_zone(session, contact)
-    start = session.ended_at if session.ended_at and session.ended_at <= now else now
-    scheduled_for, due_at = hours.schedule(
-        start,
-        sla_minutes=sla_minutes(decision.priority),
-        tz=zone(zone_name),
-        window=window(),
-        preference=session.callback_preference,
-    )
+    phone, zone_name = promise.callee(session, contact)
+    # From the promise the caller heard, if any: not from when the call or this job ended.
+    scheduled_for, due_at = promise.schedule(session, contact, decision.priority, now)
     reasons = [r.as_dict(session.id) for r in decision.reasons]
     # Consent is stamped when the consenting survey is evaluated (also after its comment is
     # analysed), so an opt-out said in the same call never outlives it, while an opt-out

@@ -284,6 +284,8 @@ class CallSession(db.Model):  # type: ignore[name-defined]
     wants_callback: Mapped[bool | None] = mapped_column(Boolean)
     callback_number: Mapped[str | None] = mapped_column(String(20))
     callback_preference: Mapped[str | None] = mapped_column(String(16))  # CALLBACK_TIME_WORDS
+    # When the caller heard by when to expect the callback: the task is timed from it.
+    callback_promised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -5,7 +5,7 @@ A person, in ``TRANSFER_HOURS``: a warm transfer. The agent's phone plays a whis
 (``ivr.whisper``: the scores and the caller's words), then the two are bridged. Nobody
 answers, or outside those hours: a callback, which the callback rules open with priority
 high (``asked_for_human``), and the caller hears by when to expect it: the same SLA and
-callee-local calling hours the task gets (``callback_promise``).
+callee-local calling hours the task gets, from the moment it was said (``callback_promise``).
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from twilio.twiml.voice_response import VoiceResponse
 
-from callbacks.models import Priority
-from callbacks.policy import sla_minutes
+from callbacks import promise
 from core import contacts, events, hours, phones, reachability
 from core.db import utcnow
 from core.models import CallSession, SurveyOutcome
@@ -30,7 +29,6 @@ from texts import consent as text_consent
 log = logging.getLogger(__name__)
 
 CALLBACK_TIMES = {"1": "now", "2": "later_today", "3": "tomorrow"}
-ROUND_UP = timedelta(minutes=5)  # "by 4:15 PM", not "by 4:13 PM"
 
 
 OPT_OUT_CHECK = (
@@ -132,32 +130,19 @@ def _day(at: datetime, today: datetime) -> str:
 
 
 def callback_promise(session: CallSession, now: datetime | None = None) -> str:
-    """By when the callback will come, in the callee's time: "by 4:15 PM today",
-    "tomorrow between 8 AM and 9 AM".
+    """Promise the callback at ``now`` and say by when, in the callee's time: "by 4:15 PM
+    today", "tomorrow between 8 AM and 9 AM".
 
-    The same sums the callback task makes (``core.hours.schedule`` with the high-priority
-    SLA, the callee's zone and preference), rounded up to five minutes. A later reason
-    (distress in the comment) only brings the deadline forward, so the promise holds.
+    The moment is recorded on the session (``callbacks.promise.record``) and the task is
+    scheduled from it with no longer an SLA, so its deadline never falls after what is said
+    here, however long the call goes on. A later reason (distress in the comment) only brings
+    the deadline forward.
     """
-    now = now or utcnow()
-    contact = session.contact
-    phone = (
-        session.callback_number
-        or (contact and contact.callback_phone)
-        or (contact.phone if contact else session.customer_number)
-    )
-    tz = reachability.callee_zone(phone, contact.timezone if contact else None)
-    start, due = hours.schedule(
-        now,
-        sla_minutes=sla_minutes(Priority.HIGH),
-        tz=tz,
-        window=reachability.calling_window(),
-        preference=session.callback_preference,
-    )
-    past_hour = due - due.replace(minute=0, second=0, microsecond=0)
-    due += -past_hour % ROUND_UP  # a later promise than the task's deadline, never earlier
-    today, first, last = now.astimezone(tz), start.astimezone(tz), due.astimezone(tz)
-    if start <= now + timedelta(minutes=1):
+    made = promise.record(session, now or utcnow())
+    tz = reachability.zone(promise.callee(session, session.contact)[1])
+    start, due = promise.promised(session)
+    today, first, last = made.astimezone(tz), start.astimezone(tz), due.astimezone(tz)
+    if start <= made + timedelta(minutes=1):
         return f"by {_clock(last)} {_day(last, today)}"
     if first.date() == last.date():
         return f"{_day(first, today)} between {_clock(first)} and {_clock(last)}"
@@ -291,8 +276,8 @@ def on_when(turn: Turn) -> VoiceResponse:
     if when is None and turn.inp.tries < MAX_TRIES:
         return ask_when(turn, turn.inp.tries + 1)
     turn.session.callback_preference = when or "now"
-    promise = callback_promise(turn.session)
-    return ask_texts_or_finish(turn, f"Someone from our team will call you back {promise}.")
+    by_when = callback_promise(turn.session)
+    return ask_texts_or_finish(turn, f"Someone from our team will call you back {by_when}.")
 
 
 TEXTS_PROMPT = (

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -217,37 +218,60 @@ def unanswered(simulator: CallerSimulator) -> CallerSimulator:
     return simulator
 
 
-def test_no_answer_books_a_high_priority_callback_and_says_when(
-    app: Flask,
+Asap = Callable[[datetime, datetime], tuple[str, CallSession, CallbackTask]]
+
+
+@pytest.fixture
+def asap(
     unanswered: CallerSimulator,
     survey_url: str,
     status_url: str,
     team_in: None,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:
+) -> Asap:
+    """Press 0, nobody answers, "this number", "as soon as possible": the promise is said at
+    ``spoken``; the call ends and the rules run at ``ended``. What was heard, session, task."""
+
+    def call(spoken: datetime, ended: datetime) -> tuple[str, CallSession, CallbackTask]:
+        monkeypatch.setattr(person, "utcnow", lambda: spoken)
+        for module in (lifecycle, evaluation):
+            monkeypatch.setattr(module, "utcnow", lambda: ended)
+        actions = [Press("9#"), Press("0"), Press("1"), Press("1")]
+        result = run(unanswered, survey_url, status_url, actions)
+        assert result.legs == []  # never answered: no whisper played
+        session = session_of(result)
+        task = db.session.scalar(
+            db.select(CallbackTask).where(CallbackTask.contact_id == session.contact_id)
+        )
+        assert task is not None
+        return " ".join(result.heard), session, task
+
+    return call
+
+
+def test_no_answer_books_a_high_priority_callback_and_says_when(app: Flask, asap: Asap) -> None:
     """Nobody picks up: the caller picks number and time, hears by when, and the task is high."""
-    # One pinned moment for the promise, the end of the call and the task's sums: on the real
-    # clock a 5-minute mark (or 20:00 there) falling between the promise and the task's
-    # opening made them differ.
     spoken = at(10, 2)
-    for module in (person, lifecycle, evaluation):
-        monkeypatch.setattr(module, "utcnow", lambda: spoken)
-    result = run(
-        unanswered, survey_url, status_url, [Press("9#"), Press("0"), Press("1"), Press("1")]
-    )
-    heard = " ".join(result.heard)
+    heard, _, task = asap(spoken, spoken)
     assert "nobody could answer just now, so we will call you back" in heard
-    assert result.legs == []  # never answered: no whisper played
-    session = session_of(result)
-    task = db.session.scalar(
-        db.select(CallbackTask).where(CallbackTask.contact_id == session.contact_id)
-    )
-    assert task is not None and task.priority == Priority.HIGH
+    assert task.priority == Priority.HIGH
     assert [r["code"] for r in task.reasons] == ["asked_for_human"]
-    # The task's own sums (high priority: 60 minutes from the end of the call), rounded up to
-    # five minutes: the caller was told the same.
+    # The task's own sums (high priority: 60 minutes from the promise), rounded up to five
+    # minutes: the caller was told the same.
     assert (task.scheduled_for, task.due_at) == (spoken, spoken + timedelta(minutes=60))
     assert "Someone from our team will call you back by 11:05 AM today." in heard
+
+
+def test_a_call_that_ends_after_eight_pm_keeps_the_promise_made_before(
+    app: Flask, asap: Asap
+) -> None:
+    """Promised at 19:59:50, the goodbye and the hang-up at 20:00:10: "by 9 PM today" holds
+    (an hour from 20:00:10 would end after calling hours and move to the next morning)."""
+    spoken, ended = at(19, 59) + timedelta(seconds=50), at(20) + timedelta(seconds=10)
+    heard, session, task = asap(spoken, ended)
+    assert "Someone from our team will call you back by 9 PM today." in heard
+    assert session.ended_at == ended
+    assert task.due_at == spoken + timedelta(minutes=60) <= at(21)
 
 
 def test_an_agent_who_answers_but_never_takes_the_call_means_a_callback(
