@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import workers  # noqa: E402, F401  (a worker's thread settings, for the probe process)
+from bench.stats import percentile  # noqa: E402
 from transcription.analysis import (  # noqa: E402
     ANALYSER_VERSION,
     LABELS,
@@ -145,11 +146,6 @@ def accuracy(rows: list[dict], path: Path) -> bool:
     return passed
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def probe(path: Path) -> None:
     """The worker's view, in this (fresh) process: Whisper and the reader, then timings."""
     if hasattr(os, "sched_setaffinity"):
@@ -211,7 +207,7 @@ def worker_cost(path: Path) -> bool:
     worst = 0.0
     for name in ("back_to_back", "after_whisper"):
         values = figures[name]
-        p50, p95 = percentile(values, 0.5), percentile(values, 0.95)
+        p50, p95 = percentile(values, 50), percentile(values, 95)
         worst = max(worst, p95)
         print(
             f"  latency per comment, {name.replace('_', ' ')}: p50 {p50:.1f} ms, p95 {p95:.1f} ms,"

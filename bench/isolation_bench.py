@@ -53,6 +53,7 @@ from stack import (  # noqa: E402
     wait_for,
 )
 
+from bench.stats import percentile  # noqa: E402
 from core import queues  # noqa: E402
 from core.config import LOCAL_ACCOUNT_SID, LOCAL_AUTH_TOKEN  # noqa: E402
 from simulator.actions import Press, RecordAudio  # noqa: E402
@@ -80,11 +81,6 @@ LAYOUTS: dict[str, tuple[list[Spec], list[Spec]]] = {
         [(TRANSCRIBER, {"WHISPER_THREADS": "1"}), (TRANSCRIBER, {"WHISPER_THREADS": "1"})],
     ),
 }
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 class Round:

@@ -24,15 +24,11 @@ sys.path.insert(0, str(ROOT))
 import psutil  # noqa: E402
 import requests  # noqa: E402
 
+from bench.stats import percentile  # noqa: E402
+
 AUDIO = ROOT / "tests" / "fixtures" / "audio"
 COMPANY = "+15005550006"
 TOKEN = "bench-api-token"
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))
-    return ordered[index]
 
 
 class Stack:

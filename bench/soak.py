@@ -42,7 +42,7 @@ import requests  # noqa: E402
 from rq import Queue  # noqa: E402
 from rq.job import Job, JobStatus  # noqa: E402
 from rq.registry import StartedJobRegistry  # noqa: E402
-from soak_report import passed, percentile, print_summary  # noqa: E402
+from soak_report import passed, print_summary  # noqa: E402
 from stack import (  # noqa: E402
     COMPANY,
     DEFAULT_POSTGRES,
@@ -52,6 +52,7 @@ from stack import (  # noqa: E402
     wait_for,
 )
 
+from bench.stats import percentile  # noqa: E402
 from callbacks.rules import TRIGGERS  # noqa: E402
 from core import queues  # noqa: E402
 from core.config import LOCAL_ACCOUNT_SID, LOCAL_AUTH_TOKEN  # noqa: E402

@@ -7,10 +7,6 @@ from typing import Any
 RECOVERY_GOAL_SECONDS = 60
 
 
-def percentile(ordered: list[float], pct: float) -> float:
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
-
-
 def passed(s: dict[str, Any]) -> bool:
     return bool(
         s["calls_completed"] == s["calls"]

@@ -3,6 +3,10 @@ domain. ``create_app`` builds it, one ``init_app`` per subsystem; ``flask --app 
 
 from __future__ import annotations
 
+# First: thread-pool settings must be in the environment before numpy or torch loads.
+import core.native_threads  # noqa: F401
+
+# isort: split
 import logging
 import os
 from collections.abc import Mapping

@@ -38,6 +38,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench.stats import percentile  # noqa: E402
+
 TRAIN = ROOT / "data" / "train"
 CLIP = ROOT / "tests" / "fixtures" / "audio" / "anxious.wav"
 CORES = 2
@@ -57,11 +60,6 @@ def training_comments(seed: int, long_count: int, short_count: int) -> dict[str,
     short = [t for t in texts if len(t.split()) < low and t.strip()]
     rng = random.Random(seed)
     return {"long": rng.sample(long, long_count), "short": rng.sample(short, short_count)}
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 # ---- the child: one variant's worker-like process -------------------------------------
@@ -211,12 +209,12 @@ def main() -> int:
     base = children[0][0]
     for kind in sets:
         for mode in args.modes:
-            base_p95 = percentile(times[(base, kind, mode)], 0.95)
+            base_p95 = percentile(times[(base, kind, mode)], 95)
             for name, _ in children:
                 values = times[(name, kind, mode)]
-                p95 = percentile(values, 0.95)
+                p95 = percentile(values, 95)
                 print(
-                    f"{kind:<5} {mode:<5} {name:<12} p50 {percentile(values, 0.5):6.1f}"
+                    f"{kind:<5} {mode:<5} {name:<12} p50 {percentile(values, 50):6.1f}"
                     f"  p95 {p95:6.1f}  mean {statistics.mean(values):6.1f}"
                     f"  max {max(values):6.1f} ms  ({len(values)})  p95 vs {base}"
                     f" {p95 / base_p95:.2f}x"
