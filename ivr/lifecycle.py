@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from sqlalchemy import case, func, literal, update
 from twilio.twiml.voice_response import VoiceResponse
 
 from callbacks import evaluation
@@ -13,6 +14,8 @@ from core.db import db, utcnow
 from core.models import CallSession, CallStatus, SurveyOutcome
 
 log = logging.getLogger(__name__)
+
+_FINISHED = (SurveyOutcome.PARTIAL, SurveyOutcome.COMPLETED)  # the callback rules look at these
 
 
 def call_is_over(params: Mapping[str, str]) -> bool:
@@ -52,23 +55,51 @@ def apply_status(session: CallSession, params: Mapping[str, str]) -> bool:
         },
         dedupe_key=f"call-status:{session.call_sid}:{status.value}",
     )
-    if not fresh or status.rank <= session.status.rank:
-        db.session.commit()
-        return False
-    session.status = status
-    if status is CallStatus.IN_PROGRESS and session.answered_at is None:
-        session.answered_at = utcnow()
-    ended = status.is_final
-    if ended:
-        session.ended_at = utcnow()
-        duration = params.get("CallDuration", "")
-        session.duration_seconds = int(duration) if duration.isdigit() else None
-        if session.outcome is SurveyOutcome.IN_PROGRESS:
-            session.outcome = SurveyOutcome.PARTIAL  # hung up mid-survey: keep what was said
+    moved = fresh and _advance(session, status, params)
     db.session.commit()
-    if ended and session.outcome in (SurveyOutcome.PARTIAL, SurveyOutcome.COMPLETED):
+    if moved and status.is_final and session.outcome in _FINISHED:
         survey_finished(session)
-    return True
+    return moved
+
+
+def _advance(session: CallSession, status: CallStatus, params: Mapping[str, str]) -> bool:
+    """Move the call to ``status`` in one conditional UPDATE; True if this callback did it.
+
+    The rank is checked by the database against the row as written, not against the copy
+    read before: a "ringing" read before a "completed" was committed must not overwrite it
+    (Twilio posts status callbacks at once and never again).
+    """
+    earlier = [s for s in CallStatus if s.rank < status.rank]
+    if not earlier:
+        return False
+    values: dict[str, object] = {"status": status}
+    if status is CallStatus.IN_PROGRESS:
+        values["answered_at"] = func.coalesce(CallSession.answered_at, _now())
+    if status.is_final:
+        duration = params.get("CallDuration", "")
+        values["ended_at"] = _now()
+        values["duration_seconds"] = int(duration) if duration.isdigit() else None
+        # Hung up mid-survey: keep what was said (decided on the row as written too).
+        values["outcome"] = case(
+            (
+                CallSession.outcome == SurveyOutcome.IN_PROGRESS,
+                literal(SurveyOutcome.PARTIAL, CallSession.outcome.type),
+            ),
+            else_=CallSession.outcome,
+        )
+    result = db.session.execute(
+        update(CallSession)
+        .where(CallSession.id == session.id, CallSession.status.in_(earlier))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(session)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _now() -> object:
+    """Now, bound with the column's type (stored in UTC like every other write)."""
+    return literal(utcnow(), CallSession.ended_at.type)
 
 
 def survey_finished(session: CallSession) -> None:

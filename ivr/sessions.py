@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import current_app
+from sqlalchemy import and_, case, func, literal, update
 
 from core import contacts, events
 from core.db import db, utcnow
@@ -58,13 +60,46 @@ def load_session(inp: CallInput) -> CallSession:
         session.survey_version = resolve_version(inp.args.get("survey"))
     if session.contact is None:
         session.contact = contacts.get_or_create(session.customer_number)
-    if session.status.rank < CallStatus.IN_PROGRESS.rank:
-        session.status = CallStatus.IN_PROGRESS
-    if session.answered_at is None:
-        session.answered_at = utcnow()
-    if session.outcome is SurveyOutcome.NOT_STARTED:
-        session.outcome = SurveyOutcome.IN_PROGRESS
+    if (
+        session.status.rank < CallStatus.IN_PROGRESS.rank
+        or session.answered_at is None
+        or session.outcome is SurveyOutcome.NOT_STARTED
+    ):  # values only move forward: a copy that is past this has a row past it too
+        _mark_answered(session)
     return session
+
+
+def _mark_answered(session: CallSession) -> None:
+    """A survey turn means the call was answered: one conditional UPDATE moves the status
+    and the survey forward against the row as written, never the copy read before, so a
+    status callback that ended the call meanwhile is not undone (the call stays over, its
+    survey not reopened)."""
+    status, outcome = CallSession.status, CallSession.outcome
+    earlier = [s for s in CallStatus if s.rank < CallStatus.IN_PROGRESS.rank]
+    over = [s for s in CallStatus if s.is_final]
+    db.session.execute(
+        update(CallSession)
+        .where(CallSession.id == session.id)
+        .values(
+            status=case((status.in_(earlier), _as(CallStatus.IN_PROGRESS, status)), else_=status),
+            answered_at=func.coalesce(
+                CallSession.answered_at, _as(utcnow(), CallSession.answered_at)
+            ),
+            outcome=case(
+                (
+                    and_(outcome == SurveyOutcome.NOT_STARTED, status.not_in(over)),
+                    _as(SurveyOutcome.IN_PROGRESS, outcome),
+                ),
+                else_=outcome,
+            ),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(session, ["status", "answered_at", "outcome"])
+
+
+def _as(value: object, column: Any) -> Any:
+    return literal(value, column.type)
 
 
 def ensure_session(

@@ -19,6 +19,7 @@ from sqlalchemy import event
 from core import contacts
 from core.db import db
 from tests.conftest import CUSTOMER
+from tests.races import committed_before_my_first_write
 from texts import outbound, status
 from texts.models import Direction, TextMessage
 
@@ -34,31 +35,10 @@ def callback(value: str) -> dict[str, str]:
 def delivered_before_my_first_write(app: Flask) -> Iterator[threading.Event]:
     """Commit a "delivered" callback in another thread just before this thread first
     writes to text_messages; the event is set once it did."""
-    me, done, errors = threading.get_ident(), threading.Event(), []
-
-    def deliver() -> None:
-        try:
-            with app.app_context():
-                status.on_status_callback(callback("delivered"))
-                db.session.remove()
-        except Exception as exc:  # reported by the test below
-            errors.append(exc)
-
-    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if threading.get_ident() != me or done.is_set():
-            return
-        if statement.lstrip().upper().startswith(WRITES):
-            done.set()
-            other = threading.Thread(target=deliver)
-            other.start()
-            other.join(30)
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
+    with committed_before_my_first_write(
+        app, WRITES, lambda: status.on_status_callback(callback("delivered"))
+    ) as done:
         yield done
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
-    assert errors == []
 
 
 def stored_status() -> str:
