@@ -213,9 +213,16 @@ def _task_back_to_agent(task: CallbackTask, why: str) -> None:
 # --- Twilio callbacks --------------------------------------------------------------------------
 
 
-def advance(attempt: CallbackAttempt, status: AttemptStatus, **values: object) -> bool:
-    """Move the attempt forward only; True if this call did it (once, even under races)."""
-    lower = [s for s in AttemptStatus if s.rank < status.rank]
+def advance(
+    attempt: CallbackAttempt,
+    status: AttemptStatus,
+    *,
+    from_: tuple[AttemptStatus, ...] = tuple(AttemptStatus),
+    **values: object,
+) -> bool:
+    """Move the attempt forward only (and only from ``from_``, checked against the row as
+    written); True if this call did it (once, even under races)."""
+    lower = [s for s in from_ if s.rank < status.rank]
     if not lower:
         return False
     if status.is_final:
@@ -283,15 +290,20 @@ def agent_leg_status(attempt: CallbackAttempt, status: str) -> None:
     elif status == "in-progress":
         advance(attempt, A.AGENT_ANSWERED, answered_at=utcnow())
     elif status in CUSTOMER_FINAL:
-        if attempt.status is A.CONNECTED:
-            customer_leg_status(attempt, "completed", None, None, dedupe=False)
-        elif attempt.status in (A.DIALING, A.AGENT_RINGING):
-            if advance(attempt, A.AGENT_UNREACHED, error=f"agent's phone: {status}"):
-                _task_back_to_agent(attempt.task, "agent did not answer")
-        elif attempt.status is A.AGENT_ANSWERED and advance(
-            attempt, A.NOT_PLACED, error="agent hung up before the customer was reached"
+        # Where the attempt was is checked by each UPDATE, not on the copy read before:
+        # the customer may have answered meanwhile (the agent hung up as they did).
+        unreached = (A.DIALING, A.AGENT_RINGING)
+        if advance(attempt, A.AGENT_UNREACHED, from_=unreached, error=f"agent's phone: {status}"):
+            _task_back_to_agent(attempt.task, "agent did not answer")
+        elif advance(
+            attempt,
+            A.NOT_PLACED,
+            from_=(A.AGENT_ANSWERED,),
+            error="agent hung up before the customer was reached",
         ):
             _task_back_to_agent(attempt.task, "customer leg never started")
+        elif attempt.status is A.CONNECTED:  # as the last UPDATE left it
+            customer_leg_status(attempt, "completed", None, None, dedupe=False)
     db.session.commit()
 
 
