@@ -48,21 +48,28 @@ def schedule(
 ) -> tuple[datetime, datetime]:
     """(scheduled_for, due_at) of the session's task, in UTC.
 
-    Timed from the promise when one was said, else from the end of the call (never from
-    after ``now``); with a promise, the SLA is never longer than the promised one.
+    Timed from the end of the call (never from after ``now``); with a promise, each end is
+    also never later than the promise's own: the deadline never falls after what the caller
+    heard, and a reason found after the promise (distress in the comment, with its shorter
+    SLA) is timed from when it could be known, not from the promise, so the task is not
+    opened already overdue.
     """
+
+    def timed(start: datetime, minutes: int) -> tuple[datetime, datetime]:
+        return hours.schedule(
+            min(start, now),
+            sla_minutes=minutes,
+            tz=zone(callee(session, contact)[1]),
+            window=window(),
+            preference=session.callback_preference,
+        )
+
     made = session.callback_promised_at
-    start = made or session.ended_at or now
-    minutes = sla_minutes(priority)
-    if made is not None:
-        minutes = min(minutes, sla_minutes(PROMISED))
-    return hours.schedule(
-        min(start, now),
-        sla_minutes=minutes,
-        tz=zone(callee(session, contact)[1]),
-        window=window(),
-        preference=session.callback_preference,
-    )
+    own = timed(session.ended_at or made or now, sla_minutes(priority))
+    if made is None:
+        return own
+    kept = timed(made, sla_minutes(PROMISED))
+    return min(own[0], kept[0]), min(own[1], kept[1])
 
 
 def promised(session: CallSession) -> tuple[datetime, datetime]:

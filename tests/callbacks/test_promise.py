@@ -151,3 +151,16 @@ def test_a_session_without_a_promise_is_timed_from_the_end_of_the_call(app: Flas
     ended = la(10, 2)
     task = make_task(now=la(10, 3), nps=2, ended_at=ended)
     assert (task.scheduled_for, task.due_at) == (ended, ended + timedelta(hours=1))
+
+
+def test_distress_found_after_a_promise_is_timed_from_the_end_of_the_call(app: Flask) -> None:
+    """Promised at 10:00 ("by 11 AM"), hung up at 10:08, an anxious comment read at 10:12:
+    the urgent task is due ten minutes after the call ended, not ten after the promise (it
+    would open already overdue), and still before what the caller heard."""
+    words, session_id = promised_call(la(10), la(10, 8))
+    assert words == "by 11 AM today"
+    session = db.session.get(CallSession, session_id)
+    assert session is not None
+    start, due = promise.schedule(session, session.contact, Priority.URGENT, now=la(10, 12))
+    assert (start, due) == (la(10), la(10, 18))
+    assert la(10, 12) < due <= promise.promised(session)[1]
