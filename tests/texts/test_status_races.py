@@ -85,12 +85,16 @@ def test_a_delivered_stored_while_the_sid_is_attached_is_kept(app: Flask) -> Non
 
 
 def waiting_on_a_lock() -> bool:
-    """Whether another PostgreSQL session waits for a row lock (SQLite: its write gate
-    queues the other writer behind this transaction whatever it is)."""
+    """Whether another session of this test's PostgreSQL database waits for a row lock
+    (SQLite: its write gate queues the other writer behind this transaction whatever it is).
+    Other databases on the server (other runs) are not counted."""
     if db.engine.dialect.name != "postgresql":
         return True
     with db.engine.connect() as conn:
-        query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+        query = (
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
         return bool(conn.exec_driver_sql(query).scalar())
 
 
@@ -121,7 +125,8 @@ def test_a_delivered_waiting_on_the_folded_placeholder_finds_the_text(app: Flask
             other.start()
             assert writing.wait(30)
             deadline = time.monotonic() + 30
-            while not waiting_on_a_lock() and time.monotonic() < deadline:
+            while not waiting_on_a_lock():
+                assert time.monotonic() < deadline, "the other callback never waited"
                 time.sleep(0.01)
 
     event.listen(db.engine, "after_cursor_execute", after)
