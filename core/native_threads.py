@@ -15,7 +15,5 @@ value already in the environment is kept.
 
 import os
 
-DEFAULTS = {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_NUM_THREADS": "1"}
-
-for _name, _value in DEFAULTS.items():
-    os.environ.setdefault(_name, _value)
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
