@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask, current_app
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event, literal
 from sqlalchemy.orm import DeclarativeBase
 
 from core.write_gate import WAIT_SECONDS, GatedConnection
@@ -39,6 +39,12 @@ migrate = Migrate()
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def bound(value: object, column: Any) -> Any:
+    """``value`` as a bound parameter of ``column``'s type, for SQL-side UPDATEs (``CASE``,
+    ``COALESCE``): enums and UTC times are stored exactly as an ORM write stores them."""
+    return literal(value, column.type)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from sqlalchemy import case, func, literal, update
+from sqlalchemy import case, func, update
 from twilio.twiml.voice_response import VoiceResponse
 
 from callbacks import evaluation
 from core import events
-from core.db import db, utcnow
+from core.db import bound, db, utcnow
 from core.models import CallSession, CallStatus, SurveyOutcome
 
 log = logging.getLogger(__name__)
@@ -74,16 +74,18 @@ def _advance(session: CallSession, status: CallStatus, params: Mapping[str, str]
         return False
     values: dict[str, object] = {"status": status}
     if status is CallStatus.IN_PROGRESS:
-        values["answered_at"] = func.coalesce(CallSession.answered_at, _now())
+        values["answered_at"] = func.coalesce(
+            CallSession.answered_at, bound(utcnow(), CallSession.answered_at)
+        )
     if status.is_final:
         duration = params.get("CallDuration", "")
-        values["ended_at"] = _now()
+        values["ended_at"] = bound(utcnow(), CallSession.ended_at)
         values["duration_seconds"] = int(duration) if duration.isdigit() else None
         # Hung up mid-survey: keep what was said (decided on the row as written too).
         values["outcome"] = case(
             (
                 CallSession.outcome == SurveyOutcome.IN_PROGRESS,
-                literal(SurveyOutcome.PARTIAL, CallSession.outcome.type),
+                bound(SurveyOutcome.PARTIAL, CallSession.outcome),
             ),
             else_=CallSession.outcome,
         )
@@ -95,11 +97,6 @@ def _advance(session: CallSession, status: CallStatus, params: Mapping[str, str]
     )
     db.session.refresh(session)
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
-
-
-def _now() -> object:
-    """Now, bound with the column's type (stored in UTC like every other write)."""
-    return literal(utcnow(), CallSession.ended_at.type)
 
 
 def survey_finished(session: CallSession) -> None:

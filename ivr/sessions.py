@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, case, func, literal, update
+from sqlalchemy import and_, case, func, update
 
 from core import contacts, events
-from core.db import db, utcnow
+from core.db import bound, db, utcnow
 from core.models import (
     CallSession,
     CallStatus,
@@ -81,14 +80,14 @@ def _mark_answered(session: CallSession) -> None:
         update(CallSession)
         .where(CallSession.id == session.id)
         .values(
-            status=case((status.in_(earlier), _as(CallStatus.IN_PROGRESS, status)), else_=status),
+            status=case((status.in_(earlier), bound(CallStatus.IN_PROGRESS, status)), else_=status),
             answered_at=func.coalesce(
-                CallSession.answered_at, _as(utcnow(), CallSession.answered_at)
+                CallSession.answered_at, bound(utcnow(), CallSession.answered_at)
             ),
             outcome=case(
                 (
                     and_(outcome == SurveyOutcome.NOT_STARTED, status.not_in(over)),
-                    _as(SurveyOutcome.IN_PROGRESS, outcome),
+                    bound(SurveyOutcome.IN_PROGRESS, outcome),
                 ),
                 else_=outcome,
             ),
@@ -96,10 +95,6 @@ def _mark_answered(session: CallSession) -> None:
         .execution_options(synchronize_session=False)
     )
     db.session.refresh(session, ["status", "answered_at", "outcome"])
-
-
-def _as(value: object, column: Any) -> Any:
-    return literal(value, column.type)
 
 
 def ensure_session(
