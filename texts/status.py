@@ -96,11 +96,13 @@ def _apply(params: Mapping[str, str]) -> TextMessage:
         )
         message = events.insert_or_get(placeholder, TextMessage.sid == sid)
         moved = advance(sid, status, error_code)
+        db.session.refresh(message)
     elif not moved and _rank(message.status) < _rank(status):
         # On PostgreSQL an UPDATE that waited on the placeholder send_text was deleting
         # skips the real row given the sid in that same commit; a new statement sees it.
         moved = advance(sid, status, error_code)
-    db.session.refresh(message)
+        db.session.refresh(message)
+    # Otherwise _find read the row after this callback's own UPDATE: no second read.
     if moved and status in ("delivered", *FAILED):  # the outcome, not every step, on the timeline
         events.record(
             f"text.{status}",
