@@ -14,11 +14,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import current_app
-
 from callbacks.models import Priority
 from callbacks.policy import sla_minutes, window, zone
-from core import contacts, hours
+from core import hours, reachability
 from core.models import CallSession, Contact
 
 PROMISED = Priority.HIGH  # what asking for a person opens (``callbacks.rules``)
@@ -32,8 +30,7 @@ def callee(session: CallSession, contact: Contact | None) -> tuple[str, str]:
         or (contact and contact.callback_phone)
         or (contact.phone if contact else session.customer_number)
     )
-    named = contacts.guess_timezone(phone) or (contact.timezone if contact else None)
-    return phone, named or current_app.config["DEFAULT_TIMEZONE"]
+    return phone, reachability.callee_zone(phone, contact.timezone if contact else None).key
 
 
 def record(session: CallSession, now: datetime) -> datetime:
