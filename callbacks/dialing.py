@@ -26,7 +26,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from callbacks import actions, policy, reading, states
 from callbacks.models import AttemptStatus, CallbackAttempt, CallbackTask, TaskState
-from core import contacts, events, queues, reachability
+from core import contacts, events, forward, queues, reachability
 from core.db import db, utcnow
 from core.models import User
 from core.twilio_rest import public_url, twilio_client
@@ -222,20 +222,17 @@ def advance(
 ) -> bool:
     """Move the attempt forward only (and only from ``from_``, checked against the row as
     written); True if this call did it (once, even under races)."""
-    lower = [s for s in from_ if s.rank < status.rank]
-    if not lower:
-        return False
     if status.is_final:
         values.setdefault("ended_at", utcnow())
-    result = db.session.execute(
-        update(CallbackAttempt)
-        .where(CallbackAttempt.id == attempt.id)
-        .where(CallbackAttempt.status.in_(lower))
-        .values(status=status, **values)
-        .execution_options(synchronize_session=False)
+    return forward.move_forward(
+        CallbackAttempt,
+        CallbackAttempt.id == attempt.id,
+        status,
+        among=from_,
+        rank=lambda s: s.rank,
+        copy=attempt,
+        values=values,
     )
-    db.session.refresh(attempt)
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def _fresh(attempt: CallbackAttempt, leg: str, status: str) -> bool:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from sqlalchemy import case, func, update
+from sqlalchemy import case, func
 from twilio.twiml.voice_response import VoiceResponse
 
 from callbacks import evaluation
-from core import events
+from core import events, forward
 from core.db import bound, db, utcnow
 from core.models import CallSession, CallStatus, SurveyOutcome
 
@@ -69,10 +69,7 @@ def _advance(session: CallSession, status: CallStatus, params: Mapping[str, str]
     read before: a "ringing" read before a "completed" was committed must not overwrite it
     (Twilio posts status callbacks at once and never again).
     """
-    earlier = [s for s in CallStatus if s.rank < status.rank]
-    if not earlier:
-        return False
-    values: dict[str, object] = {"status": status}
+    values: dict[str, object] = {}
     if status is CallStatus.IN_PROGRESS:
         values["answered_at"] = func.coalesce(
             CallSession.answered_at, bound(utcnow(), CallSession.answered_at)
@@ -89,14 +86,15 @@ def _advance(session: CallSession, status: CallStatus, params: Mapping[str, str]
             ),
             else_=CallSession.outcome,
         )
-    result = db.session.execute(
-        update(CallSession)
-        .where(CallSession.id == session.id, CallSession.status.in_(earlier))
-        .values(**values)
-        .execution_options(synchronize_session=False)
+    return forward.move_forward(
+        CallSession,
+        CallSession.id == session.id,
+        status,
+        among=CallStatus,
+        rank=lambda s: s.rank,
+        copy=session,
+        values=values,
     )
-    db.session.refresh(session)
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def survey_finished(session: CallSession) -> None:

@@ -11,10 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 
-from core import events
+from core import events, forward
 from core.db import db
 from texts.models import FAILED, STATUS_RANK, Direction, TextMessage
 
@@ -23,20 +22,16 @@ log = logging.getLogger(__name__)
 
 def advance(sid: str, status: str, error_code: str | None = None) -> bool:
     """Move the text ``sid`` to ``status`` if that is later in a text's life; True if it moved."""
-    earlier = [name for name, rank in STATUS_RANK.items() if rank < _rank(status)]
-    if not earlier:
-        return False
-    values: dict[str, str] = {"status": status}
-    if error_code:
-        values["error_code"] = error_code[:8]
-    moved = db.session.execute(
-        db.update(TextMessage)
-        .where(TextMessage.sid == sid)
-        .where(or_(TextMessage.status.in_(earlier), TextMessage.status.not_in(STATUS_RANK)))
-        .values(**values)
-        .execution_options(synchronize_session=False)
+    values = {"error_code": error_code[:8]} if error_code else {}
+    return forward.move_forward(
+        TextMessage,
+        TextMessage.sid == sid,
+        status,
+        among=STATUS_RANK,
+        rank=_rank,
+        or_unranked=True,  # a status Twilio added since is no reason to stop
+        values=values,
     )
-    return bool(moved.rowcount)  # type: ignore[attr-defined]
 
 
 def adopt_placeholder(message: TextMessage, sid: str) -> None:
