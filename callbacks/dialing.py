@@ -225,7 +225,7 @@ def advance(
     if status.is_final:
         values.setdefault("ended_at", utcnow())
     return forward.move_forward(
-        CallbackAttempt,
+        CallbackAttempt.status,
         CallbackAttempt.id == attempt.id,
         status,
         among=from_,

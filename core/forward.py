@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, or_, update
+from sqlalchemy.orm import InstrumentedAttribute
 
 from core.db import db
 
@@ -18,7 +19,7 @@ S = TypeVar("S")
 
 
 def move_forward(
-    model: type[Any],
+    column: InstrumentedAttribute[Any],
     row: ColumnElement[bool],
     to: S,
     *,
@@ -28,11 +29,11 @@ def move_forward(
     copy: object = None,
     values: Mapping[str, object] | None = None,
 ) -> bool:
-    """Set ``model.status`` to ``to`` (and the columns in ``values``) on the row ``row``
-    picks, if its status as written is one of ``among`` ranked below ``to``; True if this
+    """Set ``column`` to ``to`` (and the columns in ``values``) on the row ``row``
+    picks, if its value as written is one of ``among`` ranked below ``to``; True if this
     call moved it.
 
-    ``or_unranked`` also moves a row whose status is none of ``among`` (a value Twilio
+    ``or_unranked`` also moves a row whose value is none of ``among`` (a value Twilio
     added since). ``copy``, the caller's instance of the row, is read again after the
     UPDATE, moved or not: the row may be past ``to`` by another request's doing.
     """
@@ -40,13 +41,12 @@ def move_forward(
     lower = [s for s in known if rank(s) < rank(to)]
     if not lower:
         return False
-    status = model.status
-    where = or_(status.in_(lower), status.not_in(known)) if or_unranked else status.in_(lower)
+    where = or_(column.in_(lower), column.not_in(known)) if or_unranked else column.in_(lower)
     result = db.session.execute(
-        update(model)
+        update(column.class_)
         .where(row)
         .where(where)
-        .values(status=to, **(values or {}))
+        .values({column.key: to, **(values or {})})
         .execution_options(synchronize_session=False)
     )
     if copy is not None:

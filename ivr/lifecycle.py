@@ -15,7 +15,13 @@ from core.models import CallSession, CallStatus, SurveyOutcome
 
 log = logging.getLogger(__name__)
 
-_FINISHED = (SurveyOutcome.PARTIAL, SurveyOutcome.COMPLETED)  # the callback rules look at these
+# A survey's end is final, whoever reached it first: the caller's goodbye, or a hang-up.
+_SURVEY_RANK = {
+    SurveyOutcome.NOT_STARTED: 0,
+    SurveyOutcome.IN_PROGRESS: 1,
+    SurveyOutcome.PARTIAL: 2,
+    SurveyOutcome.COMPLETED: 2,
+}
 
 
 def call_is_over(params: Mapping[str, str]) -> bool:
@@ -57,8 +63,28 @@ def apply_status(session: CallSession, params: Mapping[str, str]) -> bool:
     )
     moved = fresh and _advance(session, status, params)
     db.session.commit()
-    if moved and status.is_final and session.outcome in _FINISHED:
+    # A completed survey was handed over by the turn that completed it (complete_survey);
+    # a partial one by nobody yet: hung up mid-survey (this UPDATE), opted out or transferred.
+    if moved and status.is_final and session.outcome is SurveyOutcome.PARTIAL:
         survey_finished(session)
+    return moved
+
+
+def complete_survey(session: CallSession) -> bool:
+    """The caller reached the goodbye: the survey is completed if, as written, it is still
+    under way; True if this turn completed it (and so tells the callback rules, once).
+
+    A hang-up committed meanwhile ended it first (partial) and told them itself; the
+    same goodbye served twice completes it once.
+    """
+    moved = forward.move_forward(
+        CallSession.outcome,
+        CallSession.id == session.id,
+        SurveyOutcome.COMPLETED,
+        among=(SurveyOutcome.IN_PROGRESS,),
+        rank=_SURVEY_RANK.__getitem__,
+    )
+    db.session.expire(session, ["outcome"])  # read again if asked: it is the row's now
     return moved
 
 
@@ -87,7 +113,7 @@ def _advance(session: CallSession, status: CallStatus, params: Mapping[str, str]
             else_=CallSession.outcome,
         )
     return forward.move_forward(
-        CallSession,
+        CallSession.status,
         CallSession.id == session.id,
         status,
         among=CallStatus,

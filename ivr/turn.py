@@ -13,11 +13,9 @@ from flask import current_app
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from core import survey_cache
-from core.models import (
-    CallSession,
-    SurveyOutcome,
-)
+from core.models import CallSession
 from core.survey_cache import VersionSnapshot
+from ivr import lifecycle
 
 log = logging.getLogger(__name__)
 
@@ -150,9 +148,8 @@ class Turn:
 
 
 def finish(turn: Turn, extra: str | None = None) -> VoiceResponse:
-    if turn.session.outcome is SurveyOutcome.IN_PROGRESS:
-        turn.session.outcome = SurveyOutcome.COMPLETED
+    # handle() commits once, then tells the callback rules if this turn ended the survey.
+    turn.finished = lifecycle.complete_survey(turn.session)
     if extra:
         turn.say(extra)
-    turn.finished = True  # handle() commits once, then tells the callback rules
     return turn.hangup(turn.version.goodbye)

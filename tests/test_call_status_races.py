@@ -144,3 +144,73 @@ def test_a_survey_start_after_the_answer_callback_marks_the_survey_under_way(
     db.session.expire_all()
     assert (other.status, other.outcome) == (CallStatus.IN_PROGRESS, SurveyOutcome.IN_PROGRESS)
     assert other.answered_at is not None
+
+
+def last_turn(session: CallSession) -> None:
+    """The caller says no to texts, the survey's last question: the goodbye."""
+    args = {"step": "texts"}
+    survey.handle(CallInput(SID, session.from_number, session.to_number, digits="2", args=args))
+
+
+def survey_under_way(monkeypatch: MonkeyPatch) -> tuple[CallSession, list[int]]:
+    """A call answered, its survey started (version pinned, contact linked); the callback
+    rules' hand-overs are listed instead of run."""
+    told: list[int] = []
+    monkeypatch.setattr(evaluation, "on_survey_finished", told.append)
+    session = session_at(CallStatus.RINGING, SurveyOutcome.NOT_STARTED)
+    survey_turn(session)
+    assert stored().outcome is SurveyOutcome.IN_PROGRESS
+    return session, told
+
+
+def test_a_hang_up_as_the_survey_ends_tells_the_callback_rules_once(
+    app: Flask, monkeypatch: MonkeyPatch
+) -> None:
+    """The last turn read the survey under way; the caller's hang-up ("completed") was
+    stored before it wrote: the hang-up ended the survey (partial) and told the callback
+    rules; the turn neither overwrites that nor tells them again."""
+    session, told = survey_under_way(monkeypatch)
+    with committed_before_my_first_write(app, WRITES, lambda: competing("completed")) as raced:
+        last_turn(session)
+    assert raced.is_set()
+    row = stored()
+    assert (row.status, row.outcome, row.step) == (
+        CallStatus.COMPLETED,
+        SurveyOutcome.PARTIAL,
+        "texts",
+    )
+    assert told == [row.id]
+
+
+def test_the_same_last_turn_twice_at_once_tells_the_callback_rules_once(
+    app: Flask, monkeypatch: MonkeyPatch
+) -> None:
+    """A repeated goodbye request stored before the first one wrote: completed, told once."""
+    session, told = survey_under_way(monkeypatch)
+
+    def again() -> None:
+        last_turn(sessions.ensure_session(SID, "", "", ""))
+
+    with committed_before_my_first_write(app, WRITES, again) as raced:
+        last_turn(session)
+    assert raced.is_set()
+    row = stored()
+    assert row.outcome is SurveyOutcome.COMPLETED
+    assert told == [row.id]
+
+
+def test_the_call_ending_after_the_survey_does_not_tell_the_callback_rules_again(
+    app: Flask, monkeypatch: MonkeyPatch
+) -> None:
+    """The survey's last turn completed it and told the callback rules; Twilio's
+    "completed" afterwards ends the call only."""
+    session, told = survey_under_way(monkeypatch)
+    last_turn(session)
+    assert lifecycle.apply_status(session, callback("completed", "60"))
+    row = stored()
+    assert (row.status, row.outcome, row.duration_seconds) == (
+        CallStatus.COMPLETED,
+        SurveyOutcome.COMPLETED,
+        60,
+    )
+    assert told == [row.id]

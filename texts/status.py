@@ -24,7 +24,7 @@ def advance(sid: str, status: str, error_code: str | None = None) -> bool:
     """Move the text ``sid`` to ``status`` if that is later in a text's life; True if it moved."""
     values = {"error_code": error_code[:8]} if error_code else {}
     return forward.move_forward(
-        TextMessage,
+        TextMessage.status,
         TextMessage.sid == sid,
         status,
         among=STATUS_RANK,
