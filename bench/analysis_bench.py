@@ -68,6 +68,7 @@ HELDOUT_SETS = [
         "comments_v6.jsonl",
         "comments_v7.jsonl",
         "comments_v8.jsonl",
+        "comments_v9.jsonl",
     )
 ]
 GOAL_LABELS = ("distress", "opt_out", "contact_request")
