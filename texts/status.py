@@ -15,9 +15,12 @@ from sqlalchemy.exc import IntegrityError
 
 from core import events, forward
 from core.db import db
+from core.models import Event
 from texts.models import FAILED, STATUS_RANK, Direction, TextMessage
 
 log = logging.getLogger(__name__)
+
+OUTCOMES = ("delivered", *sorted(FAILED))  # put on the session's timeline
 
 
 def advance(sid: str, status: str, error_code: str | None = None) -> bool:
@@ -51,7 +54,18 @@ def adopt_placeholder(message: TextMessage, sid: str) -> None:
     db.session.flush()
     if early is not None:
         advance(sid, early.status, early.error_code)
+        _take_outcome(message, sid)
     db.session.expire(message, ["status", "error_code"])
+
+
+def _take_outcome(message: TextMessage, sid: str) -> None:
+    """The outcome a callback put on the timeline for the placeholder (no session, its id
+    now deleted) becomes the text's: on its session's timeline, naming it. Any such event
+    is committed by now: the placeholder's DELETE waited for the callback that wrote it."""
+    keys = [_outcome_key(sid, outcome) for outcome in OUTCOMES]
+    for event in db.session.scalars(db.select(Event).where(Event.dedupe_key.in_(keys))):
+        event.session_id = message.session_id
+        event.data = {**event.data, "message_id": message.id}
 
 
 def on_status_callback(params: Mapping[str, str]) -> TextMessage | None:
@@ -98,12 +112,12 @@ def _apply(params: Mapping[str, str]) -> TextMessage:
         moved = advance(sid, status, error_code)
         db.session.refresh(message)
     # Otherwise _find read the row after this callback's own UPDATE: no second read.
-    if moved and status in ("delivered", *FAILED):  # the outcome, not every step, on the timeline
+    if moved and status in OUTCOMES:  # the outcome, not every step, on the timeline
         events.record(
             f"text.{status}",
             session=message.session,
             data={"message_id": message.id, "error_code": message.error_code},
-            dedupe_key=f"text-status:{sid}:{status}",
+            dedupe_key=_outcome_key(sid, status),
         )
     db.session.commit()
     return message
@@ -114,6 +128,10 @@ def _find(sid: str) -> TextMessage | None:
     query = db.select(TextMessage).where(TextMessage.sid == sid)
     row: TextMessage | None = db.session.scalar(query.execution_options(populate_existing=True))
     return row
+
+
+def _outcome_key(sid: str, status: str) -> str:
+    return f"text-status:{sid}:{status}"
 
 
 def _rank(status: str) -> int:

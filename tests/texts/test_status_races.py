@@ -18,7 +18,9 @@ from sqlalchemy import event
 
 from core import contacts
 from core.db import db
+from core.models import Event
 from tests.conftest import CUSTOMER
+from tests.factories import finished_session
 from tests.races import committed_before_my_first_write
 from texts import outbound, status
 from texts.models import Direction, TextMessage
@@ -139,3 +141,20 @@ def test_a_delivered_waiting_on_the_folded_placeholder_finds_the_text(app: Flask
     assert errors == []
     assert writing.is_set()
     assert stored_status() == "delivered"
+
+
+def test_an_outcome_reported_before_the_sid_is_known_is_on_the_texts_timeline(
+    app: Flask,
+) -> None:
+    """ "delivered" came before Twilio's answer, on a placeholder with no session: once the
+    text has its sid, the outcome is on its session's timeline, naming the text."""
+    session = finished_session(phone=CUSTOMER)
+    db.session.commit()
+    message = outbound_text(None, "pending")
+    message.session_id = session.id
+    db.session.commit()
+    status.on_status_callback(callback("delivered"))
+    outbound._attach(message, SID, "queued")
+    assert stored_status() == "delivered"
+    timeline = db.session.scalars(db.select(Event).where(Event.kind == "text.delivered")).all()
+    assert [(e.session_id, e.data["message_id"]) for e in timeline] == [(session.id, message.id)]
