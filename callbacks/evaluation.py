@@ -17,7 +17,7 @@ from callbacks.policy import S
 from callbacks.reading import latest_analysis
 from core import contacts, events, queues
 from core.db import db, utcnow
-from core.models import CallbackRules, CallSession, Contact, QuestionKind
+from core.models import CallbackRules, CallSession, Contact, Event, QuestionKind
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,8 @@ def evaluate_session(session_id: int, now: datetime | None = None) -> CallbackTa
         if task is not None:
             changed = _close_blocked(task, decision.blocked, session)
     elif decision.wants_task:
+        if not _judged_before(session):
+            _note_missed_promise(session, now)
         task, changed = _open_or_merge(task, session, contact, decision, now)
     events.record(
         "callback.evaluated",
@@ -152,6 +154,41 @@ def _open_or_merge(
             log.info("callback task %s opened for session %s", task.id, session.id)
             return task, True
     return task, _merge(task, session, decision, reasons, scheduled_for, due_at, consent_at)
+
+
+def _judged_before(session: CallSession) -> bool:
+    return (
+        db.session.scalar(
+            db.select(Event.id)
+            .where(Event.session_id == session.id)
+            .where(Event.kind == "callback.evaluated")
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _note_missed_promise(session: CallSession, now: datetime) -> None:
+    """First judged after the deadline the caller was told (the job ran late, after an
+    outage): the task is still due at that deadline, already past, so it escalates at once;
+    the broken promise goes on the record too, so it reads as one and not just a late task."""
+    deadline = promise.missed(session, now)
+    if deadline is None:
+        return
+    late = int((now - deadline).total_seconds() // 60)
+    log.warning(
+        "session %s: callback promised by %s, judged %s min later", session.id, deadline, late
+    )
+    events.record(
+        "callback.promise_missed",
+        session=session,
+        data={
+            "promised_by": deadline.isoformat(),
+            "judged_at": now.isoformat(),
+            "minutes_late": late,
+        },
+        dedupe_key=f"callback-promise-missed:{session.id}",
+    )
 
 
 def _merge(

@@ -286,6 +286,10 @@ class CallSession(db.Model):  # type: ignore[name-defined]
     callback_preference: Mapped[str | None] = mapped_column(String(16))  # CALLBACK_TIME_WORDS
     # When the caller heard by when to expect the callback: the task is timed from it.
     callback_promised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The window they heard, as worked out then (heard with its end rounded up to five
+    # minutes): the task is never due after it, whatever the settings say later.
+    callback_promised_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    callback_promised_by: Mapped[datetime | None] = mapped_column(UTCDateTime())
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -133,14 +133,14 @@ def callback_promise(session: CallSession, now: datetime | None = None) -> str:
     """Promise the callback at ``now`` and say by when, in the callee's time: "by 4:15 PM
     today", "tomorrow between 8 AM and 9 AM".
 
-    The moment is recorded on the session (``callbacks.promise.record``) and the task is
-    scheduled from it with no longer an SLA, so its deadline never falls after what is said
-    here, however long the call goes on. A later reason (distress in the comment) only brings
-    the deadline forward.
+    What is said is kept on the session (``callbacks.promise.record``): the task is never due
+    after it, however long the call goes on or whatever the settings say when the task is
+    opened, and a repeated turn says the same again. A later reason (distress in the comment)
+    only brings the deadline forward.
     """
-    made = promise.record(session, now or utcnow())
+    start, due = promise.record(session, now or utcnow())
+    made = session.callback_promised_at or start  # just recorded: never the fallback
     tz = reachability.zone(promise.callee(session, session.contact)[1])
-    start, due = promise.promised(session)
     today, first, last = made.astimezone(tz), start.astimezone(tz), due.astimezone(tz)
     if start <= made + timedelta(minutes=1):
         return f"by {_clock(last)} {_day(last, today)}"

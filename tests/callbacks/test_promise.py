@@ -10,13 +10,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask import Flask
 
-from callbacks import evaluation, promise
-from callbacks.models import CallbackTask, Priority
+from callbacks import evaluation, promise, sweep
+from callbacks.models import CallbackTask, Priority, TaskState
 from core.db import db
 from core.models import CallSession, Event
 from ivr import person
 from tests.callbacks.conftest import make_session, make_task, reload_task
-from tests.conftest import Worker
+from tests.conftest import COMPANY_NUMBER, CUSTOMER, Worker, twilio_post
+from tests.test_edges import says
 
 LA = ZoneInfo("America/Los_Angeles")  # the zone of conftest's CUSTOMER
 
@@ -76,6 +77,7 @@ def test_the_task_is_never_due_after_the_spoken_promise(
     for step in range(0, 24 * 3600, 97):
         said = day + timedelta(seconds=step)
         session.callback_promised_at = None
+        session.callback_promised_from = session.callback_promised_by = None
         promise.record(session, said)
         session.ended_at = said + timedelta(seconds=step % 600)
         by = promise.promised(session)[1]
@@ -164,3 +166,115 @@ def test_distress_found_after_a_promise_is_timed_from_the_end_of_the_call(app: F
     start, due = promise.schedule(session, session.contact, Priority.URGENT, now=la(10, 12))
     assert (start, due) == (la(10), la(10, 18))
     assert la(10, 12) < due <= promise.promised(session)[1]
+
+
+# --- what was said is kept: later settings never move the task past it -----------------
+
+# An operator's edit between the promise and the task being opened.
+LONGER_SLA = {"STANDARD_SLA_MINUTES": 240}
+SHORTER_HOURS = {"CALLING_HOURS": "08:00-20:00"}
+
+
+def missed_promises(session_id: int) -> list[dict[str, Any]]:
+    return [
+        e.data
+        for e in db.session.scalars(
+            db.select(Event)
+            .where(Event.kind == "callback.promise_missed")
+            .where(Event.session_id == session_id)
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("said", "heard", "edit"),
+    [
+        (la(10), "by 11 AM today", LONGER_SLA),  # recomputed: by 2 PM
+        (la(19, 30), "by 8:30 PM today", SHORTER_HOURS),  # recomputed: tomorrow 9 AM
+    ],
+)
+def test_settings_changed_after_the_promise_never_move_the_task_past_it(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, said: datetime, heard: str, edit: dict[str, Any]
+) -> None:
+    """Promised, then the SLA or the calling hours edited, then the call ends and the task
+    opens: it is due by what the caller heard, worked out when it was said."""
+    words, session_id = promised_call(said, said + timedelta(minutes=2))
+    assert words == heard
+    for key, value in edit.items():
+        monkeypatch.setitem(app.config, key, value)
+    task = evaluation.evaluate_session(session_id, now=said + timedelta(minutes=3))
+    assert task is not None
+    assert (task.scheduled_for, task.due_at) == (said, said + timedelta(hours=1))
+    assert missed_promises(session_id) == []
+
+
+def test_a_repeated_when_turn_says_the_same_time_after_the_sla_changed(
+    app: Flask, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twilio sends the "when" webhook again after the SLA was raised: the caller hears the
+    time they heard the first time, and that is the one kept."""
+    monkeypatch.setattr(person, "utcnow", lambda: la(10))
+    params = {"CallSid": "CA" + "7" * 32, "From": CUSTOMER, "To": COMPANY_NUMBER}
+    twilio_post(client, app, "/twilio/voice/survey?step=start", params)
+    when = {**params, "Digits": "1"}
+    heard = "Someone from our team will call you back by 11 AM today."
+    assert heard in says(twilio_post(client, app, "/twilio/voice/survey?step=when", when))
+    monkeypatch.setitem(app.config, "STANDARD_SLA_MINUTES", 240)
+    monkeypatch.setattr(person, "utcnow", lambda: la(10, 0, 30))
+    assert heard in says(twilio_post(client, app, "/twilio/voice/survey?step=when", when))
+    db.session.expire_all()
+    session = db.session.scalar(
+        db.select(CallSession).where(CallSession.call_sid == params["CallSid"])
+    )
+    assert session is not None
+    assert (session.callback_promised_from, session.callback_promised_by) == (la(10), la(11))
+
+
+def test_a_task_opened_after_the_promised_time_is_due_then_and_escalates_at_once(
+    app: Flask, worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "By 9 PM", the SLA raised, and the evaluation job only runs at 23:00 after an outage:
+    the task is due at 20:59:50 (overdue, not tomorrow), the minute's sweep escalates it,
+    and the missed promise is on record once."""
+    monkeypatch.setitem(app.config, "CALLBACK_EVALUATE_INLINE", False)
+    said = la(19, 59, 50)
+    words, session_id = promised_call(said, said + timedelta(seconds=20))
+    assert words == "by 9 PM today"
+    monkeypatch.setitem(app.config, "STANDARD_SLA_MINUTES", 240)
+    monkeypatch.setattr(evaluation, "utcnow", lambda: la(23))
+    evaluation.on_survey_finished(session_id)
+    worker.run()
+    task = db.session.scalar(db.select(CallbackTask).where(CallbackTask.session_id == session_id))
+    assert task is not None
+    assert task.scheduled_for == said and task.due_at == said + timedelta(hours=1)
+    assert sweep.sweep(now=la(23))["escalated"] == 1
+    task = reload_task(task.id)
+    assert task.state is TaskState.ESCALATED and task.priority == Priority.URGENT
+    late = {"promised_by": la(21).isoformat(), "judged_at": la(23).isoformat(), "minutes_late": 120}
+    assert missed_promises(session_id) == [late]
+    assert evaluation.evaluate_session(session_id, now=la(23, 30)) is not None
+    assert missed_promises(session_id) == [late]
+
+
+def test_a_task_opened_in_time_is_no_missed_promise_when_judged_again_later(app: Flask) -> None:
+    """Opened before the deadline, judged again after it (the comment read late): no miss."""
+    said = la(10)
+    _, session_id = promised_call(said, la(10, 2))
+    assert evaluation.evaluate_session(session_id, now=la(10, 3)) is not None
+    assert evaluation.evaluate_session(session_id, now=la(12)) is not None
+    assert missed_promises(session_id) == []
+
+
+def test_a_promise_kept_before_the_window_was_stored_keeps_working(app: Flask) -> None:
+    """A session from before the window was kept (only the moment, as the migration leaves
+    it): capped by the promise worked out from the moment, and said the same way."""
+    said = la(19, 59, 50)
+    session = make_session(asked_for_human=True, preference="now", ended_at=la(20, 0, 10))
+    session.callback_promised_at = said
+    db.session.commit()
+    assert promise.promised(session) == (said, la(21))
+    task = evaluation.evaluate_session(session.id, now=la(20, 1))
+    assert task is not None
+    assert (task.scheduled_for, task.due_at) == (said, said + timedelta(hours=1))
+    assert person.callback_promise(session, now=la(20, 0, 30)) == "by 9 PM today"
+    assert session.callback_promised_at == said
