@@ -24,7 +24,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from callbacks import actions, dialing, policy, reading, script
+from callbacks import actions, dialing, policy, promise, reading, script
 from callbacks.api import task_json
 from callbacks.models import TaskState
 from core.auth import roles_required
@@ -130,6 +130,7 @@ def task(task_id: int) -> Any:
         steps=script.apology(item, scores, analysis),
         outcomes=policy.OUTCOMES,
         preference=CALLBACK_TIME_WORDS.get(item.preference or "", None),
+        promise=promise.of_task(item, utcnow(), sessions),
         local_now=reading.local_time(item, utcnow()),
         local=lambda at: reading.local_time(item, at),
         now=utcnow(),

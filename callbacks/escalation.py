@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from callbacks import states
+from callbacks import promise, states
 from callbacks.models import CallbackTask, Priority, TaskState
 from core import events, queues
 from core.db import db, utcnow
@@ -62,6 +62,7 @@ def escalate_if_due(task_id: int, now: datetime | None = None) -> bool:
 
 def payload(task: CallbackTask, now: datetime) -> dict[str, Any]:
     overdue = int((now - task.due_at).total_seconds() // 60)
+    kept = promise.of_task(task, now)
     return {
         "event": "callback.escalated",
         "task_id": task.id,
@@ -72,6 +73,10 @@ def payload(task: CallbackTask, now: datetime) -> dict[str, Any]:
         "due_at": task.due_at.astimezone(UTC).isoformat(),
         "minutes_overdue": overdue,
         "claimed_by": task.claimed_by.email if task.claimed_by else None,
+        # What the caller was told ("by 4:15 PM today", their time) and whether it passed.
+        "promised": kept.said if kept else None,
+        "promised_by": kept.by.astimezone(UTC).isoformat() if kept else None,
+        "promise_missed": kept.kept is False if kept else False,
     }
 
 
@@ -82,4 +87,7 @@ def notify(task: CallbackTask, now: datetime) -> dict[str, bool]:
         f"Callback {task.id} to {task.phone} missed its SLA by {body['minutes_overdue']} min "
         f"({', '.join(task.reason_codes)}); now {body['priority']}."
     )
+    if body["promised"]:
+        broken = "Promise missed: " if body["promise_missed"] else ""
+        text += f" {broken}the caller was told {body['promised']} (their time)."
     return notify_supervisors(body, text, "Callback missed its SLA")

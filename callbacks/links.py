@@ -28,7 +28,9 @@ from sqlalchemy import (
     true,
     union,
 )
+from sqlalchemy.orm import selectinload
 
+from callbacks import promise
 from callbacks.models import (
     RECOVERED_FROM,
     CallbackAttempt,
@@ -62,6 +64,7 @@ class Attempt:
     outcome: str | None
     created_at: datetime | None
     ended_at: datetime | None
+    answered_at: datetime | None = None  # the customer's leg, once it connected
 
 
 @dataclass(frozen=True)
@@ -197,7 +200,14 @@ def _summary(
         first_attempt_at=task.first_attempt_at,
         closed_at=task.closed_at,
         attempts=tuple(
-            Attempt(a.agent_id, a.status.value, a.outcome or None, a.created_at, a.ended_at)
+            Attempt(
+                a.agent_id,
+                a.status.value,
+                a.outcome or None,
+                a.created_at,
+                a.ended_at,
+                a.answered_at,
+            )
             for a in attempts
         ),
         follow_up=_follow_up_summary(follow_up),
@@ -239,6 +249,41 @@ def timeline(session_id: int) -> TaskSummary | None:
     ).all()
     follow_up = db.session.scalar(select(FollowUp).where(FollowUp.task_id == task.id))
     return _summary(task, attempts, follow_up)
+
+
+# What the caller was promised on a call, and whether a callback reached them by then.
+Keeping = promise.Keeping
+
+
+def promise_kept(
+    session: CallSession, callback: TaskSummary | None, now: datetime | None = None
+) -> Keeping | None:
+    """The callback promised on ``session``, kept or not by its task's calls (``callback``,
+    as ``timeline`` gives it); None when nothing was promised."""
+    calls = callback.attempts if callback is not None else ()
+    return promise.keeping(session, calls, now or utcnow())
+
+
+def promises_kept(session_ids: Select[Any], now: datetime | None = None) -> dict[int, bool | None]:
+    """Session id -> whether the callback promised on it was kept (None: still to come), for
+    the sessions among these that promised one; three queries for any number."""
+    sessions = db.session.scalars(
+        select(CallSession)
+        .where(CallSession.id.in_(session_ids), CallSession.callback_promised_at.is_not(None))
+        .options(selectinload(CallSession.contact))
+    ).all()
+    tasks = _newest_tasks([s.id for s in sessions])
+    calls: dict[int, list[CallbackAttempt]] = {}
+    for attempt in db.session.scalars(
+        select(CallbackAttempt).where(CallbackAttempt.task_id.in_([t.id for t in tasks.values()]))
+    ):
+        calls.setdefault(attempt.task_id, []).append(attempt)
+    now = now or utcnow()
+    found = [
+        promise.keeping(s, calls.get(tasks[s.id].id, []) if s.id in tasks else [], now)
+        for s in sessions
+    ]
+    return {s.id: k.kept for s, k in zip(sessions, found, strict=True) if k is not None}
 
 
 # --- filters: SQL conditions on CallSession --------------------------------------------

@@ -15,19 +15,28 @@ Sessions from before the window was kept are capped by it worked out again from 
 A task opened after the promised deadline (the evaluation ran late, after an outage) is due
 at that deadline, already past: it heads the queue overdue and escalates at once, and the
 miss is recorded (``callback.promise_missed``), rather than being timed quietly later.
+
+Whether the promise was kept (``keeping``) is one rule for every page and message that says
+so: the call page, the agent's task page and the escalation message.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from callbacks.models import Priority
+from callbacks.models import AttemptStatus, CallbackTask, Priority
 from callbacks.policy import sla_minutes, window, zone
 from core import hours, reachability
+from core.db import db
 from core.models import CallSession, Contact
 
 PROMISED = Priority.HIGH  # what asking for a person opens (``callbacks.rules``)
 ROUND_UP = timedelta(minutes=5)  # "by 4:15 PM", not "by 4:13 PM"
+# The customer's leg answered: the "connected call" that also stops the task's escalation.
+REACHED = (AttemptStatus.CONNECTED.value, AttemptStatus.COMPLETED.value)
 
 
 def callee(session: CallSession, contact: Contact | None) -> tuple[str, str]:
@@ -116,3 +125,112 @@ def promised(session: CallSession) -> tuple[datetime, datetime]:
     start, due = promise
     past_hour = due - due.replace(minute=0, second=0, microsecond=0)
     return start, due + (-past_hour % ROUND_UP)
+
+
+def _clock(at: datetime) -> str:
+    """ "8 AM", "3:45 PM": how the time is said."""
+    minutes = f":{at.minute:02d}" if at.minute else ""
+    return f"{at.hour % 12 or 12}{minutes} {'AM' if at.hour < 12 else 'PM'}"
+
+
+def _day(at: datetime, today: datetime) -> str:
+    days = (at.date() - today.date()).days
+    if days in (0, 1):
+        return "today" if days == 0 else "tomorrow"
+    return f"on {at:%A}" if 1 < days < 7 else f"on {at:%a} {at.day} {at:%b}"
+
+
+def said(session: CallSession, today: datetime | None = None) -> str:
+    """The promise in the callee's time, as said on the call ("by 4:15 PM today", "tomorrow
+    between 8 AM and 9 AM"), or with its days counted from ``today`` (read later, a past
+    day is named with its date)."""
+    start, due = promised(session)
+    made = session.callback_promised_at or start
+    tz = reachability.zone(callee(session, session.contact)[1])
+    today_ = (today or made).astimezone(tz)
+    first, last = start.astimezone(tz), due.astimezone(tz)
+    if start <= made + timedelta(minutes=1):
+        return f"by {_clock(last)} {_day(last, today_)}"
+    if first.date() == last.date():
+        return f"{_day(first, today_)} between {_clock(first)} and {_clock(last)}"
+    return f"between {_clock(first)} {_day(first, today_)} and {_clock(last)} {_day(last, today_)}"
+
+
+def span(delta: timedelta) -> str:
+    """ "40 min", "2 h", "2 h 5 min", "3 days 1 h": how late, to the minute."""
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    days, rest = divmod(minutes, 24 * 60)
+    parts = [f"{days} day{'s' if days != 1 else ''}"] if days else []
+    parts += [f"{rest // 60} h"] if rest >= 60 else []
+    parts += [f"{rest % 60} min"] if rest % 60 or not parts else []
+    return " ".join(parts[:2])
+
+
+class Call(Protocol):
+    """A callback attempt as read here: a ``CallbackAttempt`` or a ``links.Attempt``."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def created_at(self) -> datetime | None: ...
+    @property
+    def answered_at(self) -> datetime | None: ...
+
+
+@dataclass(frozen=True)
+class Keeping:
+    """Whether a callback reached the caller by the time they heard."""
+
+    said: str  # the promise in the caller's time ("by 4:15 PM today")
+    by: datetime  # its deadline, as heard (UTC)
+    zone: str  # the caller's zone, to say times in
+    reached_at: datetime | None  # when a callback since the promise first reached them
+    kept: bool | None  # None: nobody reached them yet, and the deadline is still to come
+
+    @property
+    def verdict(self) -> str:
+        """ "Promise kept: reached at 4:02 PM", "Promise missed by 2 h: reached at 6:15 PM",
+        "Promise missed: not reached by then", "" while still to come."""
+        if self.kept is None:
+            return ""
+        if self.reached_at is None:
+            return "Promise missed: not reached by then"
+        tz = reachability.zone(self.zone)
+        at, by = self.reached_at.astimezone(tz), self.by.astimezone(tz)
+        when = _clock(at) if at.date() == by.date() else f"{_clock(at)} on {at:%a} {at.day} {at:%b}"
+        if self.kept:
+            return f"Promise kept: reached at {when}"
+        return f"Promise missed by {span(self.reached_at - self.by)}: reached at {when}"
+
+
+def keeping(session: CallSession, calls: Iterable[Call], now: datetime) -> Keeping | None:
+    """Was the callback promised on this call kept by ``calls`` (its task's attempts)? None
+    when nothing was promised.
+
+    Kept when a call placed since the promise reached the caller (their leg answered) by the
+    deadline they heard; broken when one reached them only after it, or when the deadline
+    passed with none. A ring they did not answer keeps nothing: they were promised someone
+    to talk to, and the task escalates too until a call connects. A task first judged late
+    (``callback.promise_missed``) can only be reached late, so it reads as broken here too.
+    """
+    if kept(session) is None:
+        return None
+    by = promised(session)[1]
+    made = session.callback_promised_at
+    times = (c.answered_at or c.created_at for c in calls if c.status in REACHED)
+    reached = min((t for t in times if t is not None and (made is None or t >= made)), default=None)
+    verdict = reached <= by if reached is not None else (False if now > by else None)
+    zone_name = callee(session, session.contact)[1]
+    return Keeping(said(session, now), by, zone_name, reached, verdict)
+
+
+def of_task(
+    task: CallbackTask, now: datetime, sessions: Iterable[CallSession] | None = None
+) -> Keeping | None:
+    """The promise the caller heard last among the task's calls (``sessions``: those a
+    viewer may see; all of them by default), kept or not by the task's attempts."""
+    if sessions is None:
+        ids = sorted(task.session_ids)
+        sessions = db.session.scalars(db.select(CallSession).where(CallSession.id.in_(ids)))
+    found = [k for s in sessions if (k := keeping(s, task.attempts, now)) is not None]
+    return max(found, key=lambda k: k.by, default=None)

@@ -38,6 +38,8 @@ class Bucket:
     followed_up: int = 0  # callbacks that reached the customer and got a follow-up
     replies: int = 0  # follow-ups the customer answered (1-5)
     recovered: int = 0  # of which 4-5: "we put it right"
+    promises_decided: int = 0  # callers told by when to expect a callback, now past or reached
+    promises_kept: int = 0  # of which reached by the time they heard
 
     @property
     def nps_score(self) -> float | None:
@@ -67,6 +69,11 @@ class Bucket:
     @property
     def sla_rate(self) -> float | None:
         return _pct(self.sla_met, self.sla_decided)
+
+    @property
+    def promise_rate(self) -> float | None:
+        """Callers reached by the time they were told, in percent of promises decided."""
+        return _pct(self.promises_kept, self.promises_decided)
 
     @property
     def recovery_rate(self) -> float | None:
@@ -147,7 +154,7 @@ class Trends:
 
 
 def compute(user: User, filters: TrendFilters) -> Trends:
-    """Three queries (sessions, answers, callback tasks), aggregated here."""
+    """A few queries (sessions, answers, callback tasks, promises), aggregated here."""
     start = datetime.combine(filters.date_from, time.min, UTC)
     end = datetime.combine(filters.date_to, time.min, UTC) + timedelta(days=1)
     has_answer = exists(
@@ -208,6 +215,12 @@ def compute(user: User, filters: TrendFilters) -> Trends:
                 b.sla_met += first <= due
             elif due < now:
                 b.sla_decided += 1
+    for session_id, kept in (links.promises_kept(id_query, now) if sessions else {}).items():
+        if kept is None:
+            continue  # not reached yet, and not yet late
+        for b in place.get(session_id, []):
+            b.promises_decided += 1
+            b.promises_kept += kept
     agents = _recovery(id_query, place) if sessions else []
     return Trends(
         filters,

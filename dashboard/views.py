@@ -110,6 +110,7 @@ def call_detail(session_id: int) -> Any:
         transcripts=[(r, detail.highlight(r)) for r in session.recordings if r.transcript],
         playable=[r for r in session.recordings if audio.playable(r)],
         callback=callback,
+        promise=links.promise_kept(session, callback),
         steps=detail.timeline(session, callback),
         audit=detail.audit_trail(session),
     )

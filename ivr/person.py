@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import current_app
 from twilio.twiml.voice_response import VoiceResponse
 
 from callbacks import promise
-from core import contacts, events, hours, phones, reachability
+from core import contacts, events, hours, phones
 from core.db import utcnow
 from core.models import CallSession, SurveyOutcome
 from ivr import whisper
@@ -118,17 +118,6 @@ def on_transferred(turn: Turn) -> VoiceResponse:
     return ask_number(turn)
 
 
-def _clock(at: datetime) -> str:
-    """ "8 AM", "3:45 PM": how the time is said."""
-    minutes = f":{at.minute:02d}" if at.minute else ""
-    return f"{at.hour % 12 or 12}{minutes} {'AM' if at.hour < 12 else 'PM'}"
-
-
-def _day(at: datetime, today: datetime) -> str:
-    days = (at.date() - today.date()).days
-    return "today" if days == 0 else "tomorrow" if days == 1 else f"on {at:%A}"
-
-
 def callback_promise(session: CallSession, now: datetime | None = None) -> str:
     """Promise the callback at ``now`` and say by when, in the callee's time: "by 4:15 PM
     today", "tomorrow between 8 AM and 9 AM".
@@ -138,15 +127,8 @@ def callback_promise(session: CallSession, now: datetime | None = None) -> str:
     opened, and a repeated turn says the same again. A later reason (distress in the comment)
     only brings the deadline forward.
     """
-    start, due = promise.record(session, now or utcnow())
-    made = session.callback_promised_at or start  # just recorded: never the fallback
-    tz = reachability.zone(promise.callee(session, session.contact)[1])
-    today, first, last = made.astimezone(tz), start.astimezone(tz), due.astimezone(tz)
-    if start <= made + timedelta(minutes=1):
-        return f"by {_clock(last)} {_day(last, today)}"
-    if first.date() == last.date():
-        return f"{_day(first, today)} between {_clock(first)} and {_clock(last)}"
-    return f"between {_clock(first)} {_day(first, today)} and {_clock(last)} {_day(last, today)}"
+    promise.record(session, now or utcnow())
+    return promise.said(session)
 
 
 def ask_callback(turn: Turn, tries: int = 1) -> VoiceResponse:

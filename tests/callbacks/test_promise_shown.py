@@ -1,0 +1,180 @@
+"""Whether the callback a caller heard promised came in time, where people look: the rule
+(``promise.keeping``), the agent's task page and the supervisors' escalation text."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from callbacks import console, escalation, evaluation, promise
+from callbacks.models import AttemptStatus, CallbackAttempt, CallbackTask
+from core.db import db
+from core.models import CallSession, User
+from simulator.fake_state import FakeTwilio
+from tests.callbacks.conftest import make_task
+from tests.callbacks.test_promise import la, promised_call
+from tests.factories import login
+
+SUPERVISOR_PHONE = "+14155550177"
+
+
+def judged(session_id: int, now: datetime) -> tuple[CallSession, CallbackTask]:
+    """The rules run at ``now`` (inline, or a job late after an outage)."""
+    task = evaluation.evaluate_session(session_id, now=now)
+    assert task is not None
+    session = db.session.get(CallSession, session_id)
+    assert session is not None
+    return session, task
+
+
+def reached(
+    task: CallbackTask, at: datetime, status: AttemptStatus = AttemptStatus.COMPLETED
+) -> None:
+    """A callback attempt whose customer leg answered at ``at`` (or only rang, by status)."""
+    answered = at if status in (AttemptStatus.CONNECTED, AttemptStatus.COMPLETED) else None
+    db.session.add(
+        CallbackAttempt(
+            task_id=task.id,
+            status=status,
+            to_number=task.phone,
+            agent_number="+14155550100",
+            created_at=at - timedelta(minutes=1),
+            answered_at=answered,
+        )
+    )
+    db.session.commit()
+    db.session.refresh(task)
+
+
+# --- the rule ---------------------------------------------------------------------------
+
+
+def test_a_call_that_reached_the_caller_by_the_time_heard_keeps_the_promise(app: Flask) -> None:
+    """ "By 11 AM", reached at 10:40: kept, whenever it is read."""
+    session, task = judged(promised_call(la(10), la(10, 2))[1], la(10, 3))
+    reached(task, la(10, 40))
+    keeping = promise.keeping(session, task.attempts, la(15))
+    assert keeping is not None
+    assert (keeping.said, keeping.kept) == ("by 11 AM today", True)
+    assert keeping.verdict == "Promise kept: reached at 10:40 AM"
+
+
+def test_a_ring_nobody_answered_keeps_nothing(app: Flask) -> None:
+    """Rung at 10:30 with no answer, reached at 1:05 PM: missed by 2 h 5 min."""
+    session, task = judged(promised_call(la(10), la(10, 2))[1], la(10, 3))
+    reached(task, la(10, 30), AttemptStatus.NO_ANSWER)
+    reached(task, la(13, 5))
+    keeping = promise.keeping(session, task.attempts, la(15))
+    assert keeping is not None and keeping.kept is False
+    assert keeping.verdict == "Promise missed by 2 h 5 min: reached at 1:05 PM"
+
+
+def test_a_call_from_before_the_promise_does_not_keep_it(app: Flask) -> None:
+    """A low score's task reached at 9:30; then a call promises "by 11 AM" and merges in: the
+    9:30 call was not the one promised, so by noon the promise is missed."""
+    earlier = make_task(now=la(9, 1), nps=2, ended_at=la(9))
+    reached(earlier, la(9, 30))
+    session, task = judged(promised_call(la(10), la(10, 2))[1], la(10, 3))
+    assert task.id == earlier.id
+    keeping = promise.keeping(session, task.attempts, la(12))
+    assert keeping is not None and keeping.reached_at is None and keeping.kept is False
+    assert keeping.verdict == "Promise missed: not reached by then"
+
+
+def test_before_the_deadline_with_nobody_reached_it_is_still_to_come(app: Flask) -> None:
+    """At 10:50, "by 11 AM" and nobody reached yet: neither kept nor missed."""
+    session, task = judged(promised_call(la(10), la(10, 2))[1], la(10, 3))
+    keeping = promise.keeping(session, task.attempts, la(10, 50))
+    assert keeping is not None and keeping.kept is None and keeping.verdict == ""
+
+
+def test_a_call_without_a_promise_has_nothing_to_keep(app: Flask) -> None:
+    """A low score (nothing said about when): no promise to show."""
+    task = make_task(now=la(10, 3), nps=2, ended_at=la(10, 2))
+    assert task.session is not None
+    assert promise.keeping(task.session, task.attempts, la(12)) is None
+
+
+@pytest.mark.parametrize(
+    ("late", "words"),
+    [
+        (timedelta(minutes=40), "40 min"),
+        (timedelta(hours=2), "2 h"),
+        (timedelta(hours=2, minutes=5, seconds=59), "2 h 5 min"),
+        (timedelta(days=1, hours=3, minutes=1), "1 day 3 h"),
+    ],
+)
+def test_how_late_is_said_to_the_minute(late: timedelta, words: str) -> None:
+    """Lateness in words a person reads at a glance."""
+    assert promise.span(late) == words
+
+
+# --- the agent's task page ------------------------------------------------------------------
+
+
+def task_page(client: Any, agent: User, task: CallbackTask) -> str:
+    login(client, agent)
+    page: str = client.get(f"/callbacks/{task.id}").get_data(as_text=True)
+    return page
+
+
+def test_the_task_page_tells_the_agent_what_the_caller_was_told(
+    app: Flask, client: Any, agent: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 10:30: "Promised to the caller: by 11 AM today", nothing missed yet."""
+    _, task = judged(promised_call(la(10), la(10, 2))[1], la(10, 3))
+    monkeypatch.setattr(console, "utcnow", lambda: la(10, 30))
+    page = task_page(client, agent, task)
+    assert "Promised to the caller:</strong> by 11 AM today (customer time)" in page
+    assert "Promise missed" not in page
+
+
+def test_the_task_page_says_the_promise_was_missed(
+    app: Flask, client: Any, agent: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Judged at 11 PM after an outage, "by 9 PM" was missed before anyone could call."""
+    _, task = judged(promised_call(la(19, 59, 50), la(20))[1], la(23))
+    monkeypatch.setattr(console, "utcnow", lambda: la(23, 5))
+    page = task_page(client, agent, task)
+    assert "Promised to the caller:</strong> by 9 PM today (customer time)" in page
+    assert "Promise missed: not reached by then" in page
+
+
+# --- the supervisors' escalation text ---------------------------------------------------------
+
+
+@pytest.fixture
+def texted(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Supervisors told by text only."""
+    monkeypatch.setitem(app.config, "ESCALATION_WEBHOOK_URL", "")
+    monkeypatch.setitem(app.config, "ESCALATION_SMS_TO", SUPERVISOR_PHONE)
+
+
+def escalation_text(fake_twilio: FakeTwilio, task: CallbackTask, now: datetime) -> str:
+    assert escalation.escalate_if_due(task.id, now=now)
+    fake_twilio.messages.wait()
+    [message] = fake_twilio.messages.all()
+    body: str = message.body
+    return body
+
+
+def test_the_escalation_says_the_promise_was_missed(
+    app: Flask, fake_twilio: FakeTwilio, texted: None
+) -> None:
+    """ "By 9 PM", judged at 11 PM: the text says the caller's promise was broken."""
+    _, task = judged(promised_call(la(19, 59, 50), la(20))[1], la(23))
+    body = escalation_text(fake_twilio, task, la(23))
+    assert body.endswith("Promise missed: the caller was told by 9 PM today (their time).")
+
+
+def test_an_escalation_before_the_time_heard_names_it_without_a_miss(
+    app: Flask, fake_twilio: FakeTwilio, texted: None
+) -> None:
+    """Due 8:59:50 PM, escalated at 8:59:55: the caller still waits for "by 9 PM"."""
+    _, task = judged(promised_call(la(19, 59, 50), la(20))[1], la(20, 0, 30))
+    body = escalation_text(fake_twilio, task, la(20, 59, 55))
+    assert body.endswith(" the caller was told by 9 PM today (their time).")
+    assert "Promise missed" not in body
