@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache
 from threading import Lock
+from typing import TypeVar
 
 from flask import current_app
 from sqlalchemy import Dialect, PoolProxiedConnection, Table, bindparam, exists, select, update
@@ -46,6 +47,7 @@ from replies.answers import read_reply
 
 SESSIONS: Table = CallSession.__table__
 ANSWERS: Table = Answer.__table__
+T = TypeVar("T")
 
 # The session row a known caller's first turn gets, in one statement: the survey's active
 # version pinned, the contact, in progress. No row when the survey has no active version
@@ -90,6 +92,10 @@ STEP_WRITE = (
     update(SESSIONS).where(SESSIONS.c.id == bindparam("session_id")).values(step=bindparam("to"))
 )
 _ANSWER_COLUMNS = [c.name for c in ANSWERS.columns if c.name != "id"]
+_SURVEY_STATE = [
+    select(column).where(SESSIONS.c.id == bindparam("session_id")).scalar_subquery()
+    for column in (SESSIONS.c.outcome, SESSIONS.c.status)
+]
 
 
 @cache
@@ -113,8 +119,10 @@ def _statement(dialect: Dialect, name: str) -> Prepared:
     values = {c: bindparam(prefix + c, type_=ANSWERS.c[c].type) for c in _ANSWER_COLUMNS}
     answer = insert(ANSWERS).values(values).on_conflict_do_nothing()
     if name == "answer":
-        return Prepared.compile(answer, dialect)
-    return Prepared.compile(STEP_WRITE.add_cte(answer.cte("answer")), dialect)
+        # SQLite: the survey's state as written when the answer is stored (see _store).
+        return Prepared.compile(answer.returning(*_SURVEY_STATE), dialect)
+    step = STEP_WRITE.returning(SESSIONS.c.outcome, SESSIONS.c.status)
+    return Prepared.compile(step.add_cte(answer.cte("answer")), dialect)
 
 
 _replies: dict[tuple[int, str, int], tuple[VersionSnapshot, str]] = {}
@@ -151,7 +159,7 @@ def start_new_call(inp: CallInput) -> str | None:
     return _run(lambda conn, cursor, dialect: _start_new_call(conn, cursor, dialect, inp))
 
 
-def _run(turn: Callable[[PoolProxiedConnection, DBAPICursor, Dialect], str | None]) -> str | None:
+def _run(turn: Callable[[PoolProxiedConnection, DBAPICursor, Dialect], T]) -> T:
     """PostgreSQL: each statement commits itself (no BEGIN or COMMIT round trip); READ
     COMMITTED gives each statement its own snapshot either way. SQLite keeps transactions
     (its write gate is held from the first write to the commit)."""
@@ -191,9 +199,15 @@ def plain_answer(inp: CallInput) -> str | None:
     if inp.step != "q" or not (position.isascii() and position.isdecimal()):
         return None
     # Safe to run again: the answer's INSERT keeps the first, the step is set to the same.
-    return _run(
+    served = _run(
         lambda conn, cursor, dialect: _plain_answer(conn, cursor, dialect, inp, int(position))
     )
+    if served is None:
+        return None
+    reply, session_id, told = served
+    if told:  # the survey ended (a hang-up) before the answer was stored: see lifecycle
+        lifecycle.survey_finished(session_id)
+    return reply
 
 
 def _plain_answer(
@@ -202,7 +216,7 @@ def _plain_answer(
     dialect: Dialect,
     inp: CallInput,
     position: int,
-) -> str | None:
+) -> tuple[str, int, bool] | None:
     found = _statement(dialect, "read").first(cursor, {"call_sid": inp.call_sid})
     if found is None:
         return None
@@ -222,8 +236,8 @@ def _plain_answer(
     if reading.value is None or reading.intent is not None or inp.unsure(threshold):
         return None
     reply = _reply(version, "q", position + 1, lambda t: survey.ask_question(t, position + 1))
-    _store(conn, cursor, dialect, inp, session_id, question.id, reading.value, step)
-    return reply
+    told = _store(conn, cursor, dialect, inp, session_id, question.id, reading.value, step)
+    return reply, session_id, told
 
 
 def _store(
@@ -235,7 +249,16 @@ def _store(
     question_id: int,
     value: int,
     step: str | None,
-) -> None:
+) -> bool:
+    """Store the answer; True if the callback rules were told of the survey before it.
+
+    The read before may be stale: a hang-up can end the survey and tell the rules in
+    between. The write says what the survey is as written, in the statement that stores
+    the answer, so no statement is added: on PostgreSQL the step's UPDATE (run even when
+    the step is unchanged) waits for a hang-up's UPDATE of the row or makes it wait, so
+    either this sees the hang-up or the hang-up's evaluation sees this answer; on SQLite
+    the gate lets one writer in at a time, the same either way.
+    """
     # The first answer to a question is kept; a repeated webhook changes nothing.
     answer = {
         "session_id": session_id,
@@ -247,14 +270,15 @@ def _store(
         "attempts": inp.tries,
         "created_at": utcnow(),  # given: a default is not applied inside a WITH (below)
     }
-    if step == inp.step:
-        _statement(dialect, "answer").execute(cursor, answer)
-    elif dialect.name == "postgresql":
+    if dialect.name == "postgresql":
         # One statement committed by itself: no BEGIN, UPDATE and COMMIT round trips.
         named = {f"answer_{name}": given for name, given in answer.items()}
         both = {**named, "session_id": session_id, "to": inp.step}
-        _statement(dialect, "answer and step").execute(cursor, both)
+        state = _statement(dialect, "answer and step").first(cursor, both)
     else:
-        _statement(dialect, "answer").execute(cursor, answer)
-        _statement(dialect, "step").execute(cursor, {"session_id": session_id, "to": inp.step})
+        state = _statement(dialect, "answer").first(cursor, answer)  # None: stored before
+        if step != inp.step:
+            to = {"session_id": session_id, "to": inp.step}
+            _statement(dialect, "step").execute(cursor, to)
     conn.commit()  # on an autocommit connection (PostgreSQL), no round trip
+    return state is not None and lifecycle.rules_were_told(*state)

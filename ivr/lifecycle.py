@@ -66,7 +66,7 @@ def apply_status(session: CallSession, params: Mapping[str, str]) -> bool:
     # A completed survey was handed over by the turn that completed it (complete_survey);
     # a partial one by nobody yet: hung up mid-survey (this UPDATE), opted out or transferred.
     if moved and status.is_final and session.outcome is SurveyOutcome.PARTIAL:
-        survey_finished(session)
+        survey_finished(session.id)
     return moved
 
 
@@ -123,13 +123,35 @@ def _advance(session: CallSession, status: CallStatus, params: Mapping[str, str]
     )
 
 
-def survey_finished(session: CallSession) -> None:
+def survey_finished(session_id: int) -> None:
     """Tell the callback rules, after the session's state is committed.
 
     A failure must never reach the caller; the callbacks sweep catches the session later.
     """
     try:
-        evaluation.on_survey_finished(session.id)
+        evaluation.on_survey_finished(session_id)
     except Exception:
         db.session.rollback()
-        log.exception("could not hand session %s to the callback rules", session.id)
+        log.exception("could not hand session %s to the callback rules", session_id)
+
+
+def rules_were_told(outcome: SurveyOutcome, status: CallStatus) -> bool:
+    """True when, as written, the callback rules were told of this survey already: the
+    goodbye completed it, or the call ended with it partial (``apply_status``)."""
+    return outcome is SurveyOutcome.COMPLETED or (
+        outcome is SurveyOutcome.PARTIAL and status.is_final
+    )
+
+
+# A caller who answers and hangs up at once sends the answer's turn and the hang-up's
+# status callback together; the hang-up may end the survey and tell the rules before the
+# turn's answer is committed. The turn that stored an answer looks at the survey as
+# written once its answer is committed (the hot path: its write returns it) and, if the
+# rules were told already, tells them again; evaluation is idempotent, so an answer both
+# saw opens one task. Deferring the hang-up's evaluation instead would only narrow the
+# window (a stalled or retried turn lands later still) and delay every hang-up's task.
+def answered(session: CallSession) -> None:
+    """After a turn committed an answer: tell the rules again if they were told before it."""
+    db.session.refresh(session, ["outcome", "status"])
+    if rules_were_told(session.outcome, session.status):
+        survey_finished(session.id)

@@ -78,7 +78,9 @@ def handle(inp: CallInput) -> VoiceResponse:
     session.step = inp.step
     db.session.commit()  # the turn's one commit; jobs are enqueued only after it
     if turn.finished:
-        lifecycle.survey_finished(session)
+        lifecycle.survey_finished(session.id)
+    elif turn.answered:
+        lifecycle.answered(session)
     return reply
 
 
@@ -278,6 +280,7 @@ def store_answer(
     existing = next((a for a in turn.session.answers if a.question_id == question.id), None)
     if existing is not None:
         return existing
+    turn.answered = True
     answer = Answer(
         session_id=turn.session.id,
         question_id=question.id,

@@ -90,6 +90,8 @@ class Turn:
     lead: str | None = None
     # Set by ``finish``: the callback rules hear of it once the turn has committed.
     finished: bool = False
+    # Set by ``store_answer``: a new answer, which the rules may not have seen (lifecycle).
+    answered: bool = False
 
     @property
     def unsure(self) -> bool:
