@@ -20,7 +20,7 @@ from core.db import db, utcnow
 from core.twilio_rest import public_url, twilio_client
 from texts import consent
 from texts.models import Direction, TextMessage
-from texts.status import adopt_placeholder, advance
+from texts.status import adopt_placeholder, advance, give_up
 
 log = logging.getLogger(__name__)
 
@@ -73,17 +73,16 @@ def send_text(
             to=number,
             from_=current_app.config["TWILIO_PHONE_NUMBER"],
             body=body,
-            status_callback=public_url(STATUS_PATH),
+            # Names the text: a callback can find it even if this call's answer is lost.
+            status_callback=public_url(f"{STATUS_PATH}?text={message.id}"),
         )
     except TwilioRestException as exc:
         log.warning("Twilio refused the text to %s: %s", number, exc.msg)
-        message.status, message.error_code = "failed", str(exc.code or "")[:8] or None
-        db.session.commit()
+        give_up(message, str(exc.code or "") or None)
         return message
     except requests.RequestException:
         log.exception("could not reach Twilio to text %s", number)
-        message.status = "failed"
-        db.session.commit()
+        give_up(message)
         return message
     _attach(message, sent.sid or "", sent.status or "queued")
     events.record(

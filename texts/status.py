@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from core import events, forward
@@ -68,16 +69,50 @@ def _take_outcome(message: TextMessage, sid: str) -> None:
         event.data = {**event.data, "message_id": message.id}
 
 
-def on_status_callback(params: Mapping[str, str]) -> TextMessage | None:
+def give_up(message: TextMessage, error_code: str | None = None) -> None:
+    """``messages.create`` failed: the text is "failed", unless Twilio reported on it
+    meanwhile (it may have accepted the text and lost only its answer to us: ``claim``)."""
+    forward.move_forward(
+        TextMessage.status,
+        (TextMessage.id == message.id) & TextMessage.sid.is_(None),
+        "failed",
+        among=("pending",),
+        rank=_rank,
+        copy=message,
+        values={"error_code": error_code[:8] if error_code else None},
+    )
+    db.session.commit()
+
+
+def claim(text_id: int, sid: str, status: str, error_code: str | None) -> bool:
+    """The text ``text_id`` (named by the callback's URL) has no sid yet: it takes ``sid``
+    and Twilio's ``status``; True if it did.
+
+    ``send_text`` may never learn the sid (``messages.create`` failed after Twilio
+    accepted the text): the callback names the text, so no placeholder is left behind
+    beside it, and Twilio's word replaces a "failed" that only meant our answer was lost.
+    """
+    result = db.session.execute(
+        update(TextMessage)
+        .where(TextMessage.id == text_id, TextMessage.sid.is_(None))
+        .where(TextMessage.direction == Direction.OUTBOUND)
+        .values(sid=sid, status=status, error_code=error_code[:8] if error_code else None)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def on_status_callback(params: Mapping[str, str], text_id: int | None = None) -> TextMessage | None:
     """Apply one ``/twilio/sms/status`` request; a repeat or a late one changes nothing.
 
     The callback can arrive before ``messages.create`` has answered us (Twilio queues the
-    text at once), so an unknown MessageSid gets a placeholder row that ``send_text`` folds
+    text at once): the text its URL names (``text_id``) takes the sid; a callback naming
+    none (sent before URLs named the text) gets a placeholder row that ``send_text`` folds
     into the real one when it learns the sid; a callback racing that fold tries again.
     """
     for _ in range(3):
         try:
-            return _apply(params)
+            return _apply(params, text_id)
         except IntegrityError:
             db.session.rollback()
     log.error(
@@ -88,12 +123,15 @@ def on_status_callback(params: Mapping[str, str]) -> TextMessage | None:
     return None
 
 
-def _apply(params: Mapping[str, str]) -> TextMessage:
+def _apply(params: Mapping[str, str], text_id: int | None) -> TextMessage:
     sid = params["MessageSid"]
     status = params["MessageStatus"]
     error_code = params.get("ErrorCode") or None
     moved = advance(sid, status, error_code)
     message = _find(sid)
+    if message is None and text_id is not None:
+        moved = claim(text_id, sid, status, error_code)
+        message = _find(sid)  # claimed, or by another callback or send_text meanwhile
     if message is None:
         placeholder = TextMessage(
             sid=sid,

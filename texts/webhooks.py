@@ -56,5 +56,13 @@ def status_callback() -> Response:
         params = clean(request.form, ("MessageSid", "MessageStatus"))
     except BadParameter as exc:
         return bad_request(exc)
-    status.on_status_callback(params)
+    status.on_status_callback(params, _text_id(request.args.get("text", "")))
     return Response(status=204)
+
+
+def _text_id(given: str) -> int | None:
+    """The text ``send_text`` named in the callback's URL; None if none (or not an id)."""
+    if not (given.isascii() and given.isdigit() and len(given) <= 18):
+        return None
+    value = int(given)
+    return value if 0 < value < 2**31 else None  # ids are 32-bit integers
