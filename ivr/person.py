@@ -81,6 +81,7 @@ def transfer_available(now: datetime | None = None) -> bool:
 
 def offer_human(turn: Turn) -> VoiceResponse:
     turn.session.asked_for_human = True
+    turn.answered = True  # a hang-up may have told the rules before this was stored
     events.record("caller.asked_for_human", session=turn.session)
     if transfer_available():
         whisper.remember(turn.session.id, turn.inp.speech)
@@ -109,6 +110,7 @@ def on_transferred(turn: Turn) -> VoiceResponse:
         turn.session.outcome = SurveyOutcome.PARTIAL
         return turn.hangup("Thank you for calling. Goodbye.")
     turn.session.wants_callback = True
+    turn.answered = True
     events.record(
         "caller.transfer_unanswered",
         session=turn.session,

@@ -90,7 +90,8 @@ class Turn:
     lead: str | None = None
     # Set by ``finish``: the callback rules hear of it once the turn has committed.
     finished: bool = False
-    # Set by ``store_answer``: a new answer, which the rules may not have seen (lifecycle).
+    # Set when the turn stores what the callback rules read (an answer, a person asked
+    # for): a hang-up may have told them before it was committed (lifecycle.answered).
     answered: bool = False
 
     @property

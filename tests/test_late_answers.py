@@ -213,3 +213,18 @@ def test_evaluating_again_changes_nothing(app: Flask, told: list[int]) -> None:
     assert [t.id for t in tasks()] == [task.id]
     assert db.session.scalar(db.select(db.func.count()).select_from(Event)) == events
     assert len(app.extensions["redis"].keys("*")) == queued
+
+
+def test_person_asked_for_after_the_hang_up_was_evaluated_opens_one_task(
+    app: Flask, told: list[int]
+) -> None:
+    """The caller presses * for a person and hangs up at once; the hang-up ended the survey
+    and was evaluated before the request was written: the turn tells the rules again."""
+    session_id = under_way(app, 0)
+    with committed_before_my_first_write(app, WRITES, in_own_context(app, hang_up)) as raced:
+        answer(app, 0, "*")
+    assert raced.is_set()
+    assert the_session().asked_for_human
+    found = tasks()
+    assert len(found) == 1 and "asked_for_human" in reasons(found[0])
+    assert told == [session_id, session_id]
