@@ -19,6 +19,9 @@ from core import contacts, events, queues
 from core.db import db, utcnow
 from core.models import CallbackRules, CallSession, Contact, Event, QuestionKind
 
+# The event that marks a session judged (the sweep looks for sessions without one).
+EVALUATED = "callback.evaluated"
+
 log = logging.getLogger(__name__)
 
 
@@ -89,7 +92,7 @@ def evaluate_session(session_id: int, now: datetime | None = None) -> CallbackTa
             _note_missed_promise(session, now)
         task, changed = _open_or_merge(task, session, contact, decision, now)
     events.record(
-        "callback.evaluated",
+        EVALUATED,
         session=session,
         data={
             "phase": phase,
@@ -161,7 +164,7 @@ def _judged_before(session: CallSession) -> bool:
         db.session.scalar(
             db.select(Event.id)
             .where(Event.session_id == session.id)
-            .where(Event.kind == "callback.evaluated")
+            .where(Event.kind == EVALUATED)
             .limit(1)
         )
         is not None

@@ -17,7 +17,6 @@ from core.models import CallSession, Event, Recording, RecordingStatus, SurveyOu
 # the sweep leaves them alone, and re-reading their comments (``flask comments
 # reanalyse``) corrects the record without opening a task.
 CALLBACK_WINDOW = timedelta(days=1)
-EVALUATED = "callback.evaluated"
 SETTLE = timedelta(minutes=2)  # the survey's own end-of-call evaluation goes first
 LONGEST_CALL = timedelta(hours=1)  # a survey "in progress" for longer lost its end
 
@@ -61,7 +60,9 @@ def unevaluated(now: datetime) -> list[int]:
     it); and a survey still "in progress" long after any call ends (its final status
     callback was lost), judged on the answers it has.
     """
-    evaluated = exists().where(Event.session_id == CallSession.id).where(Event.kind == EVALUATED)
+    evaluated = (
+        exists().where(Event.session_id == CallSession.id).where(Event.kind == evaluation.EVALUATED)
+    )
     # evaluation.evaluate_session marks each phase it judged with this dedupe key.
     analysis_key = literal("callback-evaluated:") + cast(CallSession.id, String) + ":analysis"
     comment_judged = exists().where(Event.dedupe_key == analysis_key)
