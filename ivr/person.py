@@ -154,6 +154,7 @@ def on_offer(turn: Turn) -> VoiceResponse:
     if wants is None and turn.inp.tries < MAX_TRIES:
         return ask_callback(turn, turn.inp.tries + 1)
     turn.session.wants_callback = bool(wants)
+    turn.answered = True
     if not wants:
         return ask_texts_or_finish(turn)
     return ask_number(turn)
@@ -177,6 +178,7 @@ def on_number(turn: Turn) -> VoiceResponse:
         choice = "1"
     if choice == "1" or (choice != "2" and turn.inp.tries >= MAX_TRIES):
         turn.session.callback_number = turn.session.customer_number
+        turn.answered = True
         return ask_when(turn)
     if choice == "2":
         return ask_new_number(turn)
@@ -212,6 +214,7 @@ def on_new_number(turn: Turn) -> VoiceResponse:
             return ask_new_number(turn, turn.inp.tries + 1)
         turn.say("We'll use the number you are calling from.")
         turn.session.callback_number = turn.session.customer_number
+        turn.answered = True
         return ask_when(turn)
     turn.gather(
         f"You entered {spoken_digits(number)}. Press 1 if that is correct, or 2 to enter it again.",
@@ -228,6 +231,7 @@ def on_confirm_number(turn: Turn) -> VoiceResponse:
     if parse_yes_no(turn.inp.digits, turn.inp.speech) and number:
         turn.session.callback_number = number
         contacts.set_callback_number(turn.session.contact, number)
+        turn.answered = True
         return ask_when(turn)
     return ask_new_number(turn)
 
@@ -260,6 +264,7 @@ def on_when(turn: Turn) -> VoiceResponse:
     if when is None and turn.inp.tries < MAX_TRIES:
         return ask_when(turn, turn.inp.tries + 1)
     turn.session.callback_preference = when or "now"
+    turn.answered = True
     by_when = callback_promise(turn.session)
     return ask_texts_or_finish(turn, f"Someone from our team will call you back {by_when}.")
 

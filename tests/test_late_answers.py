@@ -228,3 +228,20 @@ def test_person_asked_for_after_the_hang_up_was_evaluated_opens_one_task(
     found = tasks()
     assert len(found) == 1 and "asked_for_human" in reasons(found[0])
     assert told == [session_id, session_id]
+
+
+def test_callback_accepted_after_the_hang_up_was_evaluated_opens_one_task(
+    app: Flask, told: list[int]
+) -> None:
+    """All answers fine, then "yes, call me back" (1) pressed as the caller hangs up; the
+    hang-up was served and evaluated first (nothing to call about then): the offer's turn
+    tells the rules again and the callback the caller asked for is opened."""
+    session_id = under_way(app, 3)
+    hang_up(app)
+    assert tasks() == []
+    reply = post(app, f"{SURVEY}?step=offer&try=1", {**CALL, "Digits": "1"})
+    assert reply.status_code == 200
+    assert the_session().wants_callback
+    found = tasks()
+    assert len(found) == 1 and "callback_requested" in reasons(found[0])
+    assert told == [session_id, session_id]
