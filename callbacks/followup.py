@@ -27,7 +27,6 @@ from sqlalchemy import update
 from callbacks import evaluation, states
 from callbacks.models import (
     RECOVERED_FROM,
-    AttemptStatus,
     CallbackAttempt,
     CallbackTask,
     FollowUp,
@@ -35,7 +34,7 @@ from callbacks.models import (
     TaskState,
 )
 from callbacks.models import FollowUpStatus as F
-from callbacks.policy import sla_minutes, task_zone, window
+from callbacks.policy import reached, sla_minutes, task_zone, window
 from core import contacts, events, hours, queues, reachability
 from core.db import db, utcnow
 from core.models import QuestionKind
@@ -47,7 +46,6 @@ QUESTION = "Did we put it right?"
 # Outcomes after which we ask: the customer was reached and the agent thinks it is settled
 # or has a next step. Declined, wrong number and unreached calls are never followed up.
 FOLLOW_UP_OUTCOMES = frozenset({"resolved", "follow_up"})
-REACHED = (AttemptStatus.CONNECTED, AttemptStatus.COMPLETED)  # the customer's leg answered
 CHANNELS = ("sms", "voice")
 SWEEP_GRACE = timedelta(minutes=1)  # the scheduled job goes first
 STALE_SENDING = timedelta(minutes=10)
@@ -73,8 +71,8 @@ def for_task(task_id: int) -> FollowUp | None:
 
 
 def reaching_attempt(task: CallbackTask) -> CallbackAttempt | None:
-    """The latest call of the task in which the customer answered."""
-    return next((a for a in reversed(task.attempts) if a.status in REACHED), None)
+    """The latest call of the task that reached the customer (``policy.reached``)."""
+    return next((a for a in reversed(task.attempts) if reached(a.status, a.outcome)), None)
 
 
 def job_id(follow_up: FollowUp, suffix: str = "") -> str:

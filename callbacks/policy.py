@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
-from callbacks.models import CallbackTask, Priority, TaskState
+from callbacks.models import AttemptStatus, CallbackTask, Priority, TaskState
 from core import hours, reachability
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,14 @@ OUTCOMES = {
 }
 FINAL_OUTCOMES = {"resolved", "wrong_number", "declined"}
 UNREACHED_OUTCOMES = {"voicemail", "no_answer"}
+ANSWERED = frozenset({AttemptStatus.CONNECTED.value, AttemptStatus.COMPLETED.value})
+
+
+def reached(status: str, outcome: str | None) -> bool:
+    """Did this call reach the caller? Their leg answered (``ANSWERED``) and the agent did not
+    find voicemail or nobody there (``UNREACHED_OUTCOMES``, which the task retries). The one
+    rule for the promise kept (``promise``) and the follow-up asked (``followup``)."""
+    return status in ANSWERED and outcome not in UNREACHED_OUTCOMES
 
 
 def window() -> hours.Window:

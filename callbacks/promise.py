@@ -27,16 +27,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from callbacks.models import AttemptStatus, CallbackTask, Priority
-from callbacks.policy import sla_minutes, window, zone
+from callbacks.models import CallbackTask, Priority
+from callbacks.policy import reached, sla_minutes, window, zone
 from core import hours, reachability
 from core.db import db
 from core.models import CallSession, Contact
 
 PROMISED = Priority.HIGH  # what asking for a person opens (``callbacks.rules``)
 ROUND_UP = timedelta(minutes=5)  # "by 4:15 PM", not "by 4:13 PM"
-# The customer's leg answered: the "connected call" that also stops the task's escalation.
-REACHED = (AttemptStatus.CONNECTED.value, AttemptStatus.COMPLETED.value)
 
 
 def callee(session: CallSession, contact: Contact | None) -> tuple[str, str]:
@@ -172,6 +170,8 @@ class Call(Protocol):
     @property
     def status(self) -> str: ...
     @property
+    def outcome(self) -> str | None: ...
+    @property
     def created_at(self) -> datetime | None: ...
     @property
     def answered_at(self) -> datetime | None: ...
@@ -207,21 +207,22 @@ def keeping(session: CallSession, calls: Iterable[Call], now: datetime) -> Keepi
     """Was the callback promised on this call kept by ``calls`` (its task's attempts)? None
     when nothing was promised.
 
-    Kept when a call placed since the promise reached the caller (their leg answered) by the
-    deadline they heard; broken when one reached them only after it, or when the deadline
-    passed with none. A ring they did not answer keeps nothing: they were promised someone
-    to talk to, and the task escalates too until a call connects. A task first judged late
-    (``callback.promise_missed``) can only be reached late, so it reads as broken here too.
+    Kept when a call placed since the promise reached the caller (``policy.reached``: their
+    leg answered, and it was not voicemail) by the deadline they heard; broken when one
+    reached them only after it, or when the deadline passed with none. A ring they did not
+    answer, or a message left, keeps nothing: they were promised someone to talk to, and the
+    task retries too. A task first judged late (``callback.promise_missed``) can only be
+    reached late, so it reads as broken here too.
     """
     if kept(session) is None:
         return None
     by = promised(session)[1]
     made = session.callback_promised_at
-    times = (c.answered_at or c.created_at for c in calls if c.status in REACHED)
-    reached = min((t for t in times if t is not None and (made is None or t >= made)), default=None)
-    verdict = reached <= by if reached is not None else (False if now > by else None)
+    times = (c.answered_at or c.created_at for c in calls if reached(c.status, c.outcome))
+    first = min((t for t in times if t is not None and (made is None or t >= made)), default=None)
+    verdict = first <= by if first is not None else (False if now > by else None)
     zone_name = callee(session, session.contact)[1]
-    return Keeping(said(session, now), by, zone_name, reached, verdict)
+    return Keeping(said(session, now), by, zone_name, first, verdict)
 
 
 def of_task(

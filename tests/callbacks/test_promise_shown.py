@@ -31,14 +31,19 @@ def judged(session_id: int, now: datetime) -> tuple[CallSession, CallbackTask]:
 
 
 def reached(
-    task: CallbackTask, at: datetime, status: AttemptStatus = AttemptStatus.COMPLETED
+    task: CallbackTask,
+    at: datetime,
+    status: AttemptStatus = AttemptStatus.COMPLETED,
+    outcome: str | None = None,
 ) -> None:
-    """A callback attempt whose customer leg answered at ``at`` (or only rang, by status)."""
+    """A callback attempt whose customer leg answered at ``at`` (or only rang, by status),
+    with the outcome the agent recorded for it, if any."""
     answered = at if status in (AttemptStatus.CONNECTED, AttemptStatus.COMPLETED) else None
     db.session.add(
         CallbackAttempt(
             task_id=task.id,
             status=status,
+            outcome=outcome,
             to_number=task.phone,
             agent_number="+14155550100",
             created_at=at - timedelta(minutes=1),
@@ -67,6 +72,19 @@ def test_a_ring_nobody_answered_keeps_nothing(app: Flask) -> None:
     session, task = judged(promised_call(la(10), la(10, 2))[1], la(10, 3))
     reached(task, la(10, 30), AttemptStatus.NO_ANSWER)
     reached(task, la(13, 5))
+    keeping = promise.keeping(session, task.attempts, la(15))
+    assert keeping is not None and keeping.kept is False
+    assert keeping.verdict == "Promise missed by 2 h 5 min: reached at 1:05 PM"
+
+
+def test_a_message_left_on_voicemail_keeps_nothing(app: Flask) -> None:
+    """Voicemail picked up at 10:40 (the task retries it as unreached), the caller answered
+    at 1:05 PM: "by 11 AM" was missed by 2 h 5 min, not kept at 10:40."""
+    session, task = judged(promised_call(la(10), la(10, 2))[1], la(10, 3))
+    reached(task, la(10, 40), outcome="voicemail")
+    early = promise.keeping(session, task.attempts, la(10, 50))
+    assert early is not None and early.kept is None and early.verdict == ""
+    reached(task, la(13, 5), outcome="resolved")
     keeping = promise.keeping(session, task.attempts, la(15))
     assert keeping is not None and keeping.kept is False
     assert keeping.verdict == "Promise missed by 2 h 5 min: reached at 1:05 PM"
