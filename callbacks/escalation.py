@@ -88,6 +88,10 @@ def notify(task: CallbackTask, now: datetime) -> dict[str, bool]:
         f"({', '.join(task.reason_codes)}); now {body['priority']}."
     )
     if body["promised"]:
-        broken = "Promise missed: " if body["promise_missed"] else ""
-        text += f" {broken}the caller was told {body['promised']} (their time)."
+        told = f"was told {body['promised']} (their time)."
+        text += (
+            f" Promise missed: the caller {told}"
+            if body["promise_missed"]
+            else f" The caller {told}"
+        )
     return notify_supervisors(body, text, "Callback missed its SLA")

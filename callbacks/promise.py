@@ -229,9 +229,15 @@ def of_task(
     task: CallbackTask, now: datetime, sessions: Iterable[CallSession] | None = None
 ) -> Keeping | None:
     """The promise the caller heard last among the task's calls (``sessions``: those a
-    viewer may see; all of them by default), kept or not by the task's attempts."""
+    viewer may see; all of them by default), kept or not by the task's attempts.
+
+    A task merged from several calls carries each call's promise; the last one said is the
+    one in force (the caller was told it most recently, whether it came sooner or later than
+    the one before), so it is missed when nobody reached the caller by its deadline.
+    """
     if sessions is None:
         ids = sorted(task.session_ids)
         sessions = db.session.scalars(db.select(CallSession).where(CallSession.id.in_(ids)))
-    found = [k for s in sessions if (k := keeping(s, task.attempts, now)) is not None]
-    return max(found, key=lambda k: k.by, default=None)
+    heard = [s for s in sessions if kept(s) is not None]
+    last = max(heard, key=lambda s: (s.callback_promised_at or promised(s)[0], s.id), default=None)
+    return None if last is None else keeping(last, task.attempts, now)

@@ -194,5 +194,39 @@ def test_an_escalation_before_the_time_heard_names_it_without_a_miss(
     """Due 8:59:50 PM, escalated at 8:59:55: the caller still waits for "by 9 PM"."""
     _, task = judged(promised_call(la(19, 59, 50), la(20))[1], la(20, 0, 30))
     body = escalation_text(fake_twilio, task, la(20, 59, 55))
-    assert body.endswith(" the caller was told by 9 PM today (their time).")
+    assert body.endswith("; now urgent. The caller was told by 9 PM today (their time).")
     assert "Promise missed" not in body
+
+
+# --- a task merged from two calls, each with its promise --------------------------------------
+
+
+def promised_twice() -> CallbackTask:
+    """At 10 AM the caller is told "tomorrow between 8 AM and 9 AM"; at 11 AM, calling again,
+    "by 12 PM today": one task, due at noon."""
+    _, first = judged(promised_call(la(10), la(10, 2), preference="tomorrow")[1], la(10, 3))
+    _, task = judged(promised_call(la(11), la(11, 2))[1], la(11, 3))
+    assert task.id == first.id
+    return task
+
+
+def test_the_task_page_shows_the_promise_heard_last(
+    app: Flask, client: Any, agent: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reached at 1 PM: "by 12 PM today", said last, was missed; tomorrow's window, said
+    first, is not the one the caller waits on."""
+    task = promised_twice()
+    reached(task, la(13))
+    monkeypatch.setattr(console, "utcnow", lambda: la(13, 5))
+    page = task_page(client, agent, task)
+    assert "Promised to the caller:</strong> by 12 PM today (customer time)" in page
+    assert "Promise missed by 1 h: reached at 1 PM" in page
+    assert "Promise kept" not in page and "tomorrow between" not in page
+
+
+def test_the_escalation_of_a_merged_task_says_its_last_promise_was_missed(
+    app: Flask, fake_twilio: FakeTwilio, texted: None
+) -> None:
+    """Escalated at 12:10 PM with nobody reached: "by 12 PM today", heard last, has passed."""
+    body = escalation_text(fake_twilio, promised_twice(), la(12, 10))
+    assert body.endswith("Promise missed: the caller was told by 12 PM today (their time).")
