@@ -181,6 +181,12 @@ def _follow_up_summary(row: FollowUp | None) -> FollowUpSummary | None:
     )
 
 
+def _attempt(a: CallbackAttempt) -> Attempt:
+    return Attempt(
+        a.agent_id, a.status.value, a.outcome or None, a.created_at, a.ended_at, a.answered_at
+    )
+
+
 def _summary(
     task: CallbackTask,
     attempts: Iterable[CallbackAttempt] = (),
@@ -199,41 +205,39 @@ def _summary(
         due_at=task.due_at,
         first_attempt_at=task.first_attempt_at,
         closed_at=task.closed_at,
-        attempts=tuple(
-            Attempt(
-                a.agent_id,
-                a.status.value,
-                a.outcome or None,
-                a.created_at,
-                a.ended_at,
-                a.answered_at,
-            )
-            for a in attempts
-        ),
+        attempts=tuple(_attempt(a) for a in attempts),
         follow_up=_follow_up_summary(follow_up),
     )
 
 
+# Ids per IN list: psycopg refuses a statement with more than 65,535 parameters.
+CHUNK = 5000
+
+
+def _chunks(ids: Sequence[int]) -> list[Sequence[int]]:
+    return [ids[start : start + CHUNK] for start in range(0, len(ids), CHUNK)]
+
+
 def _newest_tasks(session_ids: Sequence[int]) -> dict[int, CallbackTask]:
-    """Session id -> the newest task it is linked to (the one the loop is on); one query."""
-    if not session_ids:
-        return {}
-    links = _links()
-    rows = db.session.execute(
-        select(links.c.session_id, CallbackTask)
-        .join(CallbackTask, CallbackTask.id == links.c.task_id)
-        .where(links.c.session_id.in_(list(session_ids)))
-    ).all()
+    """Session id -> the newest task it is linked to (the one the loop is on); one query per
+    ``CHUNK`` sessions."""
     newest: dict[int, CallbackTask] = {}
-    for session_id, task in rows:
-        current = newest.get(session_id)
-        if current is None or (task.created_at, task.id) > (current.created_at, current.id):
-            newest[session_id] = task
+    for chunk in _chunks(list(session_ids)):
+        links = _links()
+        rows = db.session.execute(
+            select(links.c.session_id, CallbackTask)
+            .join(CallbackTask, CallbackTask.id == links.c.task_id)
+            .where(links.c.session_id.in_(chunk))
+        ).all()
+        for session_id, task in rows:
+            current = newest.get(session_id)
+            if current is None or (task.created_at, task.id) > (current.created_at, current.id):
+                newest[session_id] = task
     return newest
 
 
 def summaries(session_ids: Sequence[int]) -> dict[int, TaskSummary]:
-    """Each session's newest linked task (no attempts), in one query for any number."""
+    """Each session's newest linked task (no attempts), one query per ``CHUNK`` sessions."""
     return {sid: _summary(task) for sid, task in _newest_tasks(session_ids).items()}
 
 
@@ -266,24 +270,33 @@ def promise_kept(
 
 def promises_kept(session_ids: Select[Any], now: datetime | None = None) -> dict[int, bool | None]:
     """Session id -> whether the callback promised on it was kept (None: still to come), for
-    the sessions among these that promised one; three queries for any number."""
-    sessions = db.session.scalars(
-        select(CallSession)
-        .where(CallSession.id.in_(session_ids), CallSession.callback_promised_at.is_not(None))
-        .options(selectinload(CallSession.contact))
-    ).all()
-    tasks = _newest_tasks([s.id for s in sessions])
-    calls: dict[int, list[CallbackAttempt]] = {}
-    for attempt in db.session.scalars(
-        select(CallbackAttempt).where(CallbackAttempt.task_id.in_([t.id for t in tasks.values()]))
-    ):
-        calls.setdefault(attempt.task_id, []).append(attempt)
+    the sessions among these that promised one; ``CHUNK`` sessions at a time (three queries
+    each), so a range of any size binds and holds a bounded number of rows."""
     now = now or utcnow()
-    found = [
-        promise.keeping(s, calls.get(tasks[s.id].id, []) if s.id in tasks else [], now)
-        for s in sessions
-    ]
-    return {s.id: k.kept for s, k in zip(sessions, found, strict=True) if k is not None}
+    promised = db.session.scalars(
+        select(CallSession.id)
+        .where(CallSession.id.in_(session_ids), CallSession.callback_promised_at.is_not(None))
+        .order_by(CallSession.id)
+    ).all()
+    found: dict[int, bool | None] = {}
+    for chunk in _chunks(promised):
+        tasks = _newest_tasks(chunk)
+        calls: dict[int, list[Attempt]] = {}
+        task_ids = sorted({t.id for t in tasks.values()})
+        for a in db.session.scalars(
+            select(CallbackAttempt).where(CallbackAttempt.task_id.in_(task_ids))
+        ):
+            calls.setdefault(a.task_id, []).append(_attempt(a))
+        for session in db.session.scalars(
+            select(CallSession)
+            .where(CallSession.id.in_(chunk))
+            .options(selectinload(CallSession.contact))
+        ):
+            task = tasks.get(session.id)
+            keeping = promise.keeping(session, calls.get(task.id, []) if task else [], now)
+            if keeping is not None:
+                found[session.id] = keeping.kept
+    return found
 
 
 # --- filters: SQL conditions on CallSession --------------------------------------------

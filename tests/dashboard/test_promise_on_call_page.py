@@ -90,11 +90,13 @@ def promised_from(phone: str, said: datetime) -> CallbackTask:
     return task
 
 
+@pytest.mark.parametrize("chunk", [links.CHUNK, 2])
 def test_trends_count_the_promises_kept_out_of_those_decided(
-    app: Flask, signed_in: Any, monkeypatch: pytest.MonkeyPatch
+    app: Flask, signed_in: Any, monkeypatch: pytest.MonkeyPatch, chunk: int
 ) -> None:
     """At 10:50: "by 10 AM" reached at 9:30 (kept), "by 10 AM" nobody reached (missed), and
-    "by 11:30 AM" still to come (not counted): 50%, 1 of 2."""
+    "by 11:30 AM" still to come (not counted): 50%, 1 of 2; the same read two at a time."""
+    monkeypatch.setattr(links, "CHUNK", chunk)
     reached(promised_from("+14155550201", la(9)), la(9, 30))
     promised_from("+14155550202", la(9))
     promised_from("+14155550203", la(10, 30))
@@ -102,3 +104,12 @@ def test_trends_count_the_promises_kept_out_of_those_decided(
     html = signed_in.get("/dashboard/trends?from=2025-06-01&to=2025-06-03").get_data(as_text=True)
     assert 'data-kpi="promises">50.0%<' in html
     assert "1 of 2 promises" in html
+
+
+def test_more_sessions_than_a_statement_can_bind_are_looked_up_in_chunks(app: Flask) -> None:
+    """70,000 sessions (PostgreSQL binds at most 65,535 parameters): the one with a task is
+    found, no error."""
+    task = make_task(now=la(10, 3), nps=2, ended_at=la(10, 2))
+    assert task.session_id is not None
+    ids = [task.session_id, *range(10**6, 10**6 + 70_000)]
+    assert list(links.summaries(ids)) == [task.session_id]
