@@ -84,18 +84,20 @@ def give_up(message: TextMessage, error_code: str | None = None) -> None:
     db.session.commit()
 
 
-def claim(text_id: int, sid: str, status: str, error_code: str | None) -> bool:
-    """The text ``text_id`` (named by the callback's URL) has no sid yet: it takes ``sid``
-    and Twilio's ``status``; True if it did.
+def claim(text_id: int, number: str, sid: str, status: str, error_code: str | None) -> bool:
+    """The text ``text_id`` (named by the callback's URL) to ``number`` (the callback's
+    ``To``) has no sid yet: it takes ``sid`` and Twilio's ``status``; True if it did.
 
     ``send_text`` may never learn the sid (``messages.create`` failed after Twilio
     accepted the text): the callback names the text, so no placeholder is left behind
     beside it, and Twilio's word replaces a "failed" that only meant our answer was lost.
+    The number must match too: a callback for another message, naming a text id it was
+    not sent for, cannot take over a pending text to someone else.
     """
     result = db.session.execute(
         update(TextMessage)
         .where(TextMessage.id == text_id, TextMessage.sid.is_(None))
-        .where(TextMessage.direction == Direction.OUTBOUND)
+        .where(TextMessage.direction == Direction.OUTBOUND, TextMessage.number == number)
         .values(sid=sid, status=status, error_code=error_code[:8] if error_code else None)
         .execution_options(synchronize_session=False)
     )
@@ -130,7 +132,7 @@ def _apply(params: Mapping[str, str], text_id: int | None) -> TextMessage:
     moved = advance(sid, status, error_code)
     message = _find(sid)
     if message is None and text_id is not None:
-        moved = claim(text_id, sid, status, error_code)
+        moved = claim(text_id, params.get("To", ""), sid, status, error_code)
         message = _find(sid)  # claimed, or by another callback or send_text meanwhile
     if message is None:
         placeholder = TextMessage(

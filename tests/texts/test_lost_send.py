@@ -50,10 +50,10 @@ class LostAnswer:
         raise requests.ConnectionError("connection reset before Twilio's answer")
 
 
-def report(app: Flask, url: str, value: str) -> None:
+def report(app: Flask, url: str, value: str, to: str = CUSTOMER) -> None:
     """Twilio's status callback for the text, posted to the URL it was given."""
     path = url.removeprefix(app.config["PUBLIC_BASE_URL"])
-    params = {"MessageSid": SID, "MessageStatus": value, "To": CUSTOMER}
+    params = {"MessageSid": SID, "MessageStatus": value, "To": to}
     with app.app_context():
         assert twilio_post(app.test_client(), app, path, params).status_code == 204
         db.session.remove()
@@ -114,3 +114,15 @@ def test_a_send_twilio_never_accepted_stays_failed(
     message = send(app, monkeypatch, LostAnswer())
     assert message.status == "failed"
     assert the_texts() == [(None, "failed", message.session_id)]
+
+
+def test_a_callback_for_another_number_does_not_take_over_the_text(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A callback naming this text but sent to someone else: the text keeps its own status
+    and gets no sid; what was reported is kept apart, on its own row, for its own sid."""
+    twilio = LostAnswer()
+    message = send(app, monkeypatch, twilio)
+    report(app, twilio.status_callback, "delivered", to="+14155550999")
+    assert the_texts() == [(None, "failed", message.session_id), (SID, "delivered", None)]
+    assert message.id not in [named for _, named in outcome_events()]
