@@ -19,7 +19,14 @@ from redis import Redis
 from rq.registry import ScheduledJobRegistry
 
 from callbacks import actions, followup
-from callbacks.models import FollowUp, FollowUpStatus, Priority, TaskState
+from callbacks.models import (
+    AttemptStatus,
+    CallbackAttempt,
+    FollowUp,
+    FollowUpStatus,
+    Priority,
+    TaskState,
+)
 from core import contacts, queues
 from core.db import db
 from core.models import Event, Role, User
@@ -239,6 +246,28 @@ def test_no_follow_up_when_the_customer_was_never_reached(app: Flask, agent: Use
     task = make_task()
     actions.claim(task.id, agent)
     actions.record_outcome(task.id, agent, "resolved")
+    assert followup.for_task(task.id) is None
+
+
+def test_no_follow_up_when_the_only_answer_was_voicemail(app: Flask, agent: User) -> None:
+    """The call that connected reached voicemail; the next one rang out; "follow-up needed":
+    the customer was never reached, so nobody asks them whether we put it right."""
+    task = reached_task(agent)
+    actions.record_outcome(task.id, agent, "voicemail")
+    actions.claim(task.id, agent)
+    db.session.add(
+        CallbackAttempt(
+            task_id=task.id,
+            agent_id=agent.id,
+            status=AttemptStatus.NO_ANSWER,
+            to_number=task.phone,
+            agent_number="+14155550100",
+            counted=True,
+        )
+    )
+    task.state = TaskState.NO_ANSWER
+    db.session.commit()
+    actions.record_outcome(task.id, agent, "follow_up")
     assert followup.for_task(task.id) is None
 
 
