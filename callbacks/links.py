@@ -219,8 +219,7 @@ def _chunks(ids: Sequence[int]) -> list[Sequence[int]]:
 
 
 def _newest_tasks(session_ids: Sequence[int]) -> dict[int, CallbackTask]:
-    """Session id -> the newest task it is linked to (the one the loop is on); one query per
-    ``CHUNK`` sessions."""
+    """Session id -> the newest task it is linked to (the one the loop is on)."""
     newest: dict[int, CallbackTask] = {}
     for chunk in _chunks(list(session_ids)):
         links = _links()
@@ -269,9 +268,8 @@ def promise_kept(
 
 
 def promises_kept(session_ids: Select[Any], now: datetime | None = None) -> dict[int, bool | None]:
-    """Session id -> whether the callback promised on it was kept (None: still to come), for
-    the sessions among these that promised one; ``CHUNK`` sessions at a time (three queries
-    each), so a range of any size binds and holds a bounded number of rows."""
+    """Session id -> whether the callback promised on it was kept (None: still to come);
+    ``CHUNK`` sessions at a time, so a range of any size binds a bounded number of rows."""
     now = now or utcnow()
     promised = db.session.scalars(
         select(CallSession.id)
@@ -283,9 +281,8 @@ def promises_kept(session_ids: Select[Any], now: datetime | None = None) -> dict
         tasks = _newest_tasks(chunk)
         calls: dict[int, list[Attempt]] = {}
         task_ids = sorted({t.id for t in tasks.values()})
-        for a in db.session.scalars(
-            select(CallbackAttempt).where(CallbackAttempt.task_id.in_(task_ids))
-        ):
+        query = select(CallbackAttempt).where(CallbackAttempt.task_id.in_(task_ids))
+        for a in db.session.scalars(query):
             calls.setdefault(a.task_id, []).append(_attempt(a))
         for session in db.session.scalars(
             select(CallSession)
