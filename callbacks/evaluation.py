@@ -206,6 +206,12 @@ def _merge(
     known = {(r["code"], r.get("session_id")) for r in task.reasons}
     added = [r for r in reasons if (r["code"], r["session_id"]) not in known]
     changed = bool(added)
+    if _chosen_after_opening(task, session):
+        # The hang-up opened this call's task before its "when" turn was stored: the task
+        # takes the time the caller chose, which is never after what they heard (schedule).
+        task.preference = session.callback_preference
+        task.scheduled_for, task.due_at = scheduled_for, due_at
+        changed = True
     if added:
         task.reasons = [*task.reasons, *added]
     if decision.priority > task.priority:
@@ -228,6 +234,18 @@ def _merge(
             data={"task_id": task.id, "added": [r["code"] for r in added]},
         )
     return changed
+
+
+def _chosen_after_opening(task: CallbackTask, session: CallSession) -> bool:
+    """The caller chose when to be called after this task, theirs alone, was opened and
+    before anyone started calling (other calls' tasks only ever move earlier)."""
+    return (
+        task.session_id == session.id
+        and all(r.get("session_id") == session.id for r in task.reasons)
+        and task.state in states.WAITING
+        and session.callback_preference is not None
+        and session.callback_preference != task.preference
+    )
 
 
 def schedule_escalation(task: CallbackTask) -> None:

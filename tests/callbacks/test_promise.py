@@ -278,3 +278,21 @@ def test_a_promise_kept_before_the_window_was_stored_keeps_working(app: Flask) -
     assert (task.scheduled_for, task.due_at) == (said, said + timedelta(hours=1))
     assert person.callback_promise(session, now=la(20, 0, 30)) == "by 9 PM today"
     assert session.callback_promised_at == said
+
+
+def test_a_time_chosen_after_the_hang_up_opened_the_task_is_the_one_kept(app: Flask) -> None:
+    """The caller accepted a callback, pressed 3 for tomorrow and hung up at once; the
+    hang-up opened the task (no time chosen yet, due within the hour) before the "when" turn
+    was stored. Told again by that turn, the task takes the time the caller heard."""
+    session = make_session(wants_callback=True, ended_at=la(10))
+    first = evaluation.evaluate_session(session.id, now=la(10, 0, 5))
+    assert first is not None and first.preference is None and first.due_at <= la(11)
+    session.callback_preference = "tomorrow"
+    assert person.callback_promise(session, now=la(10, 0, 10)) == "tomorrow between 8 AM and 9 AM"
+    db.session.commit()
+    task = evaluation.evaluate_session(session.id, now=la(10, 0, 15))
+    assert task is not None and task.id == first.id
+    task = reload_task(task.id)
+    assert task.preference == "tomorrow"
+    assert (task.scheduled_for, task.due_at) == (la(8, day=3), la(9, day=3))
+    assert merged_events(task) == 1
