@@ -88,8 +88,7 @@ def evaluate_session(session_id: int, now: datetime | None = None) -> CallbackTa
         if task is not None:
             changed = _close_blocked(task, decision.blocked, session)
     elif decision.wants_task:
-        if not _judged_before(session):
-            _note_missed_promise(session, now)
+        _note_missed_promise(session, now)
         task, changed = _open_or_merge(task, session, contact, decision, now)
     events.record(
         EVALUATED,
@@ -176,7 +175,7 @@ def _note_missed_promise(session: CallSession, now: datetime) -> None:
     outage): the task is still due at that deadline, already past, so it escalates at once;
     the broken promise goes on the record too, so it reads as one and not just a late task."""
     deadline = promise.missed(session, now)
-    if deadline is None:
+    if deadline is None or _judged_before(session):  # a task opened in time, judged again
         return
     late = int((now - deadline).total_seconds() // 60)
     log.warning(

@@ -289,10 +289,10 @@ def promises_kept(session_ids: Select[Any], now: datetime | None = None) -> dict
             .where(CallSession.id.in_(chunk))
             .options(selectinload(CallSession.contact))
         ):
-            task = tasks.get(session.id)
-            keeping = promise.keeping(session, calls.get(task.id, []) if task else [], now)
-            if keeping is not None:
-                found[session.id] = keeping.kept
+            task = tasks.get(session.id)  # every one of these was promised a callback
+            found[session.id] = promise.was_kept(
+                session, calls.get(task.id, []) if task else [], now
+            )
     return found
 
 

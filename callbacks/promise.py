@@ -214,15 +214,32 @@ def keeping(session: CallSession, calls: Iterable[Call], now: datetime) -> Keepi
     task retries too. A task first judged late (``callback.promise_missed``) can only be
     reached late, so it reads as broken here too.
     """
+    found = _reached_by(session, calls, now)
+    if found is None:
+        return None
+    by, first, verdict = found
+    zone_name = callee(session, session.contact)[1]
+    return Keeping(said(session, now), by, zone_name, first, verdict)
+
+
+def was_kept(session: CallSession, calls: Iterable[Call], now: datetime) -> bool | None:
+    """``keeping``'s verdict alone (None also when nothing was promised), for counting
+    many calls without saying each promise in words."""
+    found = _reached_by(session, calls, now)
+    return None if found is None else found[2]
+
+
+def _reached_by(
+    session: CallSession, calls: Iterable[Call], now: datetime
+) -> tuple[datetime, datetime | None, bool | None] | None:
+    """(deadline heard, first reached since the promise, kept) or None: no promise."""
     if kept(session) is None:
         return None
     by = promised(session)[1]
     made = session.callback_promised_at
     times = (c.answered_at or c.created_at for c in calls if reached(c.status, c.outcome))
     first = min((t for t in times if t is not None and (made is None or t >= made)), default=None)
-    verdict = first <= by if first is not None else (False if now > by else None)
-    zone_name = callee(session, session.contact)[1]
-    return Keeping(said(session, now), by, zone_name, first, verdict)
+    return by, first, first <= by if first is not None else (False if now > by else None)
 
 
 def of_task(

@@ -26,7 +26,7 @@ OUTCOMES = ("delivered", *sorted(FAILED))  # put on the session's timeline
 
 def advance(sid: str, status: str, error_code: str | None = None) -> bool:
     """Move the text ``sid`` to ``status`` if that is later in a text's life; True if it moved."""
-    values = {"error_code": error_code[:8]} if error_code else {}
+    values = {"error_code": _code(error_code)} if error_code else {}
     return forward.move_forward(
         TextMessage.status,
         TextMessage.sid == sid,
@@ -79,7 +79,7 @@ def give_up(message: TextMessage, error_code: str | None = None) -> None:
         among=("pending",),
         rank=_rank,
         copy=message,
-        values={"error_code": error_code[:8] if error_code else None},
+        values={"error_code": _code(error_code)},
     )
     db.session.commit()
 
@@ -98,7 +98,7 @@ def claim(text_id: int, number: str, sid: str, status: str, error_code: str | No
         update(TextMessage)
         .where(TextMessage.id == text_id, TextMessage.sid.is_(None))
         .where(TextMessage.direction == Direction.OUTBOUND, TextMessage.number == number)
-        .values(sid=sid, status=status, error_code=error_code[:8] if error_code else None)
+        .values(sid=sid, status=status, error_code=_code(error_code))
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
@@ -172,6 +172,11 @@ def _find(sid: str) -> TextMessage | None:
 
 def _outcome_key(sid: str, status: str) -> str:
     return f"text-status:{sid}:{status}"
+
+
+def _code(error_code: str | None) -> str | None:
+    """Twilio's error code as stored (its column holds 8 characters)."""
+    return error_code[:8] if error_code else None
 
 
 def _rank(status: str) -> int:
