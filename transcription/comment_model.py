@@ -128,11 +128,14 @@ def unit_spans(texts: Sequence[str]) -> list[list[Span]]:
     return [[s for s in units(text) if text[slice(*s)] != text] for text in texts]
 
 
+def _pieces(texts: Sequence[str], spans: Sequence[Sequence[Span]]) -> list[str]:
+    """What ``embed`` sends to the encoder: the comments, then every unit of each."""
+    return [*texts, *(t[s:e] for t, found in zip(texts, spans, strict=True) for s, e in found)]
+
+
 def encoded_texts(texts: Sequence[str]) -> list[str]:
     """Every text ``embed`` sends to the encoder for ``texts`` (comments, then units), once."""
-    spans = unit_spans(texts)
-    units = (t[s:e] for t, found in zip(texts, spans, strict=True) for s, e in found)
-    return list(dict.fromkeys([*texts, *units]))
+    return list(dict.fromkeys(_pieces(texts, unit_spans(texts))))
 
 
 def embed(
@@ -141,11 +144,7 @@ def embed(
     """Every comment and every unit of every comment, in one call to the encoder (with the
     reader's fine-tuned top layers, ``tuned``, when the model names them)."""
     spans = unit_spans(texts)
-    pieces = [
-        *texts,
-        *(text[s:e] for text, found in zip(texts, spans, strict=True) for s, e in found),
-    ]
-    means, maxima = embedder.encode_pooled(pieces, tuned=tuned)
+    means, maxima = embedder.encode_pooled(_pieces(texts, spans), tuned=tuned)
     out: list[Embedded] = []
     next_unit = len(texts)
     for i, found in enumerate(spans):
