@@ -63,6 +63,9 @@ def escalate_if_due(task_id: int, now: datetime | None = None) -> bool:
 def payload(task: CallbackTask, now: datetime) -> dict[str, Any]:
     overdue = int((now - task.due_at).total_seconds() // 60)
     kept = promise.of_task(task, now)
+    # A merged task's earlier promise may have been missed before the one in force was said.
+    missed = promise.broken(task, now) if kept is not None else None
+    earlier = missed if kept is not None and kept.kept is not False else None
     return {
         "event": "callback.escalated",
         "task_id": task.id,
@@ -76,7 +79,8 @@ def payload(task: CallbackTask, now: datetime) -> dict[str, Any]:
         # What the caller was told ("by 4:15 PM today", their time) and whether it passed.
         "promised": kept.said if kept else None,
         "promised_by": kept.by.astimezone(UTC).isoformat() if kept else None,
-        "promise_missed": kept.kept is False if kept else False,
+        "promise_missed": missed is not None,
+        "earlier_promise_missed": earlier.said if earlier else None,
     }
 
 
@@ -87,8 +91,11 @@ def notify(task: CallbackTask, now: datetime) -> dict[str, bool]:
         f"Callback {task.id} to {task.phone} missed its SLA by {body['minutes_overdue']} min "
         f"({', '.join(task.reason_codes)}); now {body['priority']}."
     )
-    if body["promised"]:
-        told = f"was told {body['promised']} (their time)."
+    promised, earlier = body["promised"], body["earlier_promise_missed"]
+    if earlier:
+        text += f" Promise missed: the caller was told {earlier}, then {promised} (their time)."
+    elif promised:
+        told = f"was told {promised} (their time)."
         text += (
             f" Promise missed: the caller {told}"
             if body["promise_missed"]

@@ -242,19 +242,43 @@ def _reached_by(
     return by, first, first <= by if first is not None else (False if now > by else None)
 
 
+def _heard(task: CallbackTask, sessions: Iterable[CallSession] | None) -> list[CallSession]:
+    """The task's calls that promised a callback (``sessions``: those a viewer may see; all
+    of them by default), in the order the caller heard the promises."""
+    if sessions is None:
+        ids = sorted(task.session_ids)
+        sessions = db.session.scalars(db.select(CallSession).where(CallSession.id.in_(ids)))
+    heard = [s for s in sessions if kept(s) is not None]
+    return sorted(heard, key=lambda s: (_made(s), s.id))
+
+
+def _made(session: CallSession) -> datetime:
+    return session.callback_promised_at or promised(session)[0]
+
+
 def of_task(
     task: CallbackTask, now: datetime, sessions: Iterable[CallSession] | None = None
 ) -> Keeping | None:
-    """The promise the caller heard last among the task's calls (``sessions``: those a
-    viewer may see; all of them by default), kept or not by the task's attempts.
+    """The promise the caller heard last among the task's calls, kept or not by the task's
+    attempts.
 
     A task merged from several calls carries each call's promise; the last one said is the
     one in force (the caller was told it most recently, whether it came sooner or later than
     the one before), so it is missed when nobody reached the caller by its deadline.
     """
-    if sessions is None:
-        ids = sorted(task.session_ids)
-        sessions = db.session.scalars(db.select(CallSession).where(CallSession.id.in_(ids)))
-    heard = [s for s in sessions if kept(s) is not None]
-    last = max(heard, key=lambda s: (s.callback_promised_at or promised(s)[0], s.id), default=None)
-    return None if last is None else keeping(last, task.attempts, now)
+    heard = _heard(task, sessions)
+    return keeping(heard[-1], task.attempts, now) if heard else None
+
+
+def broken(
+    task: CallbackTask, now: datetime, sessions: Iterable[CallSession] | None = None
+) -> Keeping | None:
+    """The first promise among the task's calls that was missed while it was in force: its
+    deadline passed, with nobody reached by it, before the caller was told another (the last
+    one: before ``now``). A promise replaced before its deadline was not missed."""
+    heard = _heard(task, sessions)
+    for session, after in zip(heard, [*heard[1:], None], strict=True):
+        found = keeping(session, task.attempts, now)
+        if found is not None and found.kept is False and (after is None or found.by < _made(after)):
+            return found
+    return None

@@ -230,3 +230,30 @@ def test_the_escalation_of_a_merged_task_says_its_last_promise_was_missed(
     """Escalated at 12:10 PM with nobody reached: "by 12 PM today", heard last, has passed."""
     body = escalation_text(fake_twilio, promised_twice(), la(12, 10))
     assert body.endswith("Promise missed: the caller was told by 12 PM today (their time).")
+
+
+def test_the_escalation_of_a_merged_task_says_an_earlier_promise_was_missed(
+    app: Flask, fake_twilio: FakeTwilio, texted: None
+) -> None:
+    """ "By 11 AM today" passed with nobody reached; at 11:30, calling again, the caller is
+    told "tomorrow between 8 AM and 9 AM": escalated at 11:40, the text says a promise was
+    missed (the one in force, said last, was not)."""
+    _, first = judged(promised_call(la(10), la(10, 2))[1], la(10, 3))
+    later = promised_call(la(11, 30), la(11, 32), preference="tomorrow")[1]
+    _, task = judged(later, la(11, 33))
+    assert task.id == first.id
+    body = escalation_text(fake_twilio, task, la(11, 40))
+    assert body.endswith(
+        "Promise missed: the caller was told by 11 AM today, "
+        "then tomorrow between 8 AM and 9 AM (their time)."
+    )
+
+
+def test_a_promise_replaced_before_its_time_is_not_called_missed(
+    app: Flask, fake_twilio: FakeTwilio, texted: None
+) -> None:
+    """ "Tomorrow between 8 AM and 9 AM", then "by 12 PM today" an hour later: the
+    first was replaced, not missed, and at noon the second is still to come."""
+    body = escalation_text(fake_twilio, promised_twice(), la(12))
+    assert body.endswith("The caller was told by 12 PM today (their time).")
+    assert "Promise missed" not in body
