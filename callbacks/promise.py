@@ -9,7 +9,8 @@ settings of that later moment (an SLA or ``CALLING_HOURS`` edited, another zone 
 number after a deploy), so would the promise itself. So what the caller heard is kept on the
 session when it is said, the first time only: the moment (``callback_promised_at``) and the
 window (``callback_promised_from`` / ``callback_promised_by``, heard with its end rounded up).
-The task is never due after that window's end, and a repeated "when" turn says it again.
+The task is never due after that window's end, and a repeated "when" turn says it again; a
+"when" turn with another choice is a new promise, the one kept (``record``).
 Sessions from before the window was kept are capped by it worked out again from the moment.
 
 A task opened after the promised deadline (the evaluation ran late, after an outage) is due
@@ -47,11 +48,21 @@ def callee(session: CallSession, contact: Contact | None) -> tuple[str, str]:
     return phone, reachability.callee_zone(phone, contact.timezone if contact else None).key
 
 
-def record(session: CallSession, now: datetime) -> tuple[datetime, datetime]:
-    """Promise the callback at ``now``: (from, by) as the caller hears it, kept on the session.
+def record(
+    session: CallSession, now: datetime, choice: str | None = None
+) -> tuple[datetime, datetime]:
+    """Promise the callback at ``now`` for the time the caller chose (``choice``, kept as
+    their preference): (from, by) as the caller hears it, kept on the session.
 
-    Said again (a repeated "when" webhook), the first promise stands, word for word.
+    Said again for the same choice (a repeated "when" webhook), the first promise stands,
+    word for word. Another choice is the caller changing their mind: a new promise made at
+    ``now`` replaces the first, sooner or later than it, as a later call's does on a merged
+    task (``of_task``): what they heard last is what the task keeps.
     """
+    if choice is not None and choice != session.callback_preference:
+        session.callback_preference = choice
+        session.callback_promised_at = now
+        session.callback_promised_from = session.callback_promised_by = None
     if session.callback_promised_by is None:
         if session.callback_promised_at is None or now < session.callback_promised_at:
             session.callback_promised_at = now

@@ -120,16 +120,18 @@ def on_transferred(turn: Turn) -> VoiceResponse:
     return ask_number(turn)
 
 
-def callback_promise(session: CallSession, now: datetime | None = None) -> str:
+def callback_promise(
+    session: CallSession, now: datetime | None = None, choice: str | None = None
+) -> str:
     """Promise the callback at ``now`` and say by when, in the callee's time: "by 4:15 PM
     today", "tomorrow between 8 AM and 9 AM".
 
     What is said is kept on the session (``callbacks.promise.record``): the task is never due
     after it, however long the call goes on or whatever the settings say when the task is
-    opened, and a repeated turn says the same again. A later reason (distress in the comment)
-    only brings the deadline forward.
+    opened, and a repeated turn says the same again (another ``choice`` is a new promise, the
+    one kept). A later reason (distress in the comment) only brings the deadline forward.
     """
-    promise.record(session, now or utcnow())
+    promise.record(session, now or utcnow(), choice)
     return promise.said(session)
 
 
@@ -263,9 +265,8 @@ def on_when(turn: Turn) -> VoiceResponse:
     when = CALLBACK_TIMES.get(turn.inp.digits) or _when_from_speech(turn.inp.speech)
     if when is None and turn.inp.tries < MAX_TRIES:
         return ask_when(turn, turn.inp.tries + 1)
-    turn.session.callback_preference = when or "now"
     turn.answered = True
-    by_when = callback_promise(turn.session)
+    by_when = callback_promise(turn.session, choice=when or "now")
     return ask_texts_or_finish(turn, f"Someone from our team will call you back {by_when}.")
 
 

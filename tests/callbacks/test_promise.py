@@ -230,6 +230,32 @@ def test_a_repeated_when_turn_says_the_same_time_after_the_sla_changed(
     assert (session.callback_promised_from, session.callback_promised_by) == (la(10), la(11))
 
 
+def test_a_when_turn_with_another_choice_is_the_promise_heard_and_kept(
+    app: Flask, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caller pressed 1 (as soon as possible), then 3 (tomorrow) when the "when" turn came
+    again: they hear tomorrow's window, and the session and the task keep that one."""
+    params = {"CallSid": "CA" + "8" * 32, "From": CUSTOMER, "To": COMPANY_NUMBER}
+    for step, digits in (("start", ""), ("offer", "1"), ("number", "1")):
+        twilio_post(client, app, f"/twilio/voice/survey?step={step}", {**params, "Digits": digits})
+    monkeypatch.setattr(person, "utcnow", lambda: la(10))
+    when = "/twilio/voice/survey?step=when"
+    first = says(twilio_post(client, app, when, {**params, "Digits": "1"}))
+    assert "Someone from our team will call you back by 11 AM today." in first
+    monkeypatch.setattr(person, "utcnow", lambda: la(10, 0, 30))
+    again = says(twilio_post(client, app, when, {**params, "Digits": "3"}))
+    assert "Someone from our team will call you back tomorrow between 8 AM and 9 AM." in again
+    db.session.expire_all()
+    session = db.session.scalar(
+        db.select(CallSession).where(CallSession.call_sid == params["CallSid"])
+    )
+    assert session is not None and session.callback_preference == "tomorrow"
+    tomorrow = (la(8, day=3), la(9, day=3))
+    assert (session.callback_promised_from, session.callback_promised_by) == tomorrow
+    task = evaluation.evaluate_session(session.id, now=la(10, 1))
+    assert task is not None and (task.scheduled_for, task.due_at) == tomorrow
+
+
 def test_a_task_opened_after_the_promised_time_is_due_then_and_escalates_at_once(
     app: Flask, worker: Worker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
