@@ -16,6 +16,12 @@ Goals (issue 13): throughput at least 0.6x bare Flask (floor 0.3x) and p99 under
 on both databases. On PostgreSQL a probe times durable commits during the product runs:
 with at most workers x threads requests in flight and one commit per turn, that many
 divided by a commit's time bounds the rate whatever the code does.
+
+Each figure comes with the CPU the gunicorn workers spent per request (user + system time
+from ``/proc``, over the measured rounds): on a machine shared with other work it moves far
+less than the request rate. ``--baseline DIR`` also runs the app from another checkout
+(e.g. the commit before a change) in the same rounds, on the same database, so a change
+is measured before and after in one run.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ from twilio.request_validator import RequestValidator  # noqa: E402
 from core.config import LOCAL_AUTH_TOKEN, database_uri  # noqa: E402
 
 BIN = Path(sys.executable).parent
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 SECONDS, WARM_SECONDS = 6, 2
 # Each product run is cut in rounds, each after a round of bare Flask: the machine's load
 # drifts (other work shares the 2 cores), and a single bare run before could catch it
@@ -58,6 +65,7 @@ GOAL_RATIO, FLOOR_RATIO, GOAL_P99_MS = 0.6, 0.3, 50.0
 # The machine's own services, as .ci/run uses them; the bench makes its own database there.
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS = "redis://127.0.0.1:6379/13"
+REDIS_URL = ""  # --redis-url
 CUSTOMER, COMPANY = "+15005550006", "+15005550001"
 
 BARE_APP = """
@@ -164,6 +172,16 @@ class Gunicorn:
                     raise RuntimeError(f"gunicorn {app} did not start") from None
                 time.sleep(0.2)
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the workers so far (the master only supervises them)."""
+        master = self.proc.pid
+        total = 0
+        for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split():
+            with contextlib.suppress(FileNotFoundError):  # a worker being replaced
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / CLOCK_TICKS
+
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=30)
@@ -178,6 +196,14 @@ def signed_line(base: str, path: str, form: dict[str, str]) -> str:
 def start_form(sid: str) -> dict[str, str]:
     return {"CallSid": sid, "AccountSid": "AC" + "0" * 32, "From": CUSTOMER, "To": COMPANY,
             "Direction": "inbound", "CallStatus": "in-progress"}  # fmt: skip
+
+
+def measured(server: Gunicorn, lines: list[str], work: Path) -> dict[str, Any]:
+    """One counted round: wrk's figures and the workers' CPU over it."""
+    before = server.cpu_seconds()
+    result = wrk(server.base, lines, work, SECONDS // ROUNDS)
+    result["cpu_s"] = server.cpu_seconds() - before
+    return result
 
 
 def wrk(base: str, lines: list[str], work: Path, seconds: int = SECONDS) -> dict[str, Any]:
@@ -236,49 +262,66 @@ def opened(database_url: str, sids: list[str]) -> list[str]:
 
 
 def run_database(
-    name: str, database_url: str, work: Path, probe: contextlib.AbstractContextManager[Any]
+    name: str,
+    database_url: str,
+    work: Path,
+    probe: contextlib.AbstractContextManager[Any],
+    baseline: Path | None = None,
 ) -> dict[str, dict[str, Any]]:
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url(),
+    """Each kind's figures: ``start`` and ``answer``, ``bare``, and with ``baseline`` the
+    other checkout's as ``start (baseline)`` and ``answer (baseline)``."""
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL or redis_url(),
            "INSTANCE_PATH": str(work / "instance"), "TWILIO_ACCOUNT_SID": "",
            "TWILIO_AUTH_TOKEN": "", "PYTHONPATH": str(ROOT)}  # fmt: skip
     env.pop("WEB_CONCURRENCY", None)
     prepare_database(env)
     (work / "bare_app.py").write_text(BARE_APP)
+    roots = {"": ROOT} if baseline is None else {"": ROOT, " (baseline)": baseline}
     bare = Gunicorn("bare_app:create_app()", env, work)
-    app = Gunicorn("ivr:create_app()", {**env, "PYTHONPATH": str(ROOT)}, work)
-    runs: dict[str, list[dict[str, Any]]] = {"bare": [], "start": [], "answer": []}
+    apps: dict[str, Gunicorn] = {}
+    runs: dict[str, list[dict[str, Any]]] = {"bare": []}
     try:
+        for label, root in roots.items():
+            apps[label] = Gunicorn("ivr:create_app()", {**env, "PYTHONPATH": str(root)}, work)
+            runs["start" + label], runs["answer" + label] = [], []
         bare_lines = [signed_line(bare.base, "/twilio/voice/survey", start_form(f"CA{i:032x}"))
                       for i in range(2000)]  # fmt: skip
-        warm, sids = (
-            ["CA" + secrets.token_hex(16) for _ in range(n)] for n in (REQUESTS // 2, REQUESTS)
-        )
-        starts = {
-            s: signed_line(app.base, "/twilio/voice/survey", start_form(s)) for s in warm + sids
-        }
+        warm, sids, lines = {}, {}, {}
+        for label, app in apps.items():
+            warm[label], sids[label] = (
+                ["CA" + secrets.token_hex(16) for _ in range(n)] for n in (REQUESTS // 2, REQUESTS)
+            )
+            lines[label] = {
+                s: signed_line(app.base, "/twilio/voice/survey", start_form(s))
+                for s in warm[label] + sids[label]
+            }
         wrk(bare.base, bare_lines, work, WARM_SECONDS)
-        wrk(app.base, [starts[s] for s in warm], work, WARM_SECONDS)
+        for label, app in apps.items():
+            wrk(app.base, [lines[label][s] for s in warm[label]], work, WARM_SECONDS)
         # Each round's CallSids are new to the app: a start is never a retry.
-        rounds = [sids[i::ROUNDS] for i in range(ROUNDS)]
-        for part in rounds:
-            runs["bare"].append(wrk(bare.base, bare_lines, work, SECONDS // ROUNDS))
-            with probe:
-                runs["start"].append(
-                    wrk(app.base, [starts[s] for s in part], work, SECONDS // ROUNDS)
-                )
-        path = answer_path(app.base, env, work)
+        rounds = {label: [sids[label][i::ROUNDS] for i in range(ROUNDS)] for label in apps}
+        for i in range(ROUNDS):
+            runs["bare"].append(measured(bare, bare_lines, work))
+            for label, app in apps.items():
+                with probe:
+                    part = [lines[label][s] for s in rounds[label][i]]
+                    runs["start" + label].append(measured(app, part, work))
+        path = answer_path(apps[""].base, env, work)
 
-        def answers(started: list[str]) -> list[str]:
+        def answers(app: Gunicorn, started: list[str]) -> list[str]:
             return [signed_line(app.base, path, {**start_form(s), "Digits": "9"}) for s in started]
 
-        wrk(app.base, answers(opened(database_url, warm)), work, WARM_SECONDS)
-        for part in rounds:
-            runs["bare"].append(wrk(bare.base, bare_lines, work, SECONDS // ROUNDS))
-            lines = answers(opened(database_url, part))
-            with probe:
-                runs["answer"].append(wrk(app.base, lines, work, SECONDS // ROUNDS))
+        for label, app in apps.items():
+            wrk(app.base, answers(app, opened(database_url, warm[label])), work, WARM_SECONDS)
+        for i in range(ROUNDS):
+            runs["bare"].append(measured(bare, bare_lines, work))
+            for label, app in apps.items():
+                part = answers(app, opened(database_url, rounds[label][i]))
+                with probe:
+                    runs["answer" + label].append(measured(app, part, work))
     finally:
-        app.stop()
+        for app in apps.values():
+            app.stop()
         bare.stop()
     print(f"\n{name}: {SECONDS} s each in {ROUNDS} rounds alternating with bare Flask, after "
           f"{WARM_SECONDS} s warm-up, wrk -t2 -c8, gunicorn {WORKERS} workers x {THREADS} "
@@ -292,6 +335,7 @@ def combined(segments: list[dict[str, Any]]) -> dict[str, Any]:
     seconds = sum(r["seconds"] for r in segments)
     return {"requests": total, "seconds": seconds, "rps": total / seconds,
             "p99_ms": max(r["p99_ms"] for r in segments),
+            "cpu_us": sum(r["cpu_s"] for r in segments) * 1e6 / max(total, 1),
             "errors": sum(r["errors"] for r in segments)}  # fmt: skip
 
 
@@ -333,30 +377,43 @@ class CommitProbe:
 
 
 def report(name: str, results: dict[str, dict[str, Any]]) -> bool:
-    bare = results["bare"]["rps"]
-    print(f"  bare Flask static TwiML: {bare:7.0f} req/s  p99 {results['bare']['p99_ms']:6.1f} ms")
+    """Each figure against the goals; a baseline's (if run) beside it, not judged."""
+    bare = results["bare"]
+    print(f"  bare Flask static TwiML: {bare['rps']:7.0f} req/s  p99 {bare['p99_ms']:6.1f} ms"
+          f"  CPU {bare['cpu_us']:4.0f} us/request")  # fmt: skip
     ok = True
-    for what in ("start", "answer"):
+    for what in results:
+        if what == "bare":
+            continue
         r = results[what]
-        ratio = r["rps"] / bare
+        ratio = r["rps"] / bare["rps"]
         goal = "PASS" if ratio >= GOAL_RATIO else ("floor PASS" if ratio >= FLOOR_RATIO else "FAIL")
         p99 = "PASS" if r["p99_ms"] < GOAL_P99_MS else "FAIL"
         errors = "" if not r["errors"] else f"  {r['errors']} errors FAIL"
         print(
-            f"  survey {what:6}: {r['rps']:7.0f} req/s = {ratio:4.2f}x bare "
+            f"  survey {what:17}: {r['rps']:7.0f} req/s = {ratio:4.2f}x bare "
             f"[goal >= {GOAL_RATIO}x: {goal}]  p99 {r['p99_ms']:6.1f} ms "
-            f"[goal < {GOAL_P99_MS:.0f} ms: {p99}]{errors}"
+            f"[goal < {GOAL_P99_MS:.0f} ms: {p99}]  CPU {r['cpu_us']:4.0f} us/request"
+            f" ({r['cpu_us'] / bare['cpu_us']:.2f}x bare){errors}"
         )
-        ok = ok and goal != "FAIL" and p99 == "PASS" and not r["errors"]
+        if "baseline" not in what:
+            ok = ok and goal != "FAIL" and p99 == "PASS" and not r["errors"]
     return ok
 
 
 def main() -> int:
+    global REDIS_URL
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--only", choices=("sqlite", "postgresql"), help="one database (default: both)"
     )
-    only = parser.parse_args().only
+    parser.add_argument("--baseline", type=Path, help="another checkout, run in the same rounds")
+    parser.add_argument(
+        "--postgres-database", help="an existing database to use (emptied first), not a new one"
+    )
+    parser.add_argument("--redis-url", default="", help=f"default: {REDIS} if up, else embedded")
+    args = parser.parse_args()
+    only, baseline, REDIS_URL = args.only, args.baseline, args.redis_url
     if not shutil.which("wrk"):
         print("FAIL: wrk is not installed (make bench installs it with apt-get)")
         return 1
@@ -370,23 +427,29 @@ def main() -> int:
                 f"sqlite:///{work / 'sqlite' / 'bench.db'}",
                 work / "sqlite",
                 contextlib.nullcontext(),
+                baseline,
             )
             ok = report("SQLite", sqlite) and ok
         if only == "sqlite":
             print("webhook bench:", "PASS" if ok else "FAIL")
             return 0 if ok else 1
         db_name = "webhook_bench_" + secrets.token_hex(4)
+        url = args.postgres_database or POSTGRES.rsplit("/", 1)[0] + "/" + db_name
         try:
-            with psycopg.connect(POSTGRES, autocommit=True) as conn:
-                conn.execute(f"CREATE DATABASE {db_name}")  # token_hex: no injection
+            with psycopg.connect(args.postgres_database or POSTGRES, autocommit=True) as conn:
+                if args.postgres_database:
+                    conn.execute("DROP SCHEMA public CASCADE")
+                    conn.execute("CREATE SCHEMA public")
+                else:
+                    conn.execute(f"CREATE DATABASE {db_name}")  # token_hex: no injection
         except psycopg.OperationalError as exc:
-            print(f"PostgreSQL: FAIL, not reachable at {POSTGRES}: {exc}")
+            print(f"PostgreSQL: FAIL, not reachable: {exc}")
             return 1
         try:
             (work / "pg").mkdir()
-            url = POSTGRES.rsplit("/", 1)[0] + "/" + db_name
             probe = CommitProbe(url)
-            ok = report("PostgreSQL", run_database("PostgreSQL", url, work / "pg", probe)) and ok
+            results = run_database("PostgreSQL", url, work / "pg", probe, baseline)
+            ok = report("PostgreSQL", results) and ok
             flush = probe.median_ms()
             print(
                 f"  a durable commit took {flush:.2f} ms (median, during the product runs): "
@@ -394,8 +457,9 @@ def main() -> int:
                 f"~{WORKERS * THREADS * 1000 / flush:.0f} req/s"
             )
         finally:
-            with psycopg.connect(POSTGRES, autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
+            if not args.postgres_database:
+                with psycopg.connect(POSTGRES, autocommit=True) as conn:
+                    conn.execute(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
     print("webhook bench:", "PASS" if ok else "FAIL")
     return 0 if ok else 1
 
