@@ -69,6 +69,7 @@ HELDOUT_SETS = [
         "comments_v7.jsonl",
         "comments_v8.jsonl",
         "comments_v9.jsonl",
+        "comments_v10.jsonl",
     )
 ]
 GOAL_LABELS = ("distress", "opt_out", "contact_request")
