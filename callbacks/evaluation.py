@@ -11,7 +11,7 @@ from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import and_
 
-from callbacks import escalation, promise, rules, states
+from callbacks import escalation, promise, rules, states, verdicts
 from callbacks.models import CallbackTask
 from callbacks.policy import S
 from callbacks.reading import latest_analysis
@@ -19,8 +19,7 @@ from core import contacts, events, queues
 from core.db import db, utcnow
 from core.models import CallbackRules, CallSession, Contact, Event, QuestionKind
 
-# The event that marks a session judged (the sweep looks for sessions without one).
-EVALUATED = "callback.evaluated"
+EVALUATED = verdicts.EVALUATED
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +72,8 @@ def evaluate_session(session_id: int, now: datetime | None = None) -> CallbackTa
         The contact's open task after evaluation, or None when there is none.
     """
     now = now or utcnow()
-    session = db.session.get(CallSession, session_id)
+    seen = verdicts.seen_now(session_id)
+    session = db.session.get(CallSession, session_id, populate_existing=True)
     if session is None:
         log.warning("callback rules: session %s no longer exists", session_id)
         return None
@@ -90,17 +90,18 @@ def evaluate_session(session_id: int, now: datetime | None = None) -> CallbackTa
     elif decision.wants_task:
         _note_missed_promise(session, now)
         task, changed = _open_or_merge(task, session, contact, decision, now)
-    events.record(
-        EVALUATED,
-        session=session,
-        data={
-            "phase": phase,
-            "task_id": task.id if task else None,
-            "reasons": [r.code for r in decision.reasons],
-            "blocked": decision.blocked,
-        },
-        dedupe_key=f"callback-evaluated:{session.id}:{phase}",
-    )
+    verdict = {
+        "phase": phase,
+        "task_id": task.id if task else None,
+        "reasons": [r.code for r in decision.reasons],
+        "blocked": decision.blocked,
+        "seen": seen,
+    }
+    key = f"callback-evaluated:{session.id}:{phase}"
+    first = events.record(EVALUATED, session=session, data=verdict, dedupe_key=key)
+    # Judged before: this verdict is recorded too if it saw more (``callbacks.verdicts``).
+    if not first and seen and not verdicts.already_seen(session.id, seen):
+        events.record(EVALUATED, session=session, data=verdict, dedupe_key=f"{key}:{seen}")
     db.session.commit()
     if task is not None and changed and task.closed_at is None:
         schedule_escalation(task)
@@ -261,7 +262,8 @@ def on_survey_finished(session_id: int) -> None:
     Keypad rules need no transcript, so they run right here (a few queries): the task
     exists before the caller has even heard the goodbye. If that fails for any reason the
     caller is not affected: the same evaluation is enqueued as a job on the high queue
-    (and the periodic sweep evaluates any finished survey that still has no verdict).
+    (and the periodic sweep evaluates any finished survey that still has no verdict, or
+    says more than its verdict saw: ``callbacks.verdicts``).
     ``CALLBACK_EVALUATE_INLINE=False`` always uses the job instead.
     """
     if not current_app.config["CALLBACK_EVALUATE_INLINE"]:

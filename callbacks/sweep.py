@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import String, and_, cast, exists, literal, or_
 
-from callbacks import dialing, escalation, evaluation, states
+from callbacks import dialing, escalation, evaluation, states, verdicts
 from callbacks.models import CallbackTask, TaskState
 from core.db import db, utcnow
 from core.models import CallSession, Event, Recording, RecordingStatus, SurveyOutcome
@@ -57,11 +57,13 @@ def unevaluated(now: datetime) -> list[int]:
 
     A finished survey with no verdict at all (the inline rules and the job both failed); a
     survey whose comment was read but never judged (the recording job died after reading
-    it); and a survey still "in progress" long after any call ends (its final status
-    callback was lost), judged on the answers it has.
+    it); a survey that says more than any verdict saw (an answer stored after a hang-up
+    told the rules, whose turn could not tell them again: ``callbacks.verdicts``); and a
+    survey still "in progress" long after any call ends (its final status callback was
+    lost), judged on the answers it has.
     """
     evaluated = (
-        exists().where(Event.session_id == CallSession.id).where(Event.kind == evaluation.EVALUATED)
+        exists().where(Event.session_id == CallSession.id).where(Event.kind == verdicts.EVALUATED)
     )
     # evaluation.evaluate_session marks each phase it judged with this dedupe key.
     analysis_key = literal("callback-evaluated:") + cast(CallSession.id, String) + ":analysis"
@@ -85,7 +87,7 @@ def unevaluated(now: datetime) -> list[int]:
             .where(CallSession.created_at <= now - SETTLE)
             .where(CallSession.is_test.is_(False))  # try-it calls are never judged
             .where(finished)
-            .where(or_(~evaluated, and_(comment_read, ~comment_judged)))
+            .where(or_(~evaluated, and_(comment_read, ~comment_judged), verdicts.stale()))
             .order_by(CallSession.id)
         )
     )

@@ -1,0 +1,96 @@
+"""What the callback rules were to be told again, and never heard, is caught up by the sweep.
+
+A turn that stores an answer (or a callback accepted, its time) after a hang-up ended the
+survey and told the rules tells them again. When that cannot be done (the rules run as a
+job and Redis is down), the stored answer must not be lost: the minute's sweep finds a
+survey that says more than its verdict saw, and judges it again, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from redis import Redis
+
+from callbacks import evaluation, sweep
+from core.db import db, utcnow
+from core.models import Event
+from tests.callbacks.conftest import make_session
+from tests.test_late_answers import (
+    answer,
+    assert_one_task_for_the_low_answer,
+    hang_up,
+    tasks,
+    under_way,
+)
+
+LATER = timedelta(minutes=5)  # past the sweep's settling time
+
+
+@contextmanager
+def redis_down(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The rules run as a job, and Redis refuses every connection."""
+    monkeypatch.setitem(app.config, "CALLBACK_EVALUATE_INLINE", False)
+    real = app.extensions["redis"]
+    app.extensions["redis"] = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    try:
+        yield
+    finally:
+        app.extensions["redis"] = real
+        monkeypatch.setitem(app.config, "CALLBACK_EVALUATE_INLINE", True)
+
+
+def late_answer_lost_in_an_outage(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hang-up was judged first (no task: good answers so far); then the last answer,
+    "no" (2), was stored, and its turn could not tell the rules again."""
+    under_way(app, 2)
+    hang_up(app)
+    assert tasks() == []
+    with redis_down(app, monkeypatch):
+        answer(app, 2, "2")
+    assert tasks() == []
+
+
+def test_an_answer_whose_retelling_failed_in_an_outage_opens_its_task_at_the_sweep(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The late "no" lost with Redis down: the next sweep judges the survey again, one task."""
+    late_answer_lost_in_an_outage(app, monkeypatch)
+    assert sweep.sweep(utcnow() + LATER)["evaluated"] == 1
+    assert_one_task_for_the_low_answer("low_resolved")
+
+
+def test_a_survey_judged_again_by_the_sweep_is_judged_once(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the sweep caught the late answer up, later sweeps leave the survey alone."""
+    late_answer_lost_in_an_outage(app, monkeypatch)
+    assert sweep.sweep(utcnow() + LATER)["evaluated"] == 1
+    assert sweep.sweep(utcnow() + LATER * 2)["evaluated"] == 0
+    assert_one_task_for_the_low_answer("low_resolved")
+
+
+def test_a_callback_accepted_after_the_verdict_opens_its_task_at_the_sweep(app: Flask) -> None:
+    """Good scores judged (no task), then "yes, call me back" stored with nobody told: the
+    sweep opens the callback."""
+    session = make_session(nps=9, csat=5, resolved=1)
+    assert evaluation.evaluate_session(session.id) is None
+    session.wants_callback = True
+    db.session.commit()
+    assert sweep.sweep(utcnow() + LATER)["evaluated"] == 1
+    assert [t.session_id for t in tasks()] == [session.id]
+
+
+def test_a_survey_judged_as_it_reads_is_not_judged_again(app: Flask) -> None:
+    """Judged twice with nothing new (the job and the inline rules both ran): one verdict,
+    and the sweep finds nothing to do."""
+    session = make_session(nps=2)
+    evaluation.evaluate_session(session.id)
+    evaluation.evaluate_session(session.id)
+    verdicts = db.session.scalars(db.select(Event).where(Event.kind == evaluation.EVALUATED))
+    assert len(verdicts.all()) == 1
+    assert sweep.sweep(utcnow() + LATER)["evaluated"] == 0
