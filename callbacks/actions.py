@@ -12,7 +12,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from callbacks import followup, reading, states
+from callbacks import escalation, followup, reading, states
 from callbacks.evaluation import schedule_escalation
 from callbacks.models import CallbackTask
 from callbacks.policy import (
@@ -211,6 +211,9 @@ def record_outcome(
     _require_holder(task, agent)
     if task.state not in states.AGENT_HELD:
         raise ActionRefused("bad_state", f"The task is {task.state.value}; claim it first.")
+    if outcome in UNREACHED_OUTCOMES and task.state in escalation.NOT_ESCALATED:
+        # A deadline that passed while this call was connected is missed after all.
+        escalation.escalate_if_due(task.id, now, unreached=True)
     notes_text = "\n".join(n for n in (task.notes, notes.strip()) if n) or None
     _stamp_last_attempt(task, outcome)
     reached_cap = outcome in UNREACHED_OUTCOMES and task.attempts_count >= max_attempts()

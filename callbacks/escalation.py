@@ -28,14 +28,19 @@ def schedule(task: CallbackTask) -> None:
     queues.enqueue("escalate_task", task.id, job_id=job_id(task), at=task.due_at)
 
 
-def escalate_if_due(task_id: int, now: datetime | None = None) -> bool:
+def escalate_if_due(task_id: int, now: datetime | None = None, *, unreached: bool = False) -> bool:
     """Escalate the task if its deadline passed without a connected call; True if it did.
+
+    A connected call holds escalation back (``NOT_ESCALATED``) until the agent says how it
+    went; ``unreached``: it found voicemail or nobody there, so it reached no one and the
+    deadline it held back counts as missed, as a ring nobody answered would have.
 
     Safe to run any number of times: one escalation per deadline (dedupe key).
     """
     now = now or utcnow()
     task = db.session.get(CallbackTask, task_id)
-    if task is None or task.state in NOT_ESCALATED or task.due_at > now:
+    held_back = (TaskState.CLOSED,) if unreached else NOT_ESCALATED
+    if task is None or task.state in held_back or task.due_at > now:
         return False
     if task.escalated_at is not None and task.escalated_at >= task.due_at:
         return False

@@ -10,11 +10,12 @@ from flask import Flask
 from redis import Redis
 from rq.registry import ScheduledJobRegistry
 
-from callbacks import escalation
-from callbacks.models import Priority, TaskState
+from callbacks import actions, dialing, escalation
+from callbacks.models import CallbackTask, Priority, TaskState
 from callbacks.sweep import sweep
 from core import queues
-from core.db import db
+from core.db import db, utcnow
+from core.models import User
 from tests.callbacks.conftest import AUTH, Sink, make_task, reload_task
 
 ANXIOUS = "I'm worried sick about this and can't sleep."
@@ -124,3 +125,46 @@ def test_released_escalated_task_stays_escalated(
     task = reload_task(task.id)
     assert task.state is TaskState.ESCALATED and task.claimed_by_id is None
     assert escalation.escalate_if_due(task.id, now=task.due_at + timedelta(hours=1)) is False
+
+
+def connected_call(task: CallbackTask, agent: User) -> None:
+    """The agent dials the task and the customer's leg answers (a person, or voicemail)."""
+    actions.claim(task.id, agent)
+    attempt = dialing.start_call(task.id, agent, utcnow())
+    dialing.customer_leg_status(attempt, "in-progress", "CA" + "5" * 32, None)
+    assert reload_task(task.id).state is TaskState.CONNECTED
+
+
+def hung_up(task: CallbackTask) -> None:
+    attempt = reload_task(task.id).attempts[-1]
+    dialing.customer_leg_status(attempt, "completed", None, "40")
+    assert reload_task(task.id).state is TaskState.COMPLETED
+
+
+def test_a_deadline_passed_on_a_call_that_found_voicemail_escalates_when_it_is_recorded(
+    app: Flask, hooked: Sink, agent: User, any_time: None
+) -> None:
+    """Connected before the deadline, held back from escalating; the agent records voicemail
+    3 minutes after it: supervisors are told then, as for a ring nobody answered."""
+    task = make_task()
+    connected_call(task, agent)
+    assert escalation.escalate_if_due(task.id, now=task.due_at + timedelta(minutes=1)) is False
+    hung_up(task)
+    actions.record_outcome(task.id, agent, "voicemail", now=task.due_at + timedelta(minutes=3))
+    [message] = hooked.received
+    assert message["task_id"] == task.id and message["minutes_overdue"] == 3
+    task = reload_task(task.id)
+    assert task.state is TaskState.RETRY_SCHEDULED and task.priority == Priority.HIGH
+
+
+def test_a_call_that_reached_the_caller_past_the_deadline_is_not_escalated(
+    app: Flask, hooked: Sink, agent: User, any_time: None
+) -> None:
+    """Connected before the deadline and recorded after it as needing a follow-up: the caller
+    was reached in time, nobody is told."""
+    task = make_task()
+    connected_call(task, agent)
+    hung_up(task)
+    actions.record_outcome(task.id, agent, "follow_up", now=task.due_at + timedelta(minutes=3))
+    assert hooked.received == []
+    assert reload_task(task.id).escalated_at is None
