@@ -12,7 +12,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from callbacks import escalation, followup, reading, states
+from callbacks import escalation, followup, promise, reading, states
 from callbacks.evaluation import schedule_escalation
 from callbacks.models import CallbackTask
 from callbacks.policy import (
@@ -164,13 +164,22 @@ def _within_horizon(at: datetime, now: datetime) -> None:
 
 
 def _schedule_retry(
-    task: CallbackTask, at: datetime, *, actor_id: int | None, reason: str, **values: Any
+    task: CallbackTask,
+    at: datetime,
+    *,
+    actor_id: int | None,
+    reason: str,
+    by: datetime | None = None,
+    **values: Any,
 ) -> None:
+    """Back to the queue for ``at``, due by its SLA, and never after ``by`` when given."""
     if at.tzinfo is None:
         raise ActionRefused("bad_request", "the new time must include a time zone", 400)
     start, due = hours.schedule(
         at, sla_minutes=sla_minutes(task.priority), tz=task_zone(task), window=window()
     )
+    if by is not None and by < due:
+        start, due = min(start, by), by
     try:
         states.move(
             task,
@@ -228,7 +237,13 @@ def record_outcome(
                 backoff(task.attempts_count) if outcome in UNREACHED_OUTCOMES else timedelta(days=1)
             )
             _schedule_retry(
-                task, at, actor_id=agent.id, reason=outcome, outcome=outcome, notes=notes_text
+                task,
+                at,
+                actor_id=agent.id,
+                reason=outcome,
+                by=None if retry_at else _promised_by(task, outcome, now),
+                outcome=outcome,
+                notes=notes_text,
             )
     except states.Conflict:
         db.session.rollback()
@@ -240,6 +255,15 @@ def record_outcome(
     if task.closed_at is None:
         schedule_escalation(task)
     return task
+
+
+def _promised_by(task: CallbackTask, outcome: str, now: datetime) -> datetime | None:
+    """The deadline the caller still waits on after a call that did not reach them (the
+    retry is due by it, so it escalates then), or None."""
+    if outcome not in UNREACHED_OUTCOMES:
+        return None
+    heard = promise.of_task(task, now)
+    return heard.by if heard is not None and heard.kept is None else None
 
 
 def _stamp_last_attempt(task: CallbackTask, outcome: str) -> None:

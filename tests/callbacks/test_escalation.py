@@ -10,13 +10,14 @@ from flask import Flask
 from redis import Redis
 from rq.registry import ScheduledJobRegistry
 
-from callbacks import actions, dialing, escalation
+from callbacks import actions, dialing, escalation, evaluation
 from callbacks.models import CallbackTask, Priority, TaskState
 from callbacks.sweep import sweep
 from core import queues
 from core.db import db, utcnow
 from core.models import User
 from tests.callbacks.conftest import AUTH, Sink, make_task, reload_task
+from tests.callbacks.test_promise import la, promised_call
 
 ANXIOUS = "I'm worried sick about this and can't sleep."
 
@@ -168,3 +169,19 @@ def test_a_call_that_reached_the_caller_past_the_deadline_is_not_escalated(
     actions.record_outcome(task.id, agent, "follow_up", now=task.due_at + timedelta(minutes=3))
     assert hooked.received == []
     assert reload_task(task.id).escalated_at is None
+
+
+def test_a_retry_after_voicemail_is_due_by_the_promise_the_caller_still_waits_on(
+    app: Flask, agent: User, any_time: None
+) -> None:
+    """ "By 11 AM": the call at 10:15 found voicemail, recorded at 10:20. The retry, half an
+    hour later, is due by 11 AM (not an hour after the retry), so the task escalates when
+    the promise breaks."""
+    task = evaluation.evaluate_session(promised_call(la(10), la(10, 2))[1], now=la(10, 3))
+    assert task is not None
+    connected_call(task, agent)
+    hung_up(task)
+    actions.record_outcome(task.id, agent, "voicemail", now=la(10, 20))
+    task = reload_task(task.id)
+    assert task.state is TaskState.RETRY_SCHEDULED
+    assert (task.scheduled_for, task.due_at) == (la(10, 50), la(11))
