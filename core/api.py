@@ -68,6 +68,18 @@ def query_args(*allowed: str) -> Callable[[F], F]:
     return decorate
 
 
+def json_body() -> Any:
+    """The request's body parsed as JSON; None when it is not JSON.
+
+    A body nested deeper than the parser recurses raises RecursionError, not the ValueError
+    that ``get_json(silent=True)`` swallows, so it is caught here rather than answered 500.
+    """
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        return None
+
+
 def read_body(shape: Shape) -> Values:
     """The request's JSON body checked against ``shape``; an empty body is ``{}``.
 
@@ -76,7 +88,7 @@ def read_body(shape: Shape) -> Values:
     """
     if not request.get_data():
         return shape.parse({})
-    body = request.get_json(silent=True)
+    body = json_body()
     if body is None:
         raise Invalid("the body must be JSON (Content-Type: application/json)")
     return shape.parse(body)

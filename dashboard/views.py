@@ -20,6 +20,7 @@ from flask_login import current_user
 
 from callbacks import links
 from core import contacts
+from core.api import json_body
 from core.auth import roles_required
 from core.db import db
 from core.models import QuestionKind, Role, Survey, Team, User
@@ -272,6 +273,12 @@ def _try_error(message: str, status: int = 400) -> tuple[Response, int]:
     return jsonify(error=message), status
 
 
+def _json_object() -> dict[str, Any]:
+    """The page's JSON body; anything but an object (or no JSON at all) reads as empty."""
+    body = json_body()
+    return body if isinstance(body, dict) else {}
+
+
 @bp.post("/surveys/<int:survey_id>/try/start")
 @roles_required(*MANAGERS)
 def try_start(survey_id: int) -> Any:
@@ -293,9 +300,7 @@ ENDED = "This try-it call has ended or expired. Start a new one."
 def try_respond(call_id: str) -> Any:
     """Press keys, say something, stay silent or hang up; returns what the caller hears next."""
     try:
-        turn = tryit.respond(
-            call_id, _user().id, tryit.action_from(request.get_json(silent=True) or {})
-        )
+        turn = tryit.respond(call_id, _user().id, tryit.action_from(_json_object()))
     except tryit.TryItError as exc:
         return _try_error(str(exc))
     return jsonify(turn) if turn is not None else _try_error(ENDED, 404)
@@ -315,7 +320,7 @@ def try_text_start(survey_id: int) -> Any:
 @roles_required(*MANAGERS)
 def try_text_reply(session_id: int) -> Any:
     """Text a reply into the test survey; returns the texts it sends back."""
-    text = str((request.get_json(silent=True) or {}).get("text", "")).strip()
+    text = str(_json_object().get("text", "")).strip()
     if not text:
         return _try_error("Type a reply first.")
     answer = tryit_text.reply(session_id, text)
