@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from flask_login import LoginManager, current_user
 from flask_wtf import CSRFProtect
 from redis.exceptions import RedisError
 
+from core import phones
 from core.db import db
 from core.models import Role, Team, User
 from core.redis_client import get_redis
@@ -41,6 +43,11 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
 
 
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+MAX_EMAIL = 254  # users.email
+MAX_NAME = 120  # users.name and teams.name
+
+
 def create_user(
     email: str,
     password: str,
@@ -50,13 +57,33 @@ def create_user(
     phone: str | None = None,
     team: str | None = None,
 ) -> User:
+    """A person who can sign in.
+
+    Raises:
+        ValueError: a field that cannot be stored or used, or the e-mail is taken; checked
+            here because PostgreSQL refuses an over-long value with an error, not a reason.
+    """
     email = email.strip().lower()
+    if not EMAIL.fullmatch(email) or len(email) > MAX_EMAIL:
+        raise ValueError(
+            f"{email[:60]!r} is not an e-mail address (at most {MAX_EMAIL} characters)"
+        )
+    if name is not None and len(name) > MAX_NAME:
+        raise ValueError(f"the name must be at most {MAX_NAME} characters")
+    if team is not None and len(team.strip()) > MAX_NAME:
+        raise ValueError(f"the team's name must be at most {MAX_NAME} characters")
+    if phone:
+        phone = phones.normalise(phone)  # InvalidNumber (a ValueError) says why
     if db.session.scalar(db.select(User).where(User.email == email)) is not None:
         raise ValueError(f"a user with email {email} already exists")
     if len(password) < 8:
         raise ValueError("the password must have at least 8 characters")
     user = User(
-        email=email, role=Role(role), name=name, phone=phone, team=find_or_create_team(team)
+        email=email,
+        role=Role(role),
+        name=name,
+        phone=phone or None,
+        team=find_or_create_team(team.strip() if team else None),
     )
     user.set_password(password)
     db.session.add(user)
