@@ -61,6 +61,50 @@ def test_a_second_writer_waits_for_the_first_instead_of_failing(database: Path) 
     assert sorted(first.execute("SELECT x FROM t").fetchall()) == [(1,), (2,)]
 
 
+def test_threads_of_one_process_queue_for_the_gate_without_the_file_lock(database: Path) -> None:
+    """Writers in one process wait their turn on its own lock: none starts a helper thread
+    to queue in flock (a handover costs one wake-up, not a trip through the kernel's queue)."""
+    holder = connect(database)
+    holder.execute("INSERT INTO t VALUES (1)")
+    helpers = {t for t in threading.enumerate() if t.name == "sqlite-write-gate"}
+    writers = [
+        threading.Thread(target=write_and_commit, args=(connect(database), n)) for n in (2, 3)
+    ]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(0.3)
+        assert writer.is_alive()  # queued behind the holder
+    started = {t for t in threading.enumerate() if t.name == "sqlite-write-gate"} - helpers
+    holder.commit()
+    for writer in writers:
+        writer.join(10)
+    assert started == set()
+    assert sorted(holder.execute("SELECT x FROM t").fetchall()) == [(1,), (2,), (3,)]
+
+
+def write_and_commit(conn: GatedConnection, value: int) -> None:
+    conn.execute("INSERT INTO t VALUES (?)", (value,))
+    conn.commit()
+
+
+def test_a_thread_queued_behind_another_of_its_process_fails_after_the_busy_timeout(
+    database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer stuck mid-transaction in this process costs the others an error, not a hang."""
+    monkeypatch.setattr(write_gate, "WAIT_SECONDS", 0.3)
+    holder = connect(database)
+    holder.execute("INSERT INTO t VALUES (1)")
+    outcome: list[BaseException] = []
+    writer = threading.Thread(target=lambda: write_once(connect(database), outcome))
+    writer.start()
+    writer.join(5)
+    assert not writer.is_alive()
+    assert len(outcome) == 1 and "database is locked" in str(outcome[0])
+    holder.commit()
+    assert holder.execute("SELECT x FROM t").fetchall() == [(1,)]
+
+
 @pytest.mark.parametrize("end", ["commit", "rollback", "close"])
 def test_the_gate_is_held_from_the_first_write_to_the_end_of_the_transaction(
     database: Path, end: str
