@@ -17,16 +17,14 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterable
-from urllib.parse import parse_qsl
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from flask import Flask
-from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import SecurityError
 from werkzeug.wsgi import get_current_url
 
 from core.twilio_auth import public_base, signature_matches, signed_url
-from core.twilio_params import BadParameter, clean, clean_args
+from core.twilio_params import BadParameter, clean, clean_args, fields, first_values
 from core.twiml import TWIML_CONTENT_TYPE, apology_text
 from ivr import hot_path, lifecycle
 from ivr.turn import SURVEY_PATH, CallInput
@@ -82,10 +80,8 @@ class FastLane:
         query = wsgi_env.get("QUERY_STRING", "")
         try:
             # As Werkzeug parses them, but a byte that is not UTF-8 is left to Werkzeug.
-            form = MultiDict(parse_qsl(body.decode(), keep_blank_values=True, errors="strict"))
-            args = MultiDict(
-                parse_qsl(query.encode("latin-1").decode(), keep_blank_values=True, errors="strict")
-            )
+            form = fields(body.decode())
+            args = fields(query.encode("latin-1").decode())
             base = public_base(
                 config,
                 lambda: get_current_url(
@@ -98,7 +94,9 @@ class FastLane:
         if not signature_matches(config["TWILIO_AUTH_TOKEN"], url, form, signature):
             return None
         try:
-            return call_input(clean(form, ("CallSid",)), clean_args(args))
+            return call_input(
+                clean(first_values(form), ("CallSid",)), clean_args(first_values(args))
+            )
         except BadParameter:
             return None
 
