@@ -220,9 +220,9 @@ def record_outcome(
     _require_holder(task, agent)
     if task.state not in states.AGENT_HELD:
         raise ActionRefused("bad_state", f"The task is {task.state.value}; claim it first.")
-    if outcome in UNREACHED_OUTCOMES and task.state in escalation.NOT_ESCALATED:
-        # A deadline that passed while this call was connected is missed after all.
-        escalation.escalate_if_due(task.id, now, unreached=True)
+    # A deadline that passed while this call was connected is missed after all.
+    paused = outcome in UNREACHED_OUTCOMES and task.state in escalation.NOT_ESCALATED
+    held_back = task.due_at if paused and task.due_at <= now else None
     notes_text = "\n".join(n for n in (task.notes, notes.strip()) if n) or None
     _stamp_last_attempt(task, outcome)
     reached_cap = outcome in UNREACHED_OUTCOMES and task.attempts_count >= max_attempts()
@@ -254,6 +254,8 @@ def record_outcome(
         followup.enqueue(follow_up)
     if task.closed_at is None:
         schedule_escalation(task)
+    if held_back is not None:
+        escalation.schedule_held_back(task, held_back)
     return task
 
 

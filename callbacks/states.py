@@ -133,12 +133,15 @@ def move(
     return task
 
 
-def mark_escalated(task: CallbackTask, *, priority: int, now: datetime) -> CallbackTask:
-    """Escalation: a waiting task becomes ``escalated``; a held one keeps its state.
+def mark_escalated(
+    task: CallbackTask, *, priority: int, now: datetime, keep_state: bool = False
+) -> CallbackTask:
+    """Escalation: a waiting task becomes ``escalated``; a held one keeps its state, and so
+    does any with ``keep_state`` (a retry that keeps its time).
 
     Either way the priority goes up and ``escalated_at`` is stamped, and it is logged.
     """
-    if task.state in WAITING and task.state is not S.ESCALATED:
+    if task.state in WAITING and task.state is not S.ESCALATED and not keep_state:
         return move(task, S.ESCALATED, reason="SLA missed", priority=priority, escalated_at=now)
     task.priority = priority
     task.escalated_at = now

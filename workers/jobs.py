@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from twilio.base.exceptions import TwilioRestException
@@ -56,10 +57,12 @@ def place_call(attempt_id: int) -> str:
         return dialing.place_call_now(attempt_id)
 
 
-def escalate_task(task_id: int) -> bool:
-    """At the SLA deadline: escalate unless the task was connected or moved meanwhile."""
+def escalate_task(task_id: int, held_back: str | None = None) -> bool:
+    """At the SLA deadline: escalate unless the task was connected or moved meanwhile; or
+    (``held_back``, ISO 8601) a deadline a connected call held back and reached no one."""
+    deadline = None if held_back is None else datetime.fromisoformat(held_back)
     with job_context():
-        return escalation.escalate_if_due(task_id)
+        return escalation.escalate_if_due(task_id, held_back=deadline)
 
 
 def place_survey_request(request_id: int) -> str:

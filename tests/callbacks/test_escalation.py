@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +18,7 @@ from core.db import db, utcnow
 from core.models import User
 from tests.callbacks.conftest import AUTH, Sink, make_task, reload_task
 from tests.callbacks.test_promise import la, promised_call
+from tests.conftest import Worker
 
 ANXIOUS = "I'm worried sick about this and can't sleep."
 
@@ -142,20 +143,44 @@ def hung_up(task: CallbackTask) -> None:
     assert reload_task(task.id).state is TaskState.COMPLETED
 
 
-def test_a_deadline_passed_on_a_call_that_found_voicemail_escalates_when_it_is_recorded(
-    app: Flask, hooked: Sink, agent: User, any_time: None
-) -> None:
-    """Connected before the deadline, held back from escalating; the agent records voicemail
-    3 minutes after it: supervisors are told then, as for a ring nobody answered."""
-    task = make_task()
+def voicemail_past_the_deadline(agent: User) -> tuple[CallbackTask, datetime]:
+    """A task due an hour ago whose call connected (before it: held back from escalating)
+    and found voicemail; the agent records it now. Returns the task and its deadline."""
+    ended = utcnow() - timedelta(hours=2)
+    task = make_task(now=ended, ended_at=ended)
+    due = task.due_at
     connected_call(task, agent)
-    assert escalation.escalate_if_due(task.id, now=task.due_at + timedelta(minutes=1)) is False
+    assert escalation.escalate_if_due(task.id, now=due + timedelta(minutes=1)) is False
     hung_up(task)
-    actions.record_outcome(task.id, agent, "voicemail", now=task.due_at + timedelta(minutes=3))
+    actions.record_outcome(task.id, agent, "voicemail")
+    return task, due
+
+
+def test_a_deadline_passed_on_a_call_that_found_voicemail_escalates_when_it_is_recorded(
+    app: Flask, hooked: Sink, agent: User, worker: Worker, any_time: None
+) -> None:
+    """Supervisors are told of the deadline the call held back (by the worker), as for a ring
+    nobody answered, and the task keeps its retry."""
+    task, due = voicemail_past_the_deadline(agent)
+    worker.run()
     [message] = hooked.received
-    assert message["task_id"] == task.id and message["minutes_overdue"] == 3
+    assert message["task_id"] == task.id and message["due_at"] == due.isoformat()
+    assert message["priority"] == "high"
     task = reload_task(task.id)
-    assert task.state is TaskState.RETRY_SCHEDULED and task.priority == Priority.HIGH
+    assert task.state is TaskState.RETRY_SCHEDULED and task.due_at > utcnow()
+
+
+def test_with_redis_down_a_held_back_deadline_escalates_at_once(
+    app: Flask, hooked: Sink, agent: User, redis_conn: Redis, any_time: None
+) -> None:
+    """No worker to hand it to: the escalation is sent while the outcome is recorded."""
+    app.extensions["redis"] = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    try:
+        task, due = voicemail_past_the_deadline(agent)
+    finally:
+        app.extensions["redis"] = redis_conn
+    [message] = hooked.received
+    assert message["task_id"] == task.id and message["due_at"] == due.isoformat()
 
 
 def test_a_call_that_reached_the_caller_past_the_deadline_is_not_escalated(
