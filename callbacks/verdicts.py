@@ -27,7 +27,12 @@ def summary() -> ColumnElement[str]:
 
     The callback number is left out: an erased caller's is cleared, and nothing new was said.
     """
-    answers = select(func.count(Answer.id)).where(Answer.session_id == CallSession.id)
+    # Correlated by name: inside the sweep's EXISTS the enclosing query is not the next one up.
+    answers = (
+        select(func.count(Answer.id))
+        .where(Answer.session_id == CallSession.id)
+        .correlate(CallSession)
+    )
     said = (
         CallSession.asked_for_human,
         CallSession.transferred,

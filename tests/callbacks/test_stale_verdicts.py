@@ -85,12 +85,12 @@ def test_a_callback_accepted_after_the_verdict_opens_its_task_at_the_sweep(app: 
     assert [t.session_id for t in tasks()] == [session.id]
 
 
-def test_a_survey_judged_as_it_reads_is_not_judged_again(app: Flask) -> None:
-    """Judged twice with nothing new (the job and the inline rules both ran): one verdict,
-    and the sweep finds nothing to do."""
-    session = make_session(nps=2)
-    evaluation.evaluate_session(session.id)
-    evaluation.evaluate_session(session.id)
+def test_surveys_judged_as_they_read_are_not_judged_again(app: Flask) -> None:
+    """Two callers' surveys, each judged twice with nothing new (the job and the inline
+    rules both ran): one verdict each, and the sweep finds nothing to do."""
+    sessions = [make_session(nps=2), make_session(phone="+14155550124", nps=9, csat=5)]
+    for session in sessions * 2:
+        evaluation.evaluate_session(session.id)
     verdicts = db.session.scalars(db.select(Event).where(Event.kind == evaluation.EVALUATED))
-    assert len(verdicts.all()) == 1
+    assert len(verdicts.all()) == 2
     assert sweep.sweep(utcnow() + LATER)["evaluated"] == 0
