@@ -142,8 +142,12 @@ def init_app(app: Flask) -> None:
     else:
         # A pool of its own, without the ping (a round trip) before each checkout, for the
         # webhook hot path, which runs a turn again when its connection was found dead.
-        # Not a Flask-SQLAlchemy bind: a bind's metadata is kept on ``db``, shared by apps.
-        app.extensions[UNPINGED] = create_engine(uri, **{**options, "pool_pre_ping": False})
+        # Its connections stay in autocommit (each statement commits itself): the hot path
+        # wants no BEGIN or COMMIT round trip, and switching each checkout in and out of
+        # it cost CPU every turn. Not a Flask-SQLAlchemy bind: a bind's metadata is kept
+        # on ``db``, shared by apps.
+        unpinged = {**options, "pool_pre_ping": False, "isolation_level": "AUTOCOMMIT"}
+        app.extensions[UNPINGED] = create_engine(uri, **unpinged)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", "migrations")))
 

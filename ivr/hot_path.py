@@ -160,12 +160,12 @@ def start_new_call(inp: CallInput) -> str | None:
 
 
 def _run(turn: Callable[[PoolProxiedConnection, DBAPICursor, Dialect], T]) -> T:
-    """PostgreSQL: each statement commits itself (no BEGIN or COMMIT round trip); READ
-    COMMITTED gives each statement its own snapshot either way. SQLite keeps transactions
-    (its write gate is held from the first write to the commit)."""
+    """PostgreSQL: each statement commits itself (no BEGIN or COMMIT round trip: the
+    engine's connections are in autocommit, ``core.db``); READ COMMITTED gives each
+    statement its own snapshot either way. SQLite keeps transactions (its write gate is
+    held from the first write to the commit)."""
     engine = unpinged_engine()
-    postgres = engine.dialect.name == "postgresql"
-    return run(engine, lambda conn, cursor: turn(conn, cursor, engine.dialect), autocommit=postgres)
+    return run(engine, lambda conn, cursor: turn(conn, cursor, engine.dialect))
 
 
 def _start_new_call(

@@ -56,7 +56,9 @@ def counted(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Turn:
         if text.strip() != ";":  # the pool's ping on PostgreSQL
             turn.statements.append(text)
             autocommit = getattr(cursor.connection, "autocommit", None) is True
-            if autocommit and not text.lstrip().upper().startswith("SELECT"):
+            # Not SELECT nor SHOW (the dialect's first look at a new connection, which on
+            # the hot path's pool is already in autocommit): those change nothing.
+            if autocommit and not text.lstrip().upper().startswith(("SELECT", "SHOW")):
                 turn.commits += cursor.rowcount > 0  # a write that changed nothing commits nothing
         return result
 
