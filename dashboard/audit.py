@@ -19,6 +19,7 @@ from sqlalchemy import Select, func, select
 
 from core.db import db
 from core.models import Event, User
+from dashboard.args import date_arg, int_arg
 from dashboard.exports import _cell as cell  # the one spreadsheet-formula guard
 
 PER_PAGE = 50
@@ -47,13 +48,6 @@ ALL_KINDS = tuple(k for _, kinds in CATEGORIES.values() for k in kinds)
 CALLER_SOURCES = {"keypad", "voice", "comment", "migration"}
 
 
-def _date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
 @dataclass(frozen=True)
 class AuditFilters:
     category: str = ""
@@ -72,9 +66,9 @@ class AuditFilters:
             page = 1
         return cls(
             category=category if category in CATEGORIES else "",
-            user=user if user == NOBODY or user.isdigit() else "",
-            date_from=_date(args.get("from")),
-            date_to=_date(args.get("to")),
+            user=user if user == NOBODY or int_arg(user) is not None else "",
+            date_from=date_arg(args.get("from")),
+            date_to=date_arg(args.get("to")),
             page=page,
         )
 

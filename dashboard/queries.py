@@ -16,25 +16,11 @@ from core.db import db
 from core.models import Answer, CallSession, QuestionKind, Recording, SurveyVersion, User
 from dashboard import flags
 from dashboard.access import scoped_sessions
+from dashboard.args import date_arg, int_arg
 from themes import report as theme_report
 
 PER_PAGE = 25
 SNIPPET_CHARS = 140
-
-
-def int_arg(value: str | None) -> int | None:
-    """A whole number from a form or query value; None when missing or malformed."""
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
-
-
-def _date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 @dataclass(frozen=True)
@@ -58,8 +44,8 @@ class Filters:
         raw_reasons: Sequence[str] = getlist("reason") if getlist else args.get("reason", [])
         return cls(
             reasons=tuple(r for r in raw_reasons if r in flags.REASONS),
-            date_from=_date(args.get("from")),
-            date_to=_date(args.get("to")),
+            date_from=date_arg(args.get("from")),
+            date_to=date_arg(args.get("to")),
             survey_id=int_arg(args.get("survey")),
             agent_id=int_arg(args.get("agent")),
             callback_state=args.get("callback", "") or "",

@@ -15,6 +15,7 @@ from core.auth import roles_required
 from core.db import utcnow
 from core.models import Role, User
 from dashboard import flags, queries
+from dashboard.args import ID
 from dashboard.sparklines import sparkline
 from themes import grouping, manage, report, rising, store
 
@@ -68,7 +69,7 @@ def _back() -> Any:
     return redirect(url_for("themes_page.themes", days=_days(request.form.get("days"))))
 
 
-@bp.post("/themes/<int:theme_id>/rename")
+@bp.post(f"/themes/<{ID}:theme_id>/rename")
 @roles_required(*MANAGERS)
 def rename(theme_id: int) -> Any:
     """Give a theme a name of your own; it sticks through rebuilds."""
@@ -81,7 +82,7 @@ def rename(theme_id: int) -> Any:
     return _back()
 
 
-@bp.post("/themes/<int:theme_id>/merge")
+@bp.post(f"/themes/<{ID}:theme_id>/merge")
 @roles_required(*MANAGERS)
 def merge(theme_id: int) -> Any:
     """Merge a theme into another: its comments move there, for good."""

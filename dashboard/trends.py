@@ -15,6 +15,7 @@ from core.db import db, utcnow
 from core.models import Answer, CallSession, Question, QuestionKind, Survey, SurveyOutcome, User
 from dashboard import flags
 from dashboard.access import scoped_sessions
+from dashboard.args import date_arg, int_arg
 
 GRANULARITIES = ("day", "week")
 DEFAULT_DAYS = 30
@@ -108,21 +109,14 @@ class TrendFilters:
         today = today or utcnow().date()
 
         def parse(name: str, default: date) -> date:
-            try:
-                return date.fromisoformat(args.get(name) or "")
-            except ValueError:
-                return default
+            return date_arg(args.get(name)) or default
 
         date_to = parse("to", today)
         date_from = parse("from", date_to - timedelta(days=DEFAULT_DAYS - 1))
         if date_from > date_to:
             date_from, date_to = date_to, date_from
         granularity = args.get("by") if args.get("by") in GRANULARITIES else "day"
-        try:
-            survey_id = int(args.get("survey") or 0) or None
-        except ValueError:
-            survey_id = None
-        return cls(date_from, date_to, granularity, survey_id)
+        return cls(date_from, date_to, granularity, int_arg(args.get("survey")))
 
 
 def bucket_start(day: date, granularity: str) -> date:

@@ -38,6 +38,7 @@ from dashboard import (
     tryit_text,
 )
 from dashboard import trends as trends_mod
+from dashboard.args import ID
 from themes import report as theme_report
 from transcription import retention
 
@@ -92,7 +93,7 @@ def flagged_csv() -> Response:
     )
 
 
-@bp.get("/calls/<int:session_id>")
+@bp.get(f"/calls/<{ID}:session_id>")
 @roles_required(*MANAGERS)
 def call_detail(session_id: int) -> Any:
     """Answers, player, highlighted transcript and the timeline of one call."""
@@ -117,7 +118,7 @@ def call_detail(session_id: int) -> Any:
     )
 
 
-@bp.get("/recordings/<int:recording_id>/audio")
+@bp.get(f"/recordings/<{ID}:recording_id>/audio")
 @roles_required(*EVERYONE)
 def recording_audio(recording_id: int) -> Response:
     """Stream a recording (Range supported) to someone who may see its call; audited."""
@@ -188,7 +189,7 @@ def _survey_or_404(survey_id: int) -> Survey:
     return survey
 
 
-@bp.route("/surveys/<int:survey_id>/edit", methods=["GET", "POST"])
+@bp.route(f"/surveys/<{ID}:survey_id>/edit", methods=["GET", "POST"])
 @roles_required(*MANAGERS)
 def survey_edit(survey_id: int) -> Any:
     """Edit prompts, voice, questions, thresholds and callback rules; saving makes a version."""
@@ -256,7 +257,7 @@ def render_privacy(status: int) -> Any:
     ), status
 
 
-@bp.get("/surveys/<int:survey_id>/try")
+@bp.get(f"/surveys/<{ID}:survey_id>/try")
 @roles_required(*MANAGERS)
 def try_page(survey_id: int) -> Any:
     """Play the survey in the browser through the same TwiML flow as the phone."""
@@ -279,7 +280,7 @@ def _json_object() -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-@bp.post("/surveys/<int:survey_id>/try/start")
+@bp.post(f"/surveys/<{ID}:survey_id>/try/start")
 @roles_required(*MANAGERS)
 def try_start(survey_id: int) -> Any:
     """Start a simulated call into the survey's active version; returns the first turn."""
@@ -306,7 +307,7 @@ def try_respond(call_id: str) -> Any:
     return jsonify(turn) if turn is not None else _try_error(ENDED, 404)
 
 
-@bp.post("/surveys/<int:survey_id>/try/text/start")
+@bp.post(f"/surveys/<{ID}:survey_id>/try/text/start")
 @roles_required(*MANAGERS)
 def try_text_start(survey_id: int) -> Any:
     """Start a test text survey; returns its first text, shown in the page."""
@@ -316,7 +317,7 @@ def try_text_start(survey_id: int) -> Any:
     return jsonify(tryit_text.start(survey))
 
 
-@bp.post("/try/text/<int:session_id>/reply")
+@bp.post(f"/try/text/<{ID}:session_id>/reply")
 @roles_required(*MANAGERS)
 def try_text_reply(session_id: int) -> Any:
     """Text a reply into the test survey; returns the texts it sends back."""
