@@ -15,33 +15,26 @@ from tests.texts.test_tryit_text import TextDriver
 TOO_DEEP = "[" * 5000 + "]" * 5000
 
 
+def turn_url(client: Any, mode: str) -> tuple[str, dict[str, str]]:
+    """The URL of the started try-it call's next turn (voice) or reply (text), and headers."""
+    if mode == "voice":
+        call = Driver(client)
+        call.start()
+        return f"/dashboard/try/{call.call_id}/respond", call.headers
+    text = TextDriver(client)
+    text.start()
+    return f"/dashboard/try/text/{text.session_id}/reply", text.headers
+
+
+@pytest.mark.parametrize("mode", ["voice", "text"])
 @pytest.mark.parametrize("body", [TOO_DEEP, "[1]", '"press"', "7"])
-def test_try_it_respond_with_a_body_not_an_object_is_a_400(
-    app: Flask, signed_in: Any, body: str
+def test_a_try_it_body_that_is_not_an_object_is_a_400(
+    app: Flask, signed_in: Any, mode: str, body: str
 ) -> None:
-    """The try-it call's turn answers a body that is no JSON object with its 400 error."""
-    driver = Driver(signed_in)
-    driver.start()
+    """A turn of the try-it call or its text mode answers such a body with the page's 400."""
+    url, headers = turn_url(signed_in, mode)
     response = signed_in.post(
-        f"/dashboard/try/{driver.call_id}/respond",
-        data=body,
-        headers={**driver.headers, "Content-Type": "application/json"},
-    )
-    assert response.status_code == 400
-    assert response.get_json()["error"]
-
-
-@pytest.mark.parametrize("body", [TOO_DEEP, "[1]", '"nine"', "7"])
-def test_try_text_reply_with_a_body_not_an_object_is_a_400(
-    app: Flask, signed_in: Any, body: str
-) -> None:
-    """The text mode's reply answers a body that is no JSON object with its 400 error."""
-    driver = TextDriver(signed_in)
-    driver.start()
-    response = signed_in.post(
-        f"/dashboard/try/text/{driver.session_id}/reply",
-        data=body,
-        headers={**driver.headers, "Content-Type": "application/json"},
+        url, data=body, headers={**headers, "Content-Type": "application/json"}
     )
     assert response.status_code == 400
     assert response.get_json()["error"]
