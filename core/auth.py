@@ -43,7 +43,7 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
 
 
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+")  # no spaces or controls
 MAX_EMAIL = 254  # users.email
 MAX_NAME = 120  # users.name and teams.name
 
@@ -102,7 +102,10 @@ def find_or_create_team(name: str | None) -> Team | None:
 
 
 def authenticate(email: str, password: str) -> User | None:
-    user = db.session.scalar(db.select(User).where(User.email == email.strip().lower()))
+    email = email.strip().lower()
+    if not EMAIL.fullmatch(email) or len(email) > MAX_EMAIL:
+        return None  # no user has it, and PostgreSQL refuses a NUL in a query
+    user = db.session.scalar(db.select(User).where(User.email == email))
     if user is None or not user.active or not user.check_password(password):
         return None
     return user

@@ -12,8 +12,11 @@ from core import contacts
 from core.auth import roles_required
 from core.models import Role
 from dashboard import audit, dnc
+from dashboard.args import refuse_nul
 
 bp = Blueprint("admin", __name__, url_prefix="/dashboard")
+bp.before_request(refuse_nul)
+
 UNREADABLE = "That is not a phone number we can read, e.g. +1 415 555 0123."
 
 

@@ -15,11 +15,13 @@ from core.auth import roles_required
 from core.db import utcnow
 from core.models import Role, User
 from dashboard import flags, queries
-from dashboard.args import ID
+from dashboard.args import ID, refuse_nul
 from dashboard.sparklines import sparkline
 from themes import grouping, manage, report, rising, store
 
 bp = Blueprint("themes_page", __name__, url_prefix="/dashboard")
+bp.before_request(refuse_nul)
+
 MANAGERS = (Role.MANAGER, Role.ADMIN)
 PERIODS = (7, 28, 90, 365)
 DEFAULT_DAYS = 28

@@ -38,7 +38,7 @@ from dashboard import (
     tryit_text,
 )
 from dashboard import trends as trends_mod
-from dashboard.args import ID
+from dashboard.args import ID, refuse_nul
 from themes import report as theme_report
 from transcription import retention
 
@@ -49,6 +49,8 @@ bp = Blueprint(
     template_folder="templates",
     static_folder="static",
 )
+bp.before_request(refuse_nul)
+
 MANAGERS = (Role.MANAGER, Role.ADMIN)
 EVERYONE = (Role.AGENT, Role.MANAGER, Role.ADMIN)
 
