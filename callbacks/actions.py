@@ -248,6 +248,8 @@ def record_outcome(
     except states.Conflict:
         db.session.rollback()
         raise ActionRefused("conflict", "The task changed meanwhile; reload it.") from None
+    if held_back is not None:
+        escalation.owe(task, held_back)
     follow_up = followup.schedule(task, outcome, now)  # "did we put it right?", if reached
     db.session.commit()
     if follow_up is not None:

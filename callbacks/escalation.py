@@ -8,18 +8,25 @@ Supervisors are told through ``ESCALATION_WEBHOOK_URL`` (JSON POST), and also by
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis.exceptions import RedisError
+from sqlalchemy import exists
+from sqlalchemy.orm import aliased
 
 from callbacks import promise, states
 from callbacks.models import CallbackTask, Priority, TaskState
 from core import events, queues
 from core.db import db, utcnow
+from core.models import Event
 from core.notify import supervisors as notify_supervisors
 
 NOT_ESCALATED = (TaskState.CONNECTED, TaskState.COMPLETED, TaskState.CLOSED)
+# A deadline a connected call held back, recorded with the outcome that reached no one, and
+# escalated since by the worker or, if that job was lost, by the sweep within this window.
+OWED = "callback.escalation_owed"
+OWED_WINDOW = timedelta(days=1)
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +57,8 @@ def escalate_if_due(
     if task is None:
         return False
     deadline = held_back or task.due_at
-    paused = (TaskState.CLOSED,) if held_back else NOT_ESCALATED
-    if task.state in paused or deadline > now:
+    # A held-back deadline was missed whatever became of the task since (closed at the cap).
+    if (held_back is None and task.state in NOT_ESCALATED) or deadline > now:
         return False
     if task.escalated_at is not None and task.escalated_at >= deadline:
         return False
@@ -59,7 +66,7 @@ def escalate_if_due(
         "callback.escalation",
         session=task.session,
         data={"task_id": task.id, "due_at": deadline.isoformat()},
-        dedupe_key=f"callback-escalated:{task.id}:{int(deadline.timestamp())}",
+        dedupe_key=_sent(task.id, deadline),
     )
     if not fresh:
         db.session.rollback()
@@ -79,10 +86,41 @@ def escalate_if_due(
     return True
 
 
+def _sent(task_id: int, deadline: datetime) -> str:
+    """The dedupe key of the escalation for ``deadline``: one per task and deadline."""
+    return f"callback-escalated:{task_id}:{int(deadline.timestamp())}"
+
+
+def owe(task: CallbackTask, deadline: datetime) -> None:
+    """In the outcome's transaction: a ``deadline`` a connected call held back and that
+    reached no one is owed an escalation (sent by ``schedule_held_back`` after the commit;
+    by the sweep, ``owed``, if that never happens)."""
+    events.record(
+        OWED,
+        session=task.session,
+        data={"task_id": task.id, "due_at": deadline.isoformat(), "sent": _sent(task.id, deadline)},
+        dedupe_key=f"callback-escalation-owed:{task.id}:{int(deadline.timestamp())}",
+    )
+
+
+def owed(now: datetime) -> list[tuple[int, datetime]]:
+    """(task id, held-back deadline) of the escalations owed and not sent: the process died
+    between the outcome's commit and the enqueue, or Redis lost the job."""
+    sent = aliased(Event)
+    rows = db.session.scalars(
+        db.select(Event.data)
+        .where(Event.kind == OWED)
+        .where(Event.at >= now - OWED_WINDOW)
+        .where(~exists().where(sent.dedupe_key == Event.data["sent"].as_string()))
+        .order_by(Event.id)
+    )
+    return [(row["task_id"], datetime.fromisoformat(row["due_at"])) for row in rows]
+
+
 def schedule_held_back(task: CallbackTask, deadline: datetime) -> None:
     """After commit: escalate on the worker a ``deadline`` a connected call held back and
-    that reached no one (``escalate_if_due``); here and now if Redis is down, since the
-    sweep only looks at a task's current deadline."""
+    that reached no one (``escalate_if_due``; ``owe`` recorded it, for the sweep); here
+    and now if Redis is down."""
     stamp, when = int(deadline.timestamp()), deadline.isoformat()
     try:
         queues.enqueue("escalate_task", task.id, when, job_id=f"callback-held-{task.id}-{stamp}")

@@ -1,6 +1,6 @@
-"""The callback safety net, run every minute by the scheduler: overdue tasks escalate, due
-retries reopen, stuck dials settle, and surveys (or read comments) with no verdict are
-evaluated."""
+"""The callback safety net, run every minute by the scheduler: overdue tasks (and deadlines
+a voicemail call held back) escalate, due retries reopen, stuck dials settle, and surveys
+(or read comments) with no verdict are evaluated."""
 
 from __future__ import annotations
 
@@ -33,6 +33,8 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
     ).all()
     for task_id in overdue:
         counts["escalated"] += escalation.escalate_if_due(task_id, now)
+    for task_id, deadline in escalation.owed(now):
+        counts["escalated"] += escalation.escalate_if_due(task_id, now, held_back=deadline)
     due_retries = db.session.scalars(
         db.select(CallbackTask)
         .where(CallbackTask.state == TaskState.RETRY_SCHEDULED)

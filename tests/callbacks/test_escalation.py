@@ -210,3 +210,34 @@ def test_a_retry_after_voicemail_is_due_by_the_promise_the_caller_still_waits_on
     task = reload_task(task.id)
     assert task.state is TaskState.RETRY_SCHEDULED
     assert (task.scheduled_for, task.due_at) == (la(10, 50), la(11))
+
+
+def test_a_held_back_escalation_lost_after_the_commit_is_sent_by_the_sweep(
+    app: Flask, hooked: Sink, agent: User, any_time: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outcome committed, then its escalation job never enqueued (the process died, or
+    Redis lost it): the next sweep tells supervisors of the deadline the call held back, once."""
+    monkeypatch.setattr(escalation, "schedule_held_back", lambda task, deadline: None)
+    task, due = voicemail_past_the_deadline(agent)
+    sweep(utcnow() + timedelta(minutes=1))
+    sweep(utcnow() + timedelta(minutes=2))
+    [message] = hooked.received
+    assert message["task_id"] == task.id and message["due_at"] == due.isoformat()
+
+
+def test_a_held_back_deadline_on_the_last_attempt_is_escalated(
+    app: Flask,
+    hooked: Sink,
+    agent: User,
+    worker: Worker,
+    any_time: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Voicemail on the last attempt allowed, past the deadline the call held back: the task
+    gives up, and supervisors still hear of the missed deadline, as for an unanswered ring."""
+    monkeypatch.setitem(app.config, "CALLBACK_MAX_ATTEMPTS", 1)
+    task, due = voicemail_past_the_deadline(agent)
+    worker.run()
+    [message] = hooked.received
+    assert message["task_id"] == task.id and message["due_at"] == due.isoformat()
+    assert reload_task(task.id).state is TaskState.CLOSED
