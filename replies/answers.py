@@ -9,6 +9,7 @@ request for a person.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
@@ -30,6 +31,8 @@ __all__ = [
     "read_speech",
     "spoken_digits",
 ]
+
+log = logging.getLogger(__name__)
 
 SCALES = {QuestionKind.NPS: (0, 10), QuestionKind.CSAT: (1, 5), QuestionKind.YES_NO: (0, 1)}
 # Words a caller may use for the ends of the CSAT scale, because the prompt names them.
@@ -86,7 +89,19 @@ def _keyed(kind: QuestionKind | None, digits: str) -> Reading:
 
 
 def read_speech(kind: QuestionKind | None, speech: str) -> Reading:
-    """Read a spoken reply to a question of this kind (None: any yes/no question)."""
+    """Read a spoken reply to a question of this kind (None: any yes/no question).
+
+    A reply the readers fail on is no answer (asked again), never an error: a webhook that
+    fails ends the call with an apology and loses the answers so far.
+    """
+    try:
+        return _read_speech(kind, speech)
+    except Exception:
+        log.exception("could not read a reply of %d characters", len(speech))
+        return Reading()
+
+
+def _read_speech(kind: QuestionKind | None, speech: str) -> Reading:
     text = normalise(speech)
     intent, rest = read_intent(text)
     if kind is QuestionKind.YES_NO or kind is None:

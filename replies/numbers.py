@@ -93,6 +93,8 @@ _TOP_SCORE = (
     ("full", "score"), ("maximum",), ("max",),
 )  # fmt: skip
 TOP = -1  # "full marks": the top of whatever scale was asked
+# Every number at or past this is read as this: far past any score, count or year, and finite.
+_PAST_ANY = 1e9
 
 
 @dataclass
@@ -113,7 +115,7 @@ def _number_at(words: list[str], i: int) -> tuple[float, int] | None:
     """The number starting at word ``i`` and the index after it, if one starts there."""
     word = words[i]
     if word.replace(".", "", 1).isdigit():
-        return float(word), i + 1
+        return _written(word), i + 1
     if word == "a" and i + 1 < len(words) and words[i + 1] in _SCALE_WORDS:
         return float(_SCALE_WORDS[words[i + 1]]), i + 2
     value: float
@@ -130,12 +132,26 @@ def _number_at(words: list[str], i: int) -> tuple[float, int] | None:
     else:
         return None
     while j < len(words) and words[j] in _SCALE_WORDS:  # "one hundred", "a hundred and ten"
-        value, j = value * _SCALE_WORDS[words[j]], j + 1
-        if j + 1 < len(words) and words[j] == "and" and _number_at(words, j + 1):
-            more = _number_at(words, j + 1)
-            assert more is not None
-            value, j = value + more[0], more[1]
+        value, j = min(value * _SCALE_WORDS[words[j]], _PAST_ANY), j + 1
+        # Read once: calling twice per "and" doubled the work with each "hundred and".
+        more = _number_at(words, j + 1) if j + 1 < len(words) and words[j] == "and" else None
+        if more is not None:
+            value, j = min(value + more[0], _PAST_ANY), more[1]
     return value, j
+
+
+def _written(word: str) -> float:
+    """A number in digits, bounded: past ``_PAST_ANY`` it is read as that (never a score)."""
+    whole, _, fraction = word.partition(".")
+    whole = whole.lstrip("0") or "0"
+    if len(whole) > len(str(int(_PAST_ANY))):  # float("9" * 400) is inf
+        return _PAST_ANY
+    return min(float(f"{whole}.{fraction[:6] or '0'}"), _PAST_ANY)
+
+
+def _fraction_written(word: str) -> bool:
+    """ "8.5", "0.9999999999999999999": a part after the point that is not all zeros."""
+    return word.partition(".")[2].strip("0") != ""
 
 
 def _follows(words: list[str], i: int, phrase: tuple[str, ...]) -> bool:
@@ -167,6 +183,7 @@ def _numbers(words: list[str]) -> list[Said]:
 
 def _read_surroundings(words: list[str], said: list[Said]) -> None:
     """Mark each number as a denominator, a count, a name, denied, vague or the score."""
+    hypothetical = _hypothetical_words(words)
     for k, item in enumerate(said):
         if item.value == TOP:
             continue
@@ -200,25 +217,29 @@ def _read_surroundings(words: list[str], said: list[Said]) -> None:
             or _denied(words, item.start)  # "not a ten"
         )
         halves = nxt in ("point", "half") or after in (["and", "a", "half"], ["and", "a", "bit"])
-        if item.value != int(item.value) or halves:
+        if item.value != int(item.value) or halves or _fraction_written(words[item.start]):
             item.vague = True
         if any(_precedes(words, item.start, c) or _precedes(words, item.start - 1, c)
                for c in _COMPARATORS):  # fmt: skip
             item.vague = True
         if any(w in _MARKERS for w in before) or nxt == "percent":
             item.marked = True
-        item.hypothetical = _hypothetical(_clause_around(words, item.start, item.end))
+        item.hypothetical = hypothetical[item.start]
 
 
-def _clause_around(words: list[str], start: int, end: int) -> list[str]:
-    """The words of the clause holding words[start:end], between pauses and "but"."""
-    i = start
-    while i > 0 and words[i - 1] != PAUSE and words[i - 1] not in _CLAUSE_JOINS:
-        i -= 1
-    j = end
-    while j < len(words) and words[j] != PAUSE and words[j] not in _CLAUSE_JOINS:
-        j += 1
-    return words[i:j]
+def _hypothetical_words(words: list[str]) -> list[bool]:
+    """For each word, whether its clause (between pauses and "but") is hypothetical.
+
+    Each clause is read once: reading it again for every number in it was quadratic.
+    """
+    flags: list[bool] = []
+    start = 0
+    for end in range(len(words) + 1):
+        if end == len(words) or words[end] == PAUSE or words[end] in _CLAUSE_JOINS:
+            flags.extend([_hypothetical(words[start:end])] * (end - start))
+            flags.append(False)  # the pause or join itself
+            start = end + 1
+    return flags
 
 
 def _hypothetical(clause: list[str]) -> bool:
@@ -259,10 +280,10 @@ def is_correction(words: list[str], i: int) -> bool:
 
 def _after_last_correction(words: list[str], said: list[Said]) -> list[Said]:
     """The numbers after the last correction that follows a number: "seven, no, eight"."""
-    first = said[0].start
+    first, final = said[0].start, said[-1].start  # in the order said
     last = None
-    for i in range(first + 1, len(words)):
-        if is_correction(words, i) and any(s.start > i for s in said):
+    for i in range(first + 1, final):
+        if is_correction(words, i):
             last = i
     if last is None:
         return said

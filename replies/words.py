@@ -77,6 +77,7 @@ _SLANG = {
     "ive": "i have",
 }
 _PUNCTUATION = frozenset(",;:.!?")
+_EXPONENT = re.compile(r"\b\d+(?:\.\d+)?e[+-]?\d+\b")
 _TOKEN = re.compile(r"\d+(?:\.\d+)?|[a-z]+|[,;:.!?]")
 
 
@@ -93,11 +94,14 @@ def normalise(speech: str) -> str:
     for pattern, repl in _CONTRACTIONS:
         text = re.sub(pattern, repl, text)
     text = re.sub(r"\b24\s*/\s*7\b", " round the clock ", text)
-    text = re.sub(r"(\d+)\s*/\s*(\d+)", r"\1 out of \2", text)  # "8/10"
-    text = re.sub(r"(\d+)\s*-\s*(\d+)", r"\1 to \2", text)  # "7-8" is a range
-    text = re.sub(r"(\d+)\s*%", r"\1 percent", text)
+    # (?<!\d): a match starts where a number does; trying at every digit of a long run of
+    # digits was quadratic.
+    text = re.sub(r"(?<!\d)(\d+)\s*/\s*(\d+)", r"\1 out of \2", text)  # "8/10"
+    text = re.sub(r"(?<!\d)(\d+)\s*-\s*(\d+)", r"\1 to \2", text)  # "7-8" is a range
+    text = re.sub(r"(?<!\d)(\d+)\s*%", r"\1 percent", text)
     text = re.sub(r"\bper cent\b", "percent", text)
-    text = re.sub(r"\d+:\d+", " oclock ", text)  # a time of day is never a score
+    text = re.sub(r"(?<!\d)\d+:\d+", " oclock ", text)  # a time of day is never a score
+    text = _EXPONENT.sub(" ", text)  # "1e400" is no plain score, not 1 and 400
     text = re.sub(r"\bo'clock\b", " oclock ", text)
     text = re.sub(r"(\d)(am|pm|st|nd|rd|th|s|k|ish)\b", r"\1 \2", text)
     text = re.sub(r"\b(one|two|three|four|five|six|seven|eight|nine|ten)-?ish\b", r"\1 ish", text)
