@@ -140,7 +140,8 @@ OUTCOME = Shape(
     example={"agent_id": 1, "outcome": "resolved", "notes": "Refund issued."},
 )
 SHAPES = {"claim": AGENT, "release": AGENT, "call": AGENT, "reschedule": RESCHEDULE}
-STATUS_FILTERS = ("open", "all", *(s.value for s in TaskState))
+# "open" is both a filter (every task not closed) and a state: named once.
+STATUS_FILTERS = tuple(dict.fromkeys(("open", "all", *(s.value for s in TaskState))))
 
 
 def agent_from(body: Values) -> User | None:

@@ -46,6 +46,13 @@ def test_unknown_status_filter_is_explained(app: Flask, client: Any) -> None:
     assert response.status_code == 400 and "retry_scheduled" in response.get_json()["message"]
 
 
+def test_unknown_status_filter_names_each_value_once(app: Flask, client: Any) -> None:
+    """The 400 for a bad ?status= lists every valid value once ("open" was listed twice)."""
+    message = client.get("/api/callbacks?status=opn", headers=AUTH).get_json()["message"]
+    named = message.removeprefix("status must be one of ").split(", ")
+    assert named[:2] == ["open", "all"] and len(named) == len(set(named)) > 2
+
+
 def test_claim_race_has_exactly_one_winner(app: Flask, live_url: str) -> None:
     """Two agents claiming the same tasks at the same instant: one 200, one 409, every time."""
     agents = [make_agent("a1@example.com"), make_agent("a2@example.com")]
