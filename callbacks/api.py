@@ -18,10 +18,12 @@ from callbacks.policy import OUTCOMES
 from core.api import error, invalid, query_args, read_body, token_required
 from core.db import db
 from core.models import CallSession, User
+from core.nul import refuse_nul_json
 from core.payload import Field, Invalid, Shape, Values
 from core.twilio_params import db_id
 
 bp = Blueprint("callbacks_api", __name__, url_prefix="/api/callbacks")
+bp.before_request(refuse_nul_json)
 
 
 def iso(at: datetime | None) -> str | None:

@@ -30,6 +30,7 @@ from callbacks.models import TaskState
 from core.auth import roles_required
 from core.db import utcnow
 from core.models import CALLBACK_TIME_WORDS, Role, User
+from core.nul import refuse_nul
 from transcription.highlight import highlight
 
 bp = Blueprint(
@@ -39,6 +40,7 @@ bp = Blueprint(
     template_folder="templates",
     static_folder="static",
 )
+bp.before_request(refuse_nul)
 STAFF = (Role.AGENT, Role.MANAGER, Role.ADMIN)
 
 

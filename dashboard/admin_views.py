@@ -11,8 +11,8 @@ from flask_login import current_user
 from core import contacts
 from core.auth import roles_required
 from core.models import Role
+from core.nul import refuse_nul
 from dashboard import audit, dnc
-from dashboard.args import refuse_nul
 
 bp = Blueprint("admin", __name__, url_prefix="/dashboard")
 bp.before_request(refuse_nul)

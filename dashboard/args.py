@@ -3,17 +3,13 @@
 An id past the id columns makes PostgreSQL refuse the statement (SQLite past 64 bits), and
 a day next to the calendar's ends has no day after it to end a range: each is read as not
 given (a filter) or not found (a path), never sent on to fail. Text with a NUL character,
-which PostgreSQL cannot store, is refused before any view (``refuse_nul``).
+which PostgreSQL cannot store, is refused before any view (``core.nul.refuse_nul``).
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
-from flask import request
-
-from core.api import json_body
 from core.twilio_params import MAX_DB_INT
 
 # A path segment that is a row id: a larger number matches no route (404), like a missing row.
@@ -38,15 +34,3 @@ def date_arg(value: str | None) -> date | None:
     except ValueError:
         return None
     return day if day is not None and FIRST_DAY <= day <= LAST_DAY else None
-
-
-def refuse_nul() -> tuple[str, int] | None:
-    """400 for a query, form or JSON value with a NUL character (a blueprint's before_request);
-    SQLite would keep it and PostgreSQL refuse the statement."""
-    body = json_body() if request.is_json else None
-    texts: list[Any] = [value for _, values in request.args.lists() for value in values]
-    texts += [value for _, values in request.form.lists() for value in values]
-    texts += list(body.values()) if isinstance(body, dict) else []
-    if any(isinstance(text, str) and "\x00" in text for text in texts):
-        return "A NUL character cannot be part of a text.", 400
-    return None

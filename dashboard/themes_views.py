@@ -14,8 +14,9 @@ from core.access import session_scope
 from core.auth import roles_required
 from core.db import utcnow
 from core.models import Role, User
+from core.nul import refuse_nul
 from dashboard import flags, queries
-from dashboard.args import ID, refuse_nul
+from dashboard.args import ID
 from dashboard.sparklines import sparkline
 from themes import grouping, manage, report, rising, store
 

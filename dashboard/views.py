@@ -24,6 +24,7 @@ from core.api import json_body
 from core.auth import roles_required
 from core.db import db
 from core.models import QuestionKind, Role, Survey, Team, User
+from core.nul import refuse_nul
 from dashboard import (
     access,
     audio,
@@ -38,7 +39,7 @@ from dashboard import (
     tryit_text,
 )
 from dashboard import trends as trends_mod
-from dashboard.args import ID, refuse_nul
+from dashboard.args import ID
 from themes import report as theme_report
 from transcription import retention
 

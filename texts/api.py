@@ -16,11 +16,13 @@ from flask import Blueprint, Response, jsonify
 from core import consents, contacts
 from core.api import error, invalid, query_args, read_body, token_required
 from core.db import db
+from core.nul import refuse_nul_json
 from core.payload import SURVEY_SLUG, Field, Invalid, Shape
 from core.survey_requests import SurveyRequest
 from texts import survey
 
 bp = Blueprint("texts_api", __name__, url_prefix="/api")
+bp.before_request(refuse_nul_json)
 
 SURVEY_TEXT = Shape(
     (
