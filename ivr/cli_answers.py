@@ -17,6 +17,7 @@ import click
 from flask.cli import AppGroup
 
 from core.models import QuestionKind
+from core.stdin_lines import stdin_lines
 from core.twilio_params import MAX_SPEECH
 from replies.answers import read_speech
 
@@ -34,8 +35,7 @@ def parse_command(kind: str) -> None:
     """Read one spoken reply per line from stdin; print one JSON object per line."""
     question = QuestionKind(kind)
     failed = False
-    for line in sys.stdin:
-        speech = line.rstrip("\r\n")
+    for speech in stdin_lines():
         record = read_line(question, speech)
         failed = failed or "error" in record
         click.echo(json.dumps(record, ensure_ascii=False))

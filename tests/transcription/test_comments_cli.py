@@ -6,6 +6,8 @@ import json
 
 from flask import Flask
 
+from transcription.analysis import analyse_comment
+
 
 def _read(app: Flask, lines: list[str]) -> list[dict]:
     result = app.test_cli_runner().invoke(args=["comments", "read"], input="\n".join(lines) + "\n")
@@ -53,3 +55,32 @@ def test_read_phrases_are_verbatim_pieces_of_the_text(app: Flask) -> None:
         for phrases in row["phrases"].values():
             assert phrases
             assert all(p in row["text"] for p in phrases)
+
+
+def _run(app: Flask, data: bytes) -> tuple[int, list[dict]]:
+    result = app.test_cli_runner().invoke(args=["comments", "read"], input=data)
+    return result.exit_code, [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_bytes_that_are_not_utf8_are_read_and_later_lines_too(app: Flask) -> None:
+    """A line of invalid UTF-8 is read with U+FFFD in place of the bytes, and so is the next."""
+    code, printed = _run(app, b"\xff\xfe bad\nSTOP CALLING ME\n")
+    assert code == 0
+    assert printed[0] == {"text": "\ufffd\ufffd bad", "labels": [], "phrases": {}}
+    assert printed[1]["text"] == "STOP CALLING ME" and printed[1]["labels"] == ["opt_out"]
+
+
+def test_a_nul_in_a_comment_is_no_request(app: Flask) -> None:
+    """Control characters are read as spaces, as the worker reads a transcript: "a\\x00b" is no
+    request to be called."""
+    code, printed = _run(app, b"a\x00b\n")
+    assert code == 0 and printed[0]["labels"] == []
+    assert analyse_comment("a\x00b").flagged() == []
+
+
+def test_a_line_past_the_longest_comment_gets_an_error_and_the_rest_are_read(app: Flask) -> None:
+    """Over 6,000 characters (MAX_COMMENT): an error, no labels, the next line read, exit 1."""
+    code, printed = _run(app, ("call me " * 1_000 + "\nSTOP CALLING ME\n").encode())
+    assert code == 1
+    assert printed[0]["labels"] == [] and "longer than 6000" in printed[0]["error"]
+    assert printed[1]["labels"] == ["opt_out"] and "error" not in printed[1]
