@@ -26,7 +26,9 @@ cli = AppGroup("transcription", help="Manage the speech-to-text models and trans
 
 
 @cli.command("transcribe")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+# Plain paths, not click.Path(exists=True): a missing file or a directory is one failed line,
+# not a usage error that transcribes none of the others.
+@click.argument("files", nargs=-1, required=True)
 @click.option(
     "--vocabulary",
     default=None,
@@ -40,10 +42,11 @@ cli = AppGroup("transcription", help="Manage the speech-to-text models and trans
 def transcribe(files: tuple[str, ...], vocabulary: str | None, batch: bool) -> None:
     """Transcribe audio files exactly as the worker does, one JSON object per file.
 
-    Each line is {"file", "text", "seconds", "duration"}: seconds is the time taken to read
-    and transcribe the file (the model is loaded and warmed up first), duration the
-    audio's length in seconds. With --batch, seconds is an equal share of the batch's time.
-    A file that cannot be read gets "text": null and an "error"; the exit status is then 1.
+    Each line is {"file", "text", "seconds", "duration"}, in the order the files were given:
+    seconds is the time taken to read and transcribe the file (the model is loaded and warmed
+    up first), duration the audio's length in seconds. With --batch, seconds is an equal
+    share of the batch's time. A file that cannot be read (missing, a directory, not audio)
+    gets "text": null and an "error"; the others are transcribed, and the exit status is 1.
     """
     cfg = current_app.config
     engine = get_engine(EngineSettings.from_config(cfg))
@@ -52,23 +55,37 @@ def transcribe(files: tuple[str, ...], vocabulary: str | None, batch: bool) -> N
     failed = False
     for group in [list(files)] if batch else [[name] for name in files]:
         started = time.perf_counter()
-        audios: dict[str, np.ndarray] = {}
-        for name in group:
+        audios: dict[int, np.ndarray] = {}  # by position in the group: a name may come twice
+        errors: dict[int, tuple[str, float]] = {}
+        for k, name in enumerate(group):
             try:
-                audios[name] = decode_to_pcm16k(
-                    Path(name),
-                    max_seconds=cfg["RECORDING_MAX_SECONDS"],
-                    max_bytes=cfg["RECORDING_MAX_BYTES"],
-                )
+                audios[k] = _decode(name)
             except AudioError as exc:
-                failed = True
-                _echo(name, None, time.perf_counter() - started, None, error=exc.reason)
+                errors[k] = exc.reason, time.perf_counter() - started
         transcripts = engine.transcribe_many(list(audios.values()), [terms] * len(audios))
         share = (time.perf_counter() - started) / max(1, len(audios))
-        for (name, audio), transcript in zip(audios.items(), transcripts, strict=True):
-            _echo(name, transcript.text, share, audio.size / SAMPLE_RATE)
+        texts = dict(zip(audios, (t.text for t in transcripts), strict=True))
+        for k, name in enumerate(group):  # in the order given, failed files in their place
+            if k in errors:
+                failed = True
+                _echo(name, None, errors[k][1], None, error=errors[k][0])
+            else:
+                _echo(name, texts[k], share, audios[k].size / SAMPLE_RATE)
     if failed:
         raise SystemExit(1)
+
+
+def _decode(name: str) -> np.ndarray:
+    """The file's audio as the worker decodes it; AudioError when it cannot be read."""
+    cfg = current_app.config
+    try:
+        return decode_to_pcm16k(
+            Path(name),
+            max_seconds=cfg["RECORDING_MAX_SECONDS"],
+            max_bytes=cfg["RECORDING_MAX_BYTES"],
+        )
+    except OSError as exc:  # found but unreadable (permissions, a device)
+        raise AudioError(f"recording file {name} cannot be read: {exc.strerror or exc}") from exc
 
 
 def _echo(
