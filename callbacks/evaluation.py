@@ -72,13 +72,13 @@ def evaluate_session(session_id: int, now: datetime | None = None) -> CallbackTa
         The contact's open task after evaluation, or None when there is none.
     """
     now = now or utcnow()
-    seen = verdicts.seen_now(session_id)
     session = db.session.get(CallSession, session_id, populate_existing=True)
     if session is None:
         log.warning("callback rules: session %s no longer exists", session_id)
         return None
     if session.is_test:  # try-it calls from the dashboard never reach an agent
         return None
+    mark = session.retell_owed_at  # read with the row: this verdict reads all it marks
     contact = session.contact or contacts.get_or_create(session.customer_number)
     decision = rules.decide(facts_for(session, contact), rules_for(session))
     phase = "analysis" if latest_analysis(session) else "survey"
@@ -95,13 +95,11 @@ def evaluate_session(session_id: int, now: datetime | None = None) -> CallbackTa
         "task_id": task.id if task else None,
         "reasons": [r.code for r in decision.reasons],
         "blocked": decision.blocked,
-        "seen": seen,
     }
     key = f"callback-evaluated:{session.id}:{phase}"
-    first = events.record(EVALUATED, session=session, data=verdict, dedupe_key=key)
-    # Judged before: this verdict is recorded too if it saw more (``callbacks.verdicts``).
-    if not first and seen and not verdicts.already_seen(session.id, seen):
-        events.record(EVALUATED, session=session, data=verdict, dedupe_key=f"{key}:{seen}")
+    events.record(EVALUATED, session=session, data=verdict, dedupe_key=key)
+    if mark is not None:  # told again of what a turn stored later (``callbacks.verdicts``)
+        verdicts.settle(session.id, mark)
     db.session.commit()
     if task is not None and changed and task.closed_at is None:
         schedule_escalation(task)

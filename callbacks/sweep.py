@@ -59,10 +59,9 @@ def unevaluated(now: datetime) -> list[int]:
 
     A finished survey with no verdict at all (the inline rules and the job both failed); a
     survey whose comment was read but never judged (the recording job died after reading
-    it); a survey that says more than any verdict saw (an answer stored after a hang-up
-    told the rules, whose turn could not tell them again: ``callbacks.verdicts``); and a
-    survey still "in progress" long after any call ends (its final status callback was
-    lost), judged on the answers it has.
+    it); a survey a turn stored more of after a hang-up told the rules, whose retelling was
+    lost (``callbacks.verdicts``); and a survey still "in progress" long after any call
+    ends (its final status callback was lost), judged on the answers it has.
     """
     evaluated = (
         exists().where(Event.session_id == CallSession.id).where(Event.kind == verdicts.EVALUATED)
@@ -89,7 +88,7 @@ def unevaluated(now: datetime) -> list[int]:
             .where(CallSession.created_at <= now - SETTLE)
             .where(CallSession.is_test.is_(False))  # try-it calls are never judged
             .where(finished)
-            .where(or_(~evaluated, and_(comment_read, ~comment_judged), verdicts.stale()))
+            .where(or_(~evaluated, and_(comment_read, ~comment_judged), verdicts.owed()))
             .order_by(CallSession.id)
         )
     )

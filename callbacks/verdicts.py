@@ -1,80 +1,65 @@
-"""What the callback rules saw of a survey when they judged it.
+"""Surveys the callback rules must judge again: told of them, then more was stored.
 
-A turn that stores what the rules read after they were told of the survey (an answer, a
-callback accepted, its time, a person asked for, given as the caller hung up) tells them
-again. When that fails (the rules run as a job and Redis is down, or the process dies), the
-stored turn is not lost: each verdict keeps a summary of the survey as the rules read it
-(``seen``: how many answers, and the flags and choice they read), and the sweep judges a
-survey again when no verdict saw it as it now is (``stale``). Evaluation is idempotent, so a
-survey judged again opens no second task; a verdict that saw the same is not recorded twice.
+A turn that stores what the rules read (an answer, a person asked for, a callback accepted,
+its number or its time) after a hang-up ended the survey and told them, tells them again.
+So that a retelling that fails (the rules run as a job and Redis is down, or the process
+dies) is not lost, the turn's own write marks the session, decided on the row as written
+(``owe``: ``CallSession.retell_owed_at``); the verdict that read the session after the mark
+clears it (``settle``), and the sweep judges again the surveys still marked (``owed``).
+Evaluation is idempotent, so a survey judged again opens no second task.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Exists, String, and_, cast, exists, func, select
-from sqlalchemy.orm import Mapped
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BindParameter, ColumnElement, and_, case, literal_column, or_, update
 
 from core.db import db
-from core.models import Answer, CallSession, Event
+from core.models import CallSession, CallStatus, SurveyOutcome
 
 # The event that marks a session judged (the sweep looks for sessions without one).
 EVALUATED = "callback.evaluated"
 
 
-def summary() -> ColumnElement[str]:
-    """The survey as the rules read it, for the ``CallSession`` row of the query: one string
-    (each database spells it its own way, and only ever compares it with its own).
-
-    The callback number is left out: an erased caller's is cleared, and nothing new was said.
-    """
-    # Correlated by name: inside the sweep's EXISTS the enclosing query is not the next one up.
-    answers = (
-        select(func.count(Answer.id))
-        .where(Answer.session_id == CallSession.id)
-        .correlate(CallSession)
-    )
-    said = (
-        CallSession.asked_for_human,
-        CallSession.transferred,
-        CallSession.opted_out,
-        CallSession.wants_callback,
-        CallSession.callback_preference,
-    )
-    text: ColumnElement[str] = cast(answers.scalar_subquery(), String)
-    for column in said:
-        text = text + ":" + func.coalesce(cast(column, String), "")
-    return text
+def _constant(value: str) -> ColumnElement[str]:
+    # Written into the SQL: a statement compiled once (``core.prepared``) takes no value for
+    # it. Only the enums' own values, none with a quote.
+    return literal_column(f"'{value}'")
 
 
-def seen_now(session_id: int) -> str | None:
-    """The survey's summary as written now (read before the rules read it: a turn stored in
-    between is judged by them, and its survey once more by the sweep, never missed)."""
-    return db.session.scalar(select(summary()).where(CallSession.id == session_id))
-
-
-def judged_as(
-    session_id: ColumnElement[int] | Mapped[int] | int, seen: ColumnElement[str] | str
-) -> Exists:
-    """A verdict on the session recorded when it read as ``seen``."""
-    return (
-        exists()
-        .where(Event.session_id == session_id)
-        .where(Event.kind == EVALUATED)
-        .where(Event.data["seen"].as_string() == seen)
+def told() -> ColumnElement[bool]:
+    """For the session row as written: the rules were told of the survey already (the
+    goodbye completed it, or the call ended with it partial; ``ivr.lifecycle``)."""
+    final = [_constant(status.value) for status in CallStatus if status.is_final]
+    return or_(
+        CallSession.outcome == _constant(SurveyOutcome.COMPLETED.value),
+        and_(
+            CallSession.outcome == _constant(SurveyOutcome.PARTIAL.value),
+            CallSession.status.in_(final),
+        ),
     )
 
 
-def stale() -> ColumnElement[bool]:
-    """For the ``CallSession`` row of the query: judged, but never as it now reads. Verdicts
-    from before summaries were kept (none has one) are taken as current."""
-    summarised = (
-        exists()
-        .where(Event.session_id == CallSession.id)
-        .where(Event.kind == EVALUATED)
-        .where(Event.data["seen"].as_string().is_not(None))
+def owe(now: datetime | BindParameter[Any]) -> ColumnElement[Any]:
+    """The mark's new value, for the UPDATE of the session row by a turn that stored what the
+    rules read: ``now`` if they were told of the survey before it, else left as it is."""
+    return case((told(), now), else_=CallSession.retell_owed_at)
+
+
+def owed() -> ColumnElement[bool]:
+    """For the ``CallSession`` row of the query: a retelling owed and not yet judged."""
+    return CallSession.retell_owed_at.is_not(None)
+
+
+def settle(session_id: int, mark: datetime) -> None:
+    """In the verdict's transaction: the retelling marked ``mark``, read by it, is done (a
+    later turn's mark is left for the next verdict)."""
+    db.session.execute(
+        update(CallSession)
+        .where(CallSession.id == session_id)
+        .where(CallSession.retell_owed_at == mark)
+        .values(retell_owed_at=None)
+        .execution_options(synchronize_session=False)
     )
-    return and_(summarised, ~judged_as(CallSession.id, summary()))
-
-
-def already_seen(session_id: int, seen: str) -> bool:
-    return bool(db.session.scalar(select(judged_as(session_id, seen))))

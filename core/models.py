@@ -290,6 +290,9 @@ class CallSession(db.Model):  # type: ignore[name-defined]
     # minutes): the task is never due after it, whatever the settings say later.
     callback_promised_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
     callback_promised_by: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set by a turn that stored what the callback rules read after they were told of the
+    # survey (a hang-up); cleared by the verdict that read it (``callbacks.verdicts``).
+    retell_owed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -28,6 +28,7 @@ from sqlalchemy import Dialect, PoolProxiedConnection, Table, bindparam, exists,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPICursor
 
+from callbacks import verdicts
 from core import survey_cache
 from core.db import unpinged_engine, utcnow
 from core.models import (
@@ -91,6 +92,11 @@ ANSWER_READ = (
 STEP_WRITE = (
     update(SESSIONS).where(SESSIONS.c.id == bindparam("session_id")).values(step=bindparam("to"))
 )
+# SQLite: the survey's state is known before the commit; marked only when the rules were told.
+OWED_AT = bindparam("owed_at", type_=SESSIONS.c.retell_owed_at.type)
+OWED_WRITE = (
+    update(SESSIONS).where(SESSIONS.c.id == bindparam("session_id")).values(retell_owed_at=OWED_AT)
+)
 _ANSWER_COLUMNS = [c.name for c in ANSWERS.columns if c.name != "id"]
 _SURVEY_STATE = [
     select(column).where(SESSIONS.c.id == bindparam("session_id")).scalar_subquery()
@@ -121,7 +127,11 @@ def _statement(dialect: Dialect, name: str) -> Prepared:
     if name == "answer":
         # SQLite: the survey's state as written when the answer is stored (see _store).
         return Prepared.compile(answer.returning(*_SURVEY_STATE), dialect)
-    step = STEP_WRITE.returning(SESSIONS.c.outcome, SESSIONS.c.status)
+    if name == "owed":
+        return Prepared.compile(OWED_WRITE, dialect)
+    # The mark for a retelling rides on the step's UPDATE (see _store).
+    step = STEP_WRITE.values(retell_owed_at=verdicts.owe(OWED_AT))
+    step = step.returning(SESSIONS.c.outcome, SESSIONS.c.status)
     return Prepared.compile(step.add_cte(answer.cte("answer")), dialect)
 
 
@@ -257,7 +267,9 @@ def _store(
     the answer, so no statement is added: on PostgreSQL the step's UPDATE (run even when
     the step is unchanged) waits for a hang-up's UPDATE of the row or makes it wait, so
     either this sees the hang-up or the hang-up's evaluation sees this answer; on SQLite
-    the gate lets one writer in at a time, the same either way.
+    the gate lets one writer in at a time, the same either way. Told before: the session is
+    marked for the sweep in the same commit (``callbacks.verdicts``), on PostgreSQL by the
+    step's UPDATE, on SQLite by one more UPDATE in that rare case only.
     """
     # The first answer to a question is kept; a repeated webhook changes nothing.
     answer = {
@@ -273,12 +285,15 @@ def _store(
     if dialect.name == "postgresql":
         # One statement committed by itself: no BEGIN, UPDATE and COMMIT round trips.
         named = {f"answer_{name}": given for name, given in answer.items()}
-        both = {**named, "session_id": session_id, "to": inp.step}
+        both = {**named, "session_id": session_id, "to": inp.step, "owed_at": answer["created_at"]}
         state = _statement(dialect, "answer and step").first(cursor, both)
     else:
         state = _statement(dialect, "answer").first(cursor, answer)  # None: stored before
         if step != inp.step:
             to = {"session_id": session_id, "to": inp.step}
             _statement(dialect, "step").execute(cursor, to)
+        if state is not None and lifecycle.rules_were_told(*state):
+            owed = {"session_id": session_id, "owed_at": answer["created_at"]}
+            _statement(dialect, "owed").execute(cursor, owed)
     conn.commit()  # on an autocommit connection (PostgreSQL), no round trip
     return state is not None and lifecycle.rules_were_told(*state)

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from sqlalchemy import case, func
 from twilio.twiml.voice_response import VoiceResponse
 
-from callbacks import evaluation
+from callbacks import evaluation, verdicts
 from core import events, forward
 from core.db import bound, db, utcnow
 from core.models import CallSession, CallStatus, SurveyOutcome
@@ -150,6 +150,13 @@ def rules_were_told(outcome: SurveyOutcome, status: CallStatus) -> bool:
 # rules were told already, tells them again; evaluation is idempotent, so an answer both
 # saw opens one task. Deferring the hang-up's evaluation instead would only narrow the
 # window (a stalled or retried turn lands later still) and delay every hang-up's task.
+def owe_retelling(session: CallSession) -> None:
+    """Before the commit of a turn that stored what the rules read: mark the session if, as
+    written, they were told of it already, so a retelling that fails is caught up by the
+    sweep (``callbacks.verdicts``). A column of the turn's own UPDATE of the row."""
+    session.retell_owed_at = verdicts.owe(utcnow())
+
+
 def answered(session: CallSession) -> None:
     """After a turn committed an answer: tell the rules again if they were told before it."""
     db.session.refresh(session, ["outcome", "status"])

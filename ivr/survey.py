@@ -76,6 +76,8 @@ def handle(inp: CallInput) -> VoiceResponse:
     else:
         reply = STEPS.get(inp.step, start)(turn)
     session.step = inp.step
+    if turn.answered and not turn.finished:
+        lifecycle.owe_retelling(session)
     db.session.commit()  # the turn's one commit; jobs are enqueued only after it
     if turn.finished:
         lifecycle.survey_finished(session.id)
