@@ -264,10 +264,7 @@ def record_outcome(
 def _promised_by(task: CallbackTask, outcome: str, now: datetime) -> datetime | None:
     """The deadline the caller still waits on after a call that did not reach them (the
     retry is due by it, so it escalates then), or None."""
-    if outcome not in UNREACHED_OUTCOMES:
-        return None
-    heard = promise.of_task(task, now)
-    return heard.by if heard is not None and heard.kept is None else None
+    return promise.due_in_force(task, now) if outcome in UNREACHED_OUTCOMES else None
 
 
 def _stamp_last_attempt(task: CallbackTask, outcome: str) -> None:

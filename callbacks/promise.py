@@ -281,6 +281,15 @@ def of_task(
     return keeping(heard[-1], task.attempts, now) if heard else None
 
 
+def due_in_force(task: CallbackTask, now: datetime) -> datetime | None:
+    """The deadline the task keeps for the promise in force (``kept``: before ``promised``
+    rounds it up to be said), while nobody has reached the caller and it is still to come."""
+    heard = _heard(task, None)
+    found = keeping(heard[-1], task.attempts, now) if heard else None
+    window = kept(heard[-1]) if found is not None and found.kept is None else None
+    return window[1] if window is not None else None
+
+
 def broken(
     task: CallbackTask, now: datetime, sessions: Iterable[CallSession] | None = None
 ) -> Keeping | None:

@@ -241,3 +241,18 @@ def test_a_held_back_deadline_on_the_last_attempt_is_escalated(
     [message] = hooked.received
     assert message["task_id"] == task.id and message["due_at"] == due.isoformat()
     assert reload_task(task.id).state is TaskState.CLOSED
+
+
+def test_a_retry_after_voicemail_is_due_by_the_promise_before_it_was_rounded_up(
+    app: Flask, agent: User, any_time: None
+) -> None:
+    """Said at 10:02, "by 11:05 AM" (the hour's deadline, 11:02, rounded up to be said): the
+    retry after voicemail is due at 11:02, as the task was, not three minutes later."""
+    words, session_id = promised_call(la(10, 2), la(10, 4))
+    assert words == "by 11:05 AM today"
+    task = evaluation.evaluate_session(session_id, now=la(10, 5))
+    assert task is not None and task.due_at == la(11, 2)
+    connected_call(task, agent)
+    hung_up(task)
+    actions.record_outcome(task.id, agent, "voicemail", now=la(10, 20))
+    assert reload_task(task.id).due_at == la(11, 2)
