@@ -63,8 +63,13 @@ def unevaluated(now: datetime) -> list[int]:
     lost (``callbacks.verdicts``); and a survey still "in progress" long after any call
     ends (its final status callback was lost), judged on the answers it has.
     """
+    # A survey of the window was judged after it began (SETTLE: a margin for hosts' clocks),
+    # so older verdicts, most of them, are never read.
     evaluated = (
-        exists().where(Event.session_id == CallSession.id).where(Event.kind == verdicts.EVALUATED)
+        exists()
+        .where(Event.session_id == CallSession.id)
+        .where(Event.kind == verdicts.EVALUATED)
+        .where(Event.at >= now - CALLBACK_WINDOW - SETTLE)
     )
     # evaluation.evaluate_session marks each phase it judged with this dedupe key.
     analysis_key = literal("callback-evaluated:") + cast(CallSession.id, String) + ":analysis"
