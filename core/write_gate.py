@@ -98,9 +98,11 @@ class _Gate:
             return  # a forked child's copy: unlocking would free the parent's lock
         self.depth -= 1
         if self.depth == 0:
-            with self._changed:
-                self._unlock()
-            self.turn.release()
+            try:
+                with self._changed:
+                    self._unlock()
+            finally:  # a job timeout raised here must not keep this process's turn for good
+                self.turn.release()
 
     def _unlock(self) -> None:
         fcntl.flock(self.fd, fcntl.LOCK_UN)

@@ -195,6 +195,38 @@ def test_a_job_timeout_while_queued_leaves_the_gate_usable(
     assert conn.execute("SELECT x FROM t").fetchall() == [(1,)]
 
 
+def test_a_job_timeout_while_giving_the_gate_back_leaves_it_usable(
+    database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A timeout raised as the gate is given back: the process's other threads still write."""
+    monkeypatch.setattr(write_gate, "WAIT_SECONDS", 1.0)
+    unlock = write_gate._Gate._unlock
+
+    def unlock_then_time_out(gate: write_gate._Gate) -> None:
+        unlock(gate)
+        monkeypatch.setattr(write_gate._Gate, "_unlock", unlock)
+        raise JobTimeout  # as RQ's alarm would, between the file lock and the turn
+
+    monkeypatch.setattr(write_gate._Gate, "_unlock", unlock_then_time_out)
+    conn = connect(database)
+    conn.execute("INSERT INTO t VALUES (1)")
+    with pytest.raises(JobTimeout):
+        conn.commit()
+    failed: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            write_and_commit(connect(database), 2)
+        except sqlite3.OperationalError as exc:  # the turn left taken: "database is locked"
+            failed.append(exc)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    writer.join(5)
+    assert failed == []
+    assert sorted(conn.execute("SELECT x FROM t").fetchall()) == [(1,), (2,)]
+
+
 def test_the_apps_writes_on_sqlite_hold_the_gate_until_the_commit(tmp_path: Path) -> None:
     path = tmp_path / "app.db"
     app = Flask(__name__)
