@@ -17,7 +17,7 @@ from core.db import db, utcnow
 from core.models import CallSession, Recording, RecordingStatus, Role, User
 from simulator.testing import serve_app
 from tests.conftest import API_TOKEN
-from tests.factories import finished_session, make_user, sequence
+from tests.factories import csrf_token, finished_session, login, make_user, sequence
 from transcription.analysis import analyse_comment
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
@@ -93,6 +93,15 @@ def reload_task(task_id: int) -> CallbackTask:
     task = db.session.get(CallbackTask, task_id)
     assert task is not None
     return task
+
+
+def claimed_task(client: Any, agent: User) -> tuple[CallbackTask, str]:
+    """A new task claimed by ``agent``, signed in; returns it and their CSRF token."""
+    task = make_task()
+    login(client, agent)
+    token = csrf_token(client, "/callbacks/")
+    client.post(f"/callbacks/{task.id}/claim", data={"csrf_token": token})
+    return task, token
 
 
 @pytest.fixture

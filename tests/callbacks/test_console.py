@@ -10,7 +10,7 @@ from flask import Flask, url_for
 
 from callbacks.models import TaskState
 from core.models import User
-from tests.callbacks.conftest import CUSTOMER, make_agent, make_task, reload_task
+from tests.callbacks.conftest import CUSTOMER, claimed_task, make_agent, make_task, reload_task
 from tests.factories import csrf_token, login
 
 WORRIED = "I'm really worried, the payment bounced and I'll lose my flat. Please call me."
@@ -94,10 +94,7 @@ def test_task_page_shows_what_the_caller_said(
 
 def test_outcome_form_closes_the_task(app: Flask, client: Any, agent: User) -> None:
     """The holder picks "Wrong number": the task closes with the note kept."""
-    task = make_task()
-    login(client, agent)
-    token = csrf_token(client, "/callbacks/")
-    client.post(f"/callbacks/{task.id}/claim", data={"csrf_token": token})
+    task, token = claimed_task(client, agent)
     response = client.post(
         f"/callbacks/{task.id}/outcome",
         data={"csrf_token": token, "outcome": "wrong_number", "notes": "Not their number."},
@@ -126,10 +123,7 @@ def test_call_now_tells_the_agent_their_phone_will_ring(
     app: Flask, client: Any, agent: User, any_time: None
 ) -> None:
     """Clicking "Call now" says which phone rings first and shows the task as dialing."""
-    task = make_task()
-    login(client, agent)
-    token = csrf_token(client, "/callbacks/")
-    client.post(f"/callbacks/{task.id}/claim", data={"csrf_token": token})
+    task, token = claimed_task(client, agent)
     response = client.post(
         f"/callbacks/{task.id}/call", data={"csrf_token": token}, follow_redirects=True
     )

@@ -9,18 +9,14 @@ from flask import Flask
 
 from callbacks.models import TaskState
 from core.models import User
-from tests.callbacks.conftest import AUTH, make_task, reload_task
-from tests.factories import csrf_token, login
+from tests.callbacks.conftest import AUTH, claimed_task, reload_task
 
 
 def test_an_outcome_note_with_a_nul_is_a_400_and_the_task_stays_held(
     app: Flask, client: Any, agent: User
 ) -> None:
     """ "Not\\x00 theirs" as the note: 400 with the reason, and the task is not closed."""
-    task = make_task()
-    login(client, agent)
-    token = csrf_token(client, "/callbacks/")
-    client.post(f"/callbacks/{task.id}/claim", data={"csrf_token": token})
+    task, token = claimed_task(client, agent)
     response = client.post(
         f"/callbacks/{task.id}/outcome",
         data={"csrf_token": token, "outcome": "wrong_number", "notes": "Not\x00 theirs"},
