@@ -1,0 +1,86 @@
+"""An unexpected fault while answering a texted reply: the text is kept, the texter gets an
+apology and the question again, the fault is logged once, and a redelivery changes nothing."""
+
+from __future__ import annotations
+
+import logging
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from core.config import LOCAL_ACCOUNT_SID
+from core.db import db
+from core.models import Answer
+from simulator.inbound_texts import incoming_params
+from tests.conftest import COMPANY_NUMBER, CUSTOMER, twilio_post
+from tests.texts.conftest import Clock, permit, request_text_survey
+from texts import answering, conversations
+from texts.models import Direction, TextMessage
+
+SID = "SM" + "f" * 32
+SORRY = "Sorry, something went wrong on our side."
+
+
+def deliver(client: Any, app: Flask, body: str, sid: str = SID) -> list[str]:
+    """Twilio posts the text (signed); the texts the phone gets back."""
+    params = incoming_params(
+        sid=sid, account_sid=LOCAL_ACCOUNT_SID, from_=CUSTOMER, to=COMPANY_NUMBER, body=body
+    )
+    response = twilio_post(client, app, "/twilio/sms", params)
+    assert response.status_code == 200
+    root = ET.fromstring(response.get_data(as_text=True))  # noqa: S314 - our own TwiML
+    return [(m.text or "").strip() for m in root.iter("Message")]
+
+
+def inbound_texts() -> list[tuple[str | None, str]]:
+    db.session.expire_all()
+    rows = db.session.scalars(
+        db.select(TextMessage).where(TextMessage.direction == Direction.INBOUND)
+    )
+    return [(m.sid, m.body) for m in rows]
+
+
+def broken(*args: object) -> list[str]:
+    raise RuntimeError("injected fault")
+
+
+def test_a_fault_while_answering_keeps_the_reply_and_asks_again(
+    app: Flask,
+    client: Any,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The texter gets an apology and the same question; the text stays; one ERROR line."""
+    permit()
+    assert request_text_survey(client).status_code == 201
+    with monkeypatch.context() as patch, caplog.at_level(logging.INFO):
+        patch.setattr(answering, "next_step", broken)  # after the answer was read and stored
+        [reply] = deliver(client, app, "9")
+    assert reply.startswith(SORRY)
+    assert "how likely are you to recommend us" in reply
+    assert reply.endswith("Reply with a number from 0 to 10.")
+    assert inbound_texts() == [(SID, "9")]
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and errors[0].exc_info is not None
+    assert SID in errors[0].getMessage()
+    # Twilio delivers the same text again: nothing is sent, stored or answered twice.
+    assert deliver(client, app, "9") == []
+    assert inbound_texts() == [(SID, "9")]
+    assert db.session.scalars(db.select(Answer)).all() == []
+    # The texter replies again: the survey goes on from the same question.
+    assert "How satisfied" in deliver(client, app, "9", sid="SM" + "e" * 32)[0]
+
+
+def test_a_fault_outside_a_question_is_still_answered(
+    app: Flask,
+    client: Any,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No question open (a text out of the blue), a fault: an apology, never silence."""
+    monkeypatch.setattr(conversations, "dispatch", broken)
+    assert deliver(client, app, "hello?") == [f"{SORRY} Please try again later."]
+    assert inbound_texts() == [(SID, "hello?")]
