@@ -4,16 +4,17 @@ apology and the question again, the fault is logged once, and a redelivery chang
 from __future__ import annotations
 
 import logging
+import threading
 import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
 from flask import Flask
 
-from core.config import LOCAL_ACCOUNT_SID
+from core.config import LOCAL_ACCOUNT_SID, LOCAL_AUTH_TOKEN
 from core.db import db
 from core.models import Answer
-from simulator.inbound_texts import incoming_params
+from simulator.inbound_texts import incoming_params, post_incoming, twiml_messages
 from tests.conftest import COMPANY_NUMBER, CUSTOMER, twilio_post
 from tests.texts.conftest import Clock, permit, request_text_survey
 from texts import answering, conversations
@@ -84,3 +85,32 @@ def test_a_fault_outside_a_question_is_still_answered(
     monkeypatch.setattr(conversations, "dispatch", broken)
     assert deliver(client, app, "hello?") == [f"{SORRY} Please try again later."]
     assert inbound_texts() == [(SID, "hello?")]
+
+
+def test_the_same_text_delivered_twice_at_once_is_answered_once(
+    app: Flask, client: Any, clock: Clock, live_url: str
+) -> None:
+    """Two deliveries of one MessageSid at the same moment: one reply, one answer stored."""
+    permit()
+    assert request_text_survey(client).status_code == 201
+    params = incoming_params(
+        sid=SID, account_sid=LOCAL_ACCOUNT_SID, from_=CUSTOMER, to=COMPANY_NUMBER, body="9"
+    )
+    start = threading.Barrier(2)
+    answers: list[list[str]] = []
+
+    def post() -> None:
+        start.wait()
+        answer = post_incoming(f"{live_url}/twilio/sms", params, auth_token=LOCAL_AUTH_TOKEN)
+        answers.append(twiml_messages(answer))
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(len(a) for a in answers) == [0, 1]
+    assert "How satisfied" in max(answers, key=len)[0]
+    db.session.expire_all()
+    assert [a.value for a in db.session.scalars(db.select(Answer))] == [9]
+    assert inbound_texts() == [(SID, "9")]
