@@ -129,6 +129,12 @@ def dbapi_cursor(
         connection.close()
 
 
+_parents: list[object] = []
+# Forks so far (not os.getpid(): a system call at every turn).
+_forks = [0]
+os.register_at_fork(after_in_child=lambda: _forks.__setitem__(0, _forks[0] + 1))
+
+
 class HeldConnections:
     """A connection and a cursor per thread, kept from one call of ``run`` to the next.
 
@@ -144,28 +150,29 @@ class HeldConnections:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._local = threading.local()
+        self._forks = _forks[0]
 
     def held(self) -> tuple[PoolProxiedConnection, DBAPICursor]:
         held = getattr(self._local, "held", None)
-        if held is not None and held[0] == os.getpid():
+        if held is not None and held[0] == _forks[0]:
             return held[1], held[2]
         if held is not None:
             # A forked child of a thread that held one: the socket is the parent's, and
             # freeing the connection here would end the parent's session. Kept, unused.
             _parents.append(held)
+        if self._forks != _forks[0]:  # nor a connection the parent left in the pool
+            self.engine.dispose(close=False)
+            self._forks = _forks[0]
         connection = self.engine.raw_connection()
         connection.detach()
         cursor = connection.cursor()
-        self._local.held = (os.getpid(), connection, cursor)
+        self._local.held = (_forks[0], connection, cursor)
         return connection, cursor
 
     def drop(self, exc: BaseException) -> None:
         """This thread's connection, found dead: closed, and a new one next time."""
         _, connection, _ = self._local.__dict__.pop("held")
         connection.invalidate(exc)
-
-
-_parents: list[object] = []
 
 
 def run(

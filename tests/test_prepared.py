@@ -3,6 +3,7 @@ parameters and rows as SQLAlchemy does."""
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -128,6 +129,28 @@ def test_a_thread_keeps_its_connection_and_a_dead_one_costs_a_retry(app: Flask) 
     again = run(held, work)
     assert again != mine and len(tries) == 2
     assert run(held, backend_pid) == again
+
+
+def test_a_forked_child_never_uses_nor_ends_its_parents_connection(app: Flask) -> None:
+    """A process forked from a thread that held a connection (a work horse, a preloading
+    server) opens its own, and the parent's session lives on."""
+    held = held_connections()
+    if held is None:
+        pytest.skip("a server connection to share")
+    mine = run(held, backend_pid)
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child process)
+        try:
+            os.write(write, str(run(held, backend_pid)).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        childs = int(pipe.read() or 0)
+    os.waitpid(child, 0)
+    assert childs not in (0, mine)
+    assert run(held, backend_pid) == mine
 
 
 def test_a_failing_statement_is_not_run_again(app: Flask) -> None:
