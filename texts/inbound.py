@@ -111,8 +111,11 @@ def _answer(message: TextMessage, now: datetime) -> list[str]:
 
 def _apologise(sid: str, now: datetime) -> list[str]:
     """After a fault: the text (already on record) is claimed, so a redelivery changes
-    nothing, and answered with an apology and the open conversation's question again."""
-    _claim(sid)
+    nothing, and answered with an apology and the open conversation's question again.
+    Nothing when a redelivery, waiting on the failed answer, claimed and answered it."""
+    if not _claim(sid):  # answered by that delivery, or erased meanwhile
+        db.session.rollback()
+        return []
     message = db.session.scalar(db.select(TextMessage).where(TextMessage.sid == sid))
     if message is None:  # erased meanwhile: nothing to answer
         db.session.commit()

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import update
 
 from core.config import LOCAL_ACCOUNT_SID, LOCAL_AUTH_TOKEN
 from core.db import db
@@ -17,7 +18,7 @@ from core.models import Answer
 from simulator.inbound_texts import incoming_params, post_incoming, twiml_messages
 from tests.conftest import COMPANY_NUMBER, CUSTOMER, twilio_post
 from tests.texts.conftest import Clock, permit, request_text_survey
-from texts import answering, conversations
+from texts import answering, conversations, inbound
 from texts.models import Direction, TextMessage
 
 SID = "SM" + "f" * 32
@@ -114,3 +115,32 @@ def test_the_same_text_delivered_twice_at_once_is_answered_once(
     db.session.expire_all()
     assert [a.value for a in db.session.scalars(db.select(Answer))] == [9]
     assert inbound_texts() == [(SID, "9")]
+
+
+def test_no_apology_when_another_delivery_took_the_text_meanwhile(
+    app: Flask,
+    client: Any,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Answering failed and was rolled back; a redelivery of the same text, waiting on it,
+    then claimed and answered it: this delivery sends nothing (not a second reply)."""
+    permit()
+    assert request_text_survey(client).status_code == 201
+    apologise = inbound._apologise
+
+    def taken_meanwhile(sid: str, now: Any) -> list[str]:
+        with db.engine.begin() as other:  # the other delivery's claim, committed
+            other.execute(
+                update(TextMessage).where(TextMessage.sid == sid).values(status=inbound.ANSWERED)
+            )
+        return apologise(sid, now)
+
+    monkeypatch.setattr(answering, "next_step", broken)
+    monkeypatch.setattr(inbound, "_apologise", taken_meanwhile)
+    assert deliver(client, app, "9") == []
+    db.session.expire_all()
+    outbound = db.session.scalars(
+        db.select(TextMessage.body).where(TextMessage.direction == Direction.OUTBOUND)
+    ).all()
+    assert not any(body.startswith(SORRY) for body in outbound)
