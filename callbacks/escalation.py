@@ -61,7 +61,10 @@ def escalate_if_due(
     # A held-back deadline was missed whatever became of the task since (closed at the cap).
     if (held_back is None and task.state in NOT_ESCALATED) or deadline > now:
         return False
-    if task.escalated_at is not None and task.escalated_at >= deadline:
+    # Told since the deadline passed. Not for a held-back deadline: the escalation since may
+    # be the missing outcome's (callbacks.unrecorded), which did not say it was missed; its
+    # own dedupe key sends it once.
+    if held_back is None and task.escalated_at is not None and task.escalated_at >= deadline:
         return False
     kept = held_back is not None  # a retry keeps its time
     return escalate(task, now, deadline, key=_sent(task.id, deadline), keep_state=kept)

@@ -77,8 +77,10 @@ def missing(task: CallbackTask, now: datetime) -> Missing | None:
 def overdue(now: datetime) -> list[int]:
     """The sweep's query: tasks missing an outcome and not escalated since their call ended.
 
-    Reads only ``completed`` tasks (the state index's first column) and their attempts (by
-    ``task_id``): a handful at any time, whatever the history.
+    Reads only ``completed`` tasks (the state index's first column) changed within
+    ``escalation.OWED_WINDOW`` (they became ``completed`` then), and the last call of each
+    (by ``task_id``): a task left without an outcome for longer, escalated or not, is no
+    longer read every minute, nor told of days late (on deploy, say).
     """
     ended = func.max(CallbackAttempt.ended_at)
     return list(
@@ -86,6 +88,7 @@ def overdue(now: datetime) -> list[int]:
             db.select(CallbackTask.id)
             .join(CallbackAttempt, CallbackAttempt.task_id == CallbackTask.id)
             .where(CallbackTask.state == TaskState.COMPLETED)
+            .where(CallbackTask.updated_at >= now - escalation.OWED_WINDOW)
             .group_by(CallbackTask.id, CallbackTask.escalated_at)
             .having(ended <= now - grace())
             .having(or_(CallbackTask.escalated_at.is_(None), CallbackTask.escalated_at < ended))

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import update
 
 from callbacks import actions, api, console, escalation, evaluation, links, unrecorded
-from callbacks.models import CallbackTask, Priority, TaskState
+from callbacks.models import CallbackAttempt, CallbackTask, Priority, TaskState
 from callbacks.sweep import sweep
 from core.db import db
 from core.models import Event, User
@@ -232,3 +233,47 @@ def test_a_promise_rests_on_the_missing_outcome_until_it_is_recorded(
     actions.record_outcome(task.id, agent, "resolved")
     page = client.get(f"/callbacks/{task.id}").get_data(as_text=True)
     assert "Promise kept: reached at" in page and "only if" not in page
+
+
+def test_voicemail_recorded_late_past_the_deadline_still_tells_of_the_missed_deadline(
+    app: Flask, hooked: Sink, agent: User, any_time: None
+) -> None:
+    """The call, before the deadline, held it back; its outcome, missing past the grace period
+    (told), is recorded after the deadline as voicemail: nobody was reached by the deadline,
+    and supervisors hear that too, as when the outcome comes in time."""
+    opened = links.utcnow() - timedelta(minutes=50)
+    task = make_task(now=opened, ended_at=opened)
+    due = task.due_at
+    task, ended = left_unrecorded(agent, task)
+    assert ended < due < ended + GRACE
+    assert escalation.escalate_if_due(task.id, now=due + timedelta(minutes=1)) is False
+    sweep(ended + GRACE + timedelta(minutes=1))
+    recorded = ended + GRACE + timedelta(minutes=5)
+    actions.record_outcome(task.id, agent, "voicemail", now=recorded)
+    sweep(recorded + timedelta(minutes=1))  # the held-back deadline's escalation, owed
+    sweep(recorded + timedelta(minutes=2))
+    assert [(m["why"], m["due_at"]) for m in hooked.received] == [
+        ("outcome_missing", (ended + GRACE).isoformat()),
+        ("sla_missed", due.isoformat()),
+    ]
+
+
+def test_a_call_left_without_an_outcome_for_days_is_shown_not_escalated(
+    app: Flask, hooked: Sink, agent: User, any_time: None
+) -> None:
+    """A call that ended two days ago (before this escalation was deployed, or with the
+    sweep down): no late message to supervisors, and no longer read by every sweep; the
+    task still says the outcome is missing."""
+    task, ended = left_unrecorded(agent)
+    days_ago = ended - timedelta(days=2)
+    db.session.execute(
+        update(CallbackTask).where(CallbackTask.id == task.id).values(updated_at=days_ago)
+    )
+    db.session.execute(
+        update(CallbackAttempt).where(CallbackAttempt.task_id == task.id).values(ended_at=days_ago)
+    )
+    db.session.commit()
+    assert unrecorded.overdue(ended) == []
+    assert sweep(ended)["escalated"] == 0 and hooked.received == []
+    missing = unrecorded.missing(reload_task(task.id), ended)
+    assert missing is not None and missing.ended_at == days_ago and not missing.escalated
