@@ -55,6 +55,8 @@ JOBS: dict[str, JobSpec] = {
     "purge_expired_recordings": JobSpec(DEFAULT, timeout=1800),
     # Text exchanges past their time (a text survey ends as partial, its answers kept).
     "expire_text_conversations": JobSpec(DEFAULT, timeout=300),
+    # Texts stored and never answered (texts.stranded): each claimed once, never retried.
+    "answer_stranded_texts": JobSpec(DEFAULT, timeout=300),
     # "Did we put it right?" after a callback: claimed once, so a retry never sends twice.
     "send_follow_up": JobSpec(DEFAULT, timeout=60, retry_intervals=(30, 120)),
     "sweep_follow_ups": JobSpec(DEFAULT, timeout=300),

@@ -2,8 +2,10 @@
 
 The text is committed before it is answered ("receiving"); answering it claims it
 ("received") in the same transaction as the answer, so a delivery Twilio repeats is
-answered once, and a text whose answer failed for want of the database (a 503) is answered
-when Twilio tries again. Any other fault while answering leaves the text on record and
+answered once. Twilio does not retry a text's webhook after a 5xx or a timeout (it only
+tries the number's fallback URL), so a text left "receiving" (the process died, or the
+answer failed for want of the database) is answered late by the scheduler's sweep, by
+REST (``texts.stranded``). Any other fault while answering leaves the text on record and
 sends an apology with the open question again, so the texter is never left waiting.
 """
 
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 
 UNANSWERED = "receiving"  # stored, not yet answered (Twilio's own word for it)
 ANSWERED = "received"
+UNANSWERABLE = "unanswerable"  # ours: found too late, its conversation over (texts.stranded)
 
 
 def receive(params: Mapping[str, str], now: datetime | None = None) -> list[str]:
@@ -37,12 +40,12 @@ def receive(params: Mapping[str, str], now: datetime | None = None) -> list[str]
 
     Raises:
         OperationalError, TimeoutError: the database is unreachable (a 503: Twilio tries
-            again, and the text, if it was stored, is answered then).
+            the fallback URL; the text, if it was stored, is left to ``texts.stranded``).
     """
     now = now or utcnow()
     sid = params["MessageSid"]
-    message = _stored(params, now)
-    if not _claim(sid):
+    message = store(params, now)
+    if not claim(sid):
         db.session.rollback()
         log.info("text %s seen before; not answered again", sid)
         return []
@@ -56,7 +59,7 @@ def receive(params: Mapping[str, str], now: datetime | None = None) -> list[str]
     return _apologise(sid, now)
 
 
-def _stored(params: Mapping[str, str], now: datetime) -> TextMessage:
+def store(params: Mapping[str, str], now: datetime) -> TextMessage:
     """The text's row, committed (this delivery's, or an earlier one's of the same sid)."""
     sid = params["MessageSid"]
     number = canonical(params["From"])[:20]
@@ -76,7 +79,7 @@ def _stored(params: Mapping[str, str], now: datetime) -> TextMessage:
     return stored
 
 
-def _claim(sid: str) -> bool:
+def claim(sid: str) -> bool:
     """Mark the text answered, in the answer's own transaction; False if it already was.
 
     A conditional UPDATE: a second delivery at the same moment waits for this one's commit
@@ -92,28 +95,41 @@ def _claim(sid: str) -> bool:
 
 def _answer(message: TextMessage, now: datetime) -> list[str]:
     """A carrier keyword's answer, or the open conversation's; stored, then committed."""
+    replies = replies_to(message, now)
+    _keep_replies(message, replies, now)
+    db.session.commit()
+    return replies
+
+
+def keyword_in(message: TextMessage, now: datetime) -> keywords.Keyword | None:
+    """The carrier keyword the text is, if it is one."""
     contact = contacts.get_or_create(message.number)
     # YES answers a question while one is open (or texts are on); otherwise it opts in.
     texts_on = consents.current(contact) is not None or bool(
         conversations.open_for(message.number, now)
     )
-    keyword = keywords.read(message.body, texts_on=texts_on)
-    if keyword is not None:
-        message.purpose = f"keyword:{keyword.value}"
-        events.record("texts.keyword", data={"contact_id": contact.id, "keyword": keyword.value})
-        replies = keywords.apply(keyword, contact, now)
-    else:
-        replies = conversations.dispatch(message, now)
-    _keep_replies(message, replies, now)
-    db.session.commit()
-    return replies
+    return keywords.read(message.body, texts_on=texts_on)
+
+
+def replies_to(message: TextMessage, now: datetime) -> list[str]:
+    """A carrier keyword applied, or the text handed to the open conversation; the replies.
+
+    The caller has claimed the text and commits.
+    """
+    keyword = keyword_in(message, now)
+    if keyword is None:
+        return conversations.dispatch(message, now)
+    message.purpose = f"keyword:{keyword.value}"
+    data = {"contact_id": message.contact_id, "keyword": keyword.value}
+    events.record("texts.keyword", data=data)
+    return keywords.apply(keyword, contacts.get_or_create(message.number), now)
 
 
 def _apologise(sid: str, now: datetime) -> list[str]:
     """After a fault: the text (already on record) is claimed, so a redelivery changes
     nothing, and answered with an apology and the open conversation's question again.
     Nothing when a redelivery, waiting on the failed answer, claimed and answered it."""
-    if not _claim(sid):  # answered by that delivery, or erased meanwhile
+    if not claim(sid):  # answered by that delivery, or erased meanwhile
         db.session.rollback()
         return []
     message = db.session.scalar(db.select(TextMessage).where(TextMessage.sid == sid))

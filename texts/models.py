@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from callbacks.models import CallbackTask  # noqa: F401 - the task_id foreign keys need its table
@@ -37,6 +37,7 @@ STATUS_RANK: dict[str, int] = {
     "sent": 4,
     "receiving": 4,
     "received": 5,
+    "unanswerable": 5,  # ours: an inbound text found unanswered after its conversation ended
     "delivered": 5,
     "undelivered": 5,
     "failed": 5,
@@ -45,12 +46,23 @@ STATUS_RANK: dict[str, int] = {
     "read": 6,
 }
 FAILED = frozenset({"failed", "undelivered", "canceled"})
+# Texts stored and not answered yet: a handful at any time (texts.stranded sweeps them).
+RECEIVING_WHERE = "status = 'receiving'"
 
 
 class TextMessage(db.Model):  # type: ignore[name-defined]
     """One text, in or out. ``sid`` is Twilio's MessageSid (None until Twilio accepted it)."""
 
     __tablename__ = "text_messages"
+    __table_args__ = (
+        # Partial: only the texts waiting for an answer, so the sweep reads a tiny index.
+        Index(
+            "ix_text_messages_receiving",
+            "created_at",
+            sqlite_where=text(RECEIVING_WHERE),
+            postgresql_where=text(RECEIVING_WHERE),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sid: Mapped[str | None] = mapped_column(String(64), unique=True)

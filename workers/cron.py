@@ -33,6 +33,7 @@ PERIODIC = (
     (jobs.sweep_follow_ups, SWEEP_SECONDS),
     (jobs.purge_expired_recordings, 3600),
     (jobs.expire_text_conversations, SWEEP_SECONDS),
+    (jobs.answer_stranded_texts, SWEEP_SECONDS),
     (jobs.assign_themes, 300),  # the safety net; each analysed comment enqueues it too
     (jobs.alert_rising_themes, 3600),
 )

@@ -18,7 +18,7 @@ from core import queues
 from core.models import Recording
 from ivr import followup_voice, outbound
 from texts import consent as text_consent
-from texts import conversations
+from texts import conversations, stranded
 from texts import followup as text_follow_up
 from themes import alerts, assign, store
 from transcription import batching, pipeline, retention
@@ -131,6 +131,12 @@ def expire_text_conversations() -> int:
     """Periodic: text exchanges nobody answered in time end (a text survey as partial)."""
     with job_context():
         return conversations.expire()
+
+
+def answer_stranded_texts() -> int:
+    """Periodic: texts stored but never answered (the web process died) are answered."""
+    with job_context():
+        return stranded.sweep()
 
 
 def assign_themes() -> dict[str, int]:

@@ -1,0 +1,153 @@
+"""Texts stored but never answered, answered late by REST (the scheduler's minute sweep).
+
+The SMS webhook commits a text ("receiving") before it answers it (``texts.inbound``). If
+the process dies between the two, or the answer's transaction fails because the database
+went away (a 503), nobody answers it: Twilio does not retry an SMS webhook after a 5xx or
+a timeout, it only tries the number's fallback URL. ``sweep`` takes the texts left
+"receiving" past ``GRACE`` and answers each once, through the same conversation logic,
+sending the replies with ``texts.outbound.send_text`` (its permission, opt-out,
+do-not-call and calling-hours gate) instead of TwiML.
+
+Once only: the conditional claim (``inbound.claim``) decides, so a redelivery racing the
+sweep, or two sweeps, answer it once. A text whose conversation ended or moved on since it
+came in (expired, superseded, answered by a later text) is marked "unanswerable" and
+logged: its answer would land on the wrong question. A reply to a conversation waits while
+it is outside the texter's calling hours; a carrier keyword (STOP) is applied at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, or_, text, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from core import events, reachability
+from core.db import db, utcnow
+from texts import inbound, outbound
+from texts.models import RECEIVING_WHERE, Direction, TextConversation, TextMessage
+
+log = logging.getLogger(__name__)
+
+# Longer than any webhook holds a text: Twilio gives up on one after 15 s, so a text still
+# "receiving" after this was left by a process that died or lost its database.
+GRACE = timedelta(minutes=2)
+BATCH = 100  # texts a sweep takes (oldest first); normally there are none
+
+
+def sweep(now: datetime | None = None) -> int:
+    """Answer the texts left unanswered past ``GRACE``; returns how many were answered."""
+    now = now or utcnow()
+    ids = db.session.scalars(due(now)).all()
+    db.session.rollback()
+    return sum(answer_late(message_id, now) for message_id in ids)
+
+
+def due(now: datetime) -> Select[Any]:
+    """The oldest ``BATCH`` texts left unanswered past ``GRACE`` (ids)."""
+    return (
+        db.select(TextMessage.id)
+        .where(text(RECEIVING_WHERE))  # a literal: the partial index's own condition
+        .where(TextMessage.created_at < now - GRACE)
+        .where(TextMessage.direction == Direction.INBOUND)
+        .order_by(TextMessage.created_at)
+        .limit(BATCH)
+    )
+
+
+def answer_late(message_id: int, now: datetime) -> bool:
+    """Answer one stranded text by REST, once; False when left for later or not answered."""
+    message = db.session.get(TextMessage, message_id)
+    sid = message.sid if message is not None else None
+    if message is None or sid is None or message.status != inbound.UNANSWERED:
+        db.session.rollback()
+        return False
+    try:
+        return _answer(message, sid, now)
+    except (OperationalError, PoolTimeout):
+        raise  # the database is away: the next sweep tries again
+    except Exception:
+        db.session.rollback()
+        log.exception("answering stranded text %s failed", sid)
+        _give_up(sid, "failed")
+        return False
+
+
+def _answer(message: TextMessage, sid: str, now: datetime) -> bool:
+    keyword = inbound.keyword_in(message, now)
+    then = _conversation_then(message) if keyword is None else None
+    if then is not None:
+        moved_on = _moved_on(then, message, now)
+        if moved_on is not None:
+            db.session.rollback()
+            _give_up(sid, moved_on)
+            return False
+        refusal = reachability.hours_refusal(message.number, now)
+        if refusal is not None:  # its reply would be refused: answered when hours open
+            db.session.rollback()
+            log.info("stranded text %s waits for calling hours: %s", sid, refusal.code)
+            return False
+    if not inbound.claim(sid):  # a redelivery or another sweep answered it meanwhile
+        db.session.rollback()
+        return False
+    # No conversation open when it came in: nothing to say (as the webhook), even if one
+    # opened since, for it was no reply to that one.
+    replies = inbound.replies_to(message, now) if keyword or then is not None else []
+    events.record("texts.answered_late", data={"message_id": message.id})
+    db.session.commit()
+    log.warning("stranded text %s answered late (%d replies)", sid, len(replies))
+    for body in replies:
+        outbound.send_text(
+            message.number,
+            body,
+            purpose=message.purpose,
+            session_id=message.session_id,
+            task_id=message.task_id,
+            conversation_id=message.conversation_id,
+            now=now,
+        )
+    return True
+
+
+def _conversation_then(message: TextMessage) -> TextConversation | None:
+    """The conversation the text went to when it came in: the number's newest open one."""
+    return db.session.scalars(
+        db.select(TextConversation)
+        .where(TextConversation.number == message.number)
+        .where(TextConversation.opened_at <= message.created_at)
+        .where(TextConversation.expires_at > message.created_at)
+        .where(
+            or_(
+                TextConversation.closed_at.is_(None),
+                TextConversation.closed_at > message.created_at,
+            )
+        )
+        .order_by(TextConversation.opened_at.desc(), TextConversation.id.desc())
+        .limit(1)
+    ).first()
+
+
+def _moved_on(then: TextConversation, message: TextMessage, now: datetime) -> str | None:
+    """Why that conversation cannot take the text now (its answer would land on the wrong
+    question, or nowhere), or None."""
+    if then.closed_at is not None or then.expires_at <= now:
+        return f"conversation {then.closed_reason or 'expired'}"
+    if then.last_activity_at > message.created_at:
+        return "conversation moved on"  # a later text was answered: this one is stale
+    return None
+
+
+def _give_up(sid: str, reason: str) -> None:
+    """Mark the text unanswerable (if still unanswered), and say so."""
+    result = db.session.execute(
+        update(TextMessage)
+        .where(TextMessage.sid == sid, TextMessage.status == inbound.UNANSWERED)
+        .values(status=inbound.UNANSWERABLE)
+    )
+    if result.rowcount == 1:  # type: ignore[attr-defined]
+        events.record("texts.unanswerable", data={"sid": sid, "reason": reason})
+        log.warning("stranded text %s not answered: %s", sid, reason)
+    db.session.commit()
