@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -135,6 +136,27 @@ _forks = [0]
 os.register_at_fork(after_in_child=lambda: _forks.__setitem__(0, _forks[0] + 1))
 
 
+Kept = deque[tuple[int, PoolProxiedConnection, DBAPICursor]]
+
+
+class _Held:
+    """A thread's connection and cursor (and the fork count when made); given to ``kept``
+    when the thread's locals go, as it ends."""
+
+    __slots__ = ("connection", "cursor", "forks", "kept")
+
+    def __init__(self, connection: PoolProxiedConnection, cursor: DBAPICursor, kept: Kept):
+        self.forks, self.connection, self.cursor = _forks[0], connection, cursor
+        self.kept: Kept | None = kept
+
+    def __del__(self) -> None:
+        # A fork's child lets go of its parent's other threads here too: kept with the
+        # parent's fork count, so never taken (``HeldConnections.held``). Those past the
+        # deque's length are closed (psycopg ends a session only in the process it began).
+        if self.kept is not None:
+            self.kept.append((self.forks, self.connection, self.cursor))
+
+
 class HeldConnections:
     """A connection and a cursor per thread, kept from one call of ``run`` to the next.
 
@@ -143,36 +165,56 @@ class HeldConnections:
     one turn at a time, so a connection of its own is never shared, and the statements it
     runs stay prepared on the server. For an engine whose connections are in autocommit:
     nothing is left open between turns. Each connection is made by the engine's pool (its
-    connect setup applied) and detached from it; one found dead is closed and replaced, and
-    a thread's is closed with this object or the thread.
+    connect setup applied) and detached from it; one found dead is closed and replaced.
+    When a thread ends (werkzeug's server starts one per request) its connection is kept
+    for the next thread, up to the pool's size, the rest closed: one per thread at work,
+    never one made per request.
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._local = threading.local()
         self._forks = _forks[0]
+        size = getattr(engine.pool, "size", None)
+        self._kept: Kept = deque(maxlen=size() if callable(size) else 5)
 
     def held(self) -> tuple[PoolProxiedConnection, DBAPICursor]:
-        held = getattr(self._local, "held", None)
-        if held is not None and held[0] == _forks[0]:
-            return held[1], held[2]
+        held: _Held | None = getattr(self._local, "held", None)
+        if held is not None and held.forks == _forks[0]:
+            return held.connection, held.cursor
         if held is not None:
             # A forked child of a thread that held one: the socket is the parent's, and
             # freeing the connection here would end the parent's session. Kept, unused.
+            held.kept = None
             _parents.append(held)
         if self._forks != _forks[0]:  # nor a connection the parent left in the pool
             self.engine.dispose(close=False)
             self._forks = _forks[0]
+        connection, cursor = self._left() or self._new()
+        self._local.held = _Held(connection, cursor, self._kept)
+        return connection, cursor
+
+    def _left(self) -> tuple[PoolProxiedConnection, DBAPICursor] | None:
+        """The connection of the thread that ended last, if any (this process's)."""
+        while True:
+            try:
+                forks, connection, cursor = self._kept.pop()
+            except IndexError:
+                return None
+            if forks == _forks[0]:
+                return connection, cursor
+            _parents.append(connection)  # the parent's (see above)
+
+    def _new(self) -> tuple[PoolProxiedConnection, DBAPICursor]:
         connection = self.engine.raw_connection()
         connection.detach()
-        cursor = connection.cursor()
-        self._local.held = (_forks[0], connection, cursor)
-        return connection, cursor
+        return connection, connection.cursor()
 
     def drop(self, exc: BaseException) -> None:
         """This thread's connection, found dead: closed, and a new one next time."""
-        _, connection, _ = self._local.__dict__.pop("held")
-        connection.invalidate(exc)
+        held: _Held = self._local.__dict__.pop("held")
+        held.kept = None
+        held.connection.invalidate(exc)
 
 
 def run(

@@ -4,7 +4,9 @@ parameters and rows as SQLAlchemy does."""
 from __future__ import annotations
 
 import os
+import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -107,6 +109,7 @@ def terminate(pids: list[int]) -> None:
     alive = text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)")
     deadline = time.monotonic() + 10
     while db.session.scalar(alive, {"pids": pids}) and time.monotonic() < deadline:
+        db.session.commit()  # the server's view of its backends is kept for a transaction
         time.sleep(0.05)
     db.session.commit()
 
@@ -138,19 +141,82 @@ def test_a_forked_child_never_uses_nor_ends_its_parents_connection(app: Flask) -
     if held is None:
         pytest.skip("a server connection to share")
     mine = run(held, backend_pid)
+    assert in_child(lambda: run(held, backend_pid)) not in (0, mine)
+    assert run(held, backend_pid) == mine
+
+
+def in_child(backend: Callable[[], int]) -> int:
+    """The backend ``backend`` ran on in a forked child of this process (0: it failed)."""
     read, write = os.pipe()
     child = os.fork()
     if child == 0:  # pragma: no cover (the child process)
         try:
-            os.write(write, str(run(held, backend_pid)).encode())
+            os.write(write, str(backend()).encode())
         finally:
             os._exit(0)
     os.close(write)
     with os.fdopen(read) as pipe:
         childs = int(pipe.read() or 0)
     os.waitpid(child, 0)
-    assert childs not in (0, mine)
-    assert run(held, backend_pid) == mine
+    return childs
+
+
+def in_threads(held: Any, count: int, *, together: bool = False) -> list[int]:
+    """The backend each of ``count`` threads ran one turn on, each thread ended after its
+    turn (werkzeug's server: a thread per request); ``together``: all at once."""
+    pids: list[int] = []
+    meet = threading.Barrier(count if together else 1, timeout=10)
+
+    def turn() -> None:
+        pids.append(run(held, lambda conn, cursor: (meet.wait(), backend_pid(conn, cursor))[1]))
+
+    threads = [threading.Thread(target=turn) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+        if not together:
+            thread.join()
+    for thread in threads:
+        thread.join()
+    assert len(pids) == count
+    return pids
+
+
+def open_backends(pids: list[int], *, at_most: int) -> int:
+    """How many of ``pids`` are still open, once at most ``at_most`` (or after 10 s)."""
+    alive = text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)")
+    deadline = time.monotonic() + 10
+    while (count := db.session.scalar(alive, {"pids": pids})) > at_most:
+        db.session.commit()  # the server's view of its backends is kept for a transaction
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    db.session.commit()
+    return int(count)
+
+
+def test_a_thread_per_request_takes_over_a_finished_threads_connection(app: Flask) -> None:
+    """Under a server that starts a thread per request, a turn runs on the connection a
+    finished thread left, not on a new one (a connection made per request doubled the
+    dev server's turn); a few are kept for the next threads, the rest closed."""
+    held = held_connections()
+    if held is None:
+        pytest.skip("server connections to keep")
+    assert len(set(in_threads(held, 20))) == 1
+    together = in_threads(held, 8, together=True)
+    assert len(set(together)) == 8
+    assert open_backends(together, at_most=5) == 5  # the engine's pool size, the rest closed
+    assert set(in_threads(held, 5)) <= set(together)
+
+
+def test_a_forked_child_never_takes_a_connection_its_parent_kept(app: Flask) -> None:
+    """A child forked after a thread of its parent ended (its connection kept for the next
+    thread) opens its own, and the parent's next thread still gets the kept one."""
+    held = held_connections()
+    if held is None:
+        pytest.skip("a server connection to share")
+    (kept,) = in_threads(held, 1)
+    assert in_child(lambda: in_threads(held, 1)[0]) not in (0, kept)
+    assert in_threads(held, 1) == [kept]
 
 
 def test_a_failing_statement_is_not_run_again(app: Flask) -> None:
