@@ -17,11 +17,12 @@ it is outside the texter's calling hours; a carrier keyword (STOP) is applied at
 
 from __future__ import annotations
 
+import enum
 import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, or_, text, update
+from sqlalchemy import Select, and_, or_, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -35,36 +36,71 @@ log = logging.getLogger(__name__)
 # Longer than any webhook holds a text: Twilio gives up on one after 15 s, so a text still
 # "receiving" after this was left by a process that died or lost its database.
 GRACE = timedelta(minutes=2)
-BATCH = 100  # texts a sweep takes (oldest first); normally there are none
+BATCH = 100  # texts a sweep settles (oldest first); normally there are none
+
+
+class Late(enum.Enum):
+    """What became of one stranded text in a sweep."""
+
+    ANSWERED = "answered"
+    SETTLED = "settled"  # not answered: unanswerable, or answered by someone else meanwhile
+    WAITS = "waits"  # its reply waits for the texter's calling hours: a later sweep
 
 
 def sweep(now: datetime | None = None) -> int:
-    """Answer the texts left unanswered past ``GRACE``; returns how many were answered."""
+    """Answer the texts left unanswered past ``GRACE``; returns how many were answered.
+
+    Settles at most ``BATCH``, oldest first; those waiting for calling hours are passed
+    over without counting, so a night's backlog never holds back newer texts (a STOP, a
+    texter whose hours are open) until the morning.
+    """
     now = now or utcnow()
-    ids = db.session.scalars(due(now)).all()
-    db.session.rollback()
-    return sum(answer_late(message_id, now) for message_id in ids)
+    answered = settled = 0
+    after: tuple[datetime, int] | None = None
+    while settled < BATCH:
+        page = db.session.execute(due(now, after)).all()
+        db.session.rollback()
+        for message_id, created_at in page:
+            outcome = answer_late(message_id, now)
+            answered += outcome is Late.ANSWERED
+            settled += outcome is not Late.WAITS
+            after = (created_at, message_id)
+            if settled >= BATCH:
+                break
+        if len(page) < BATCH:
+            break
+    return answered
 
 
-def due(now: datetime) -> Select[Any]:
-    """The oldest ``BATCH`` texts left unanswered past ``GRACE`` (ids)."""
-    return (
-        db.select(TextMessage.id)
+def due(now: datetime, after: tuple[datetime, int] | None = None) -> Select[Any]:
+    """The oldest ``BATCH`` texts left unanswered past ``GRACE`` (id, created_at), those
+    after ``after`` (the last one a sweep looked at) if given."""
+    query = (
+        db.select(TextMessage.id, TextMessage.created_at)
         .where(text(RECEIVING_WHERE))  # a literal: the partial index's own condition
         .where(TextMessage.created_at < now - GRACE)
         .where(TextMessage.direction == Direction.INBOUND)
-        .order_by(TextMessage.created_at)
+        .order_by(TextMessage.created_at, TextMessage.id)
         .limit(BATCH)
+    )
+    if after is None:
+        return query
+    created_at, message_id = after
+    return query.where(
+        or_(
+            TextMessage.created_at > created_at,
+            and_(TextMessage.created_at == created_at, TextMessage.id > message_id),
+        )
     )
 
 
-def answer_late(message_id: int, now: datetime) -> bool:
-    """Answer one stranded text by REST, once; False when left for later or not answered."""
+def answer_late(message_id: int, now: datetime) -> Late:
+    """Answer one stranded text by REST, once; or say why not."""
     message = db.session.get(TextMessage, message_id)
     sid = message.sid if message is not None else None
     if message is None or sid is None or message.status != inbound.UNANSWERED:
         db.session.rollback()
-        return False
+        return Late.SETTLED
     try:
         return _answer(message, sid, now)
     except (OperationalError, PoolTimeout):
@@ -73,10 +109,10 @@ def answer_late(message_id: int, now: datetime) -> bool:
         db.session.rollback()
         log.exception("answering stranded text %s failed", sid)
         _give_up(sid, "failed")
-        return False
+        return Late.SETTLED
 
 
-def _answer(message: TextMessage, sid: str, now: datetime) -> bool:
+def _answer(message: TextMessage, sid: str, now: datetime) -> Late:
     keyword = inbound.keyword_in(message, now)
     then = _conversation_then(message) if keyword is None else None
     if then is not None:
@@ -84,15 +120,15 @@ def _answer(message: TextMessage, sid: str, now: datetime) -> bool:
         if moved_on is not None:
             db.session.rollback()
             _give_up(sid, moved_on)
-            return False
+            return Late.SETTLED
         refusal = reachability.hours_refusal(message.number, now)
         if refusal is not None:  # its reply would be refused: answered when hours open
             db.session.rollback()
             log.info("stranded text %s waits for calling hours: %s", sid, refusal.code)
-            return False
+            return Late.WAITS
     if not inbound.claim(sid):  # a redelivery or another sweep answered it meanwhile
         db.session.rollback()
-        return False
+        return Late.SETTLED
     # No conversation open when it came in: nothing to say (as the webhook), even if one
     # opened since, for it was no reply to that one.
     replies = inbound.replies_to(message, now) if keyword or then is not None else []
@@ -109,7 +145,7 @@ def _answer(message: TextMessage, sid: str, now: datetime) -> bool:
             conversation_id=message.conversation_id,
             now=now,
         )
-    return True
+    return Late.ANSWERED
 
 
 def _conversation_then(message: TextMessage) -> TextConversation | None:

@@ -242,3 +242,23 @@ def test_the_sweeps_query_reads_the_partial_index(app: Flask, clock: Clock) -> N
     db.session.rollback()
     assert "ix_text_messages_receiving" in plan, plan
     assert " LIMIT " in str(compiled)
+
+
+def test_texts_waiting_for_calling_hours_do_not_hold_back_newer_ones(
+    app: Flask, client: Any, clock: Clock, fake_twilio: FakeTwilio
+) -> None:
+    """A full batch of replies waiting for the morning in San Francisco: a STOP from New
+    York stranded after them is still applied by the next sweep."""
+    survey_started(client, fake_twilio)
+    clock.now = datetime(2025, 6, 5, 5, 0, tzinfo=UTC)  # 22:00 in San Francisco
+    for i in range(stranded.BATCH):
+        strand(clock, "9", sid=f"SM{i:032x}")
+    new_york = "+12125550199"
+    strand(clock, "STOP", sid=LATER_SID, number=new_york)
+    clock.advance(seconds=PAST_GRACE.total_seconds())
+    assert stranded.sweep(clock.now) == 1
+    assert status(LATER_SID) == inbound.ANSWERED
+    db.session.expire_all()
+    assert not consent.may_text(new_york)
+    assert status(f"SM{0:032x}") == inbound.UNANSWERED  # still waiting for 08:00 there
+    assert len(sent(fake_twilio)) == 1
