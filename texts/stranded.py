@@ -129,6 +129,13 @@ def _answer(message: TextMessage, sid: str, now: datetime) -> Late:
     if not inbound.claim(sid):  # a redelivery or another sweep answered it meanwhile
         db.session.rollback()
         return Late.SETTLED
+    # Once more, under the conversation's lock: a sweep that overran its minute may have
+    # answered another of the texter's texts since we looked (the question asked twice).
+    moved_on = _moved_on(_locked(then), message, now) if then is not None else None
+    if moved_on is not None:
+        db.session.rollback()
+        _give_up(sid, moved_on)
+        return Late.SETTLED
     # No conversation open when it came in: nothing to say (as the webhook), even if one
     # opened since, for it was no reply to that one.
     replies = inbound.replies_to(message, now) if keyword or then is not None else []
@@ -164,6 +171,16 @@ def _conversation_then(message: TextMessage) -> TextConversation | None:
         .order_by(TextConversation.opened_at.desc(), TextConversation.id.desc())
         .limit(1)
     ).first()
+
+
+def _locked(conversation: TextConversation) -> TextConversation:
+    """The conversation as committed now, locked until this transaction ends."""
+    return db.session.scalars(
+        db.select(TextConversation)
+        .where(TextConversation.id == conversation.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
 
 
 def _moved_on(then: TextConversation, message: TextMessage, now: datetime) -> str | None:

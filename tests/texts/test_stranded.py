@@ -20,6 +20,7 @@ from core.models import Answer
 from simulator.fake_state import FakeTwilio
 from simulator.inbound_texts import incoming_params
 from tests.conftest import COMPANY_NUMBER, CUSTOMER, Worker, twilio_post
+from tests.races import committed_before_my_first_write
 from tests.texts.conftest import Clock, permit, request_text_survey
 from texts import consent, inbound, stranded
 from texts.models import Direction, TextMessage
@@ -262,3 +263,31 @@ def test_texts_waiting_for_calling_hours_do_not_hold_back_newer_ones(
     assert not consent.may_text(new_york)
     assert status(f"SM{0:032x}") == inbound.UNANSWERED  # still waiting for 08:00 there
     assert len(sent(fake_twilio)) == 1
+
+
+def test_two_sweeps_at_once_answer_one_question_once(
+    nine_stranded: None, app: Flask, clock: Clock, fake_twilio: FakeTwilio
+) -> None:
+    """A sweep that overran its minute answers "9" while the next one takes the texter's
+    second stranded text, read before that answer: the question is answered once, the next
+    one sent once, and the second text is unanswerable (it would answer the first again)."""
+    clock.advance(seconds=5)
+    strand(clock, "8", sid=LATER_SID)
+    clock.advance(seconds=PAST_GRACE.total_seconds())
+    first, second = (
+        db.session.scalar(db.select(TextMessage.id).where(TextMessage.sid == sid))
+        for sid in (SID, LATER_SID)
+    )
+    assert first is not None and second is not None
+    now = clock.now
+
+    def other_sweep() -> None:
+        assert stranded.answer_late(first, now) is stranded.Late.ANSWERED
+
+    with committed_before_my_first_write(app, ("UPDATE",), other_sweep) as raced:
+        assert stranded.answer_late(second, now) is stranded.Late.SETTLED
+    assert raced.is_set()
+    assert scores() == [9]
+    [question] = sent(fake_twilio)[1:]  # the next question, once
+    assert question.startswith(SECOND)
+    assert (status(SID), status(LATER_SID)) == (inbound.ANSWERED, inbound.UNANSWERABLE)
