@@ -22,6 +22,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from rq.timeouts import BaseTimeoutException
 from sqlalchemy import Select, and_, or_, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -105,6 +106,9 @@ def answer_late(message_id: int, now: datetime) -> Late:
         return _answer(message, sid, now)
     except (OperationalError, PoolTimeout):
         raise  # the database is away: the next sweep tries again
+    except BaseTimeoutException:  # the job's time is up, no fault of this text
+        db.session.rollback()  # its claim with it: the next sweep answers it
+        raise
     except Exception:
         db.session.rollback()
         log.exception("answering stranded text %s failed", sid)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from rq.timeouts import JobTimeoutException
 from sqlalchemy import text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -22,7 +23,7 @@ from simulator.inbound_texts import incoming_params
 from tests.conftest import COMPANY_NUMBER, CUSTOMER, Worker, twilio_post
 from tests.races import committed_before_my_first_write
 from tests.texts.conftest import Clock, permit, request_text_survey
-from texts import consent, inbound, stranded
+from texts import consent, conversations, inbound, stranded
 from texts.models import Direction, TextMessage
 from workers import cron, jobs
 
@@ -291,3 +292,24 @@ def test_two_sweeps_at_once_answer_one_question_once(
     [question] = sent(fake_twilio)[1:]  # the next question, once
     assert question.startswith(SECOND)
     assert (status(SID), status(LATER_SID)) == (inbound.ANSWERED, inbound.UNANSWERABLE)
+
+
+def test_the_jobs_timeout_ends_the_sweep_and_leaves_the_text_for_the_next(
+    nine_stranded: None, clock: Clock, fake_twilio: FakeTwilio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RQ's timeout fires while a text is answered: the sweep stops there (it is not taken
+    for a fault of that text, marked unanswerable), and the next sweep answers it."""
+    dispatch = conversations.dispatch
+
+    def out_of_time(*args: Any) -> list[str]:
+        raise JobTimeoutException("Task exceeded maximum timeout value (300 seconds)")
+
+    monkeypatch.setattr(conversations, "dispatch", out_of_time)
+    clock.advance(seconds=PAST_GRACE.total_seconds())
+    with pytest.raises(JobTimeoutException):
+        stranded.sweep(clock.now)
+    assert status() == inbound.UNANSWERED
+    monkeypatch.setattr(conversations, "dispatch", dispatch)
+    clock.advance(minutes=1)
+    assert stranded.sweep(clock.now) == 1
+    assert sent(fake_twilio)[-1].startswith(SECOND) and scores() == [9]
