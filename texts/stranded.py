@@ -27,7 +27,7 @@ from sqlalchemy import Select, and_, or_, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from core import events, reachability
+from core import contacts, events, reachability
 from core.db import db, utcnow
 from texts import inbound, outbound
 from texts.models import RECEIVING_WHERE, Direction, TextConversation, TextMessage
@@ -101,6 +101,10 @@ def answer_late(message_id: int, now: datetime) -> Late:
     sid = message.sid if message is not None else None
     if message is None or sid is None or message.status != inbound.UNANSWERED:
         db.session.rollback()
+        return Late.SETTLED
+    if message.number == contacts.ERASED:  # its sender's data erased since: nobody to answer
+        db.session.rollback()
+        _give_up(sid, "erased")
         return Late.SETTLED
     try:
         return _answer(message, sid, now)

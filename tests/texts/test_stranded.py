@@ -14,16 +14,16 @@ from rq.timeouts import JobTimeoutException
 from sqlalchemy import text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from core import queues
+from core import contacts, queues
 from core.config import LOCAL_ACCOUNT_SID
 from core.db import db
-from core.models import Answer
+from core.models import Answer, Contact
 from simulator.fake_state import FakeTwilio
 from simulator.inbound_texts import incoming_params
 from tests.conftest import COMPANY_NUMBER, CUSTOMER, Worker, twilio_post
 from tests.races import committed_before_my_first_write
 from tests.texts.conftest import Clock, permit, request_text_survey
-from texts import consent, conversations, inbound, stranded
+from texts import consent, conversations, inbound, privacy, stranded
 from texts.models import Direction, TextMessage
 from workers import cron, jobs
 
@@ -313,3 +313,18 @@ def test_the_jobs_timeout_ends_the_sweep_and_leaves_the_text_for_the_next(
     clock.advance(minutes=1)
     assert stranded.sweep(clock.now) == 1
     assert sent(fake_twilio)[-1].startswith(SECOND) and scores() == [9]
+
+
+def test_a_text_whose_sender_was_erased_is_not_answered(
+    nine_stranded: None, clock: Clock, fake_twilio: FakeTwilio
+) -> None:
+    """The caller's data was erased while their text waited: nothing is sent, and no
+    contact is made up for the erased number."""
+    privacy.erase([CUSTOMER], contacts.find(CUSTOMER))
+    db.session.commit()
+    clock.advance(seconds=PAST_GRACE.total_seconds())
+    assert stranded.sweep(clock.now) == 0
+    assert status() == inbound.UNANSWERABLE
+    assert contacts.find(contacts.ERASED) is None
+    assert db.session.scalar(db.select(db.func.count()).select_from(Contact)) == 1
+    assert len(sent(fake_twilio)) == 1 and scores() == []
