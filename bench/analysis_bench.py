@@ -71,6 +71,7 @@ HELDOUT_SETS = [
         "comments_v9.jsonl",
         "comments_v10.jsonl",
         "comments_v11.jsonl",
+        "comments_v12.jsonl",
     )
 ]
 GOAL_LABELS = ("distress", "opt_out", "contact_request")
