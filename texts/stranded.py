@@ -29,7 +29,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from core import contacts, events, reachability
 from core.db import db, utcnow
-from texts import inbound, outbound
+from texts import inbound, keywords, outbound
 from texts.models import RECEIVING_WHERE, Direction, TextConversation, TextMessage
 
 log = logging.getLogger(__name__)
@@ -61,8 +61,8 @@ def sweep(now: datetime | None = None) -> int:
     while settled < BATCH:
         page = db.session.execute(due(now, after)).all()
         db.session.rollback()
-        for message_id, created_at in page:
-            outcome = answer_late(message_id, now)
+        for message_id, created_at, number, body in page:
+            outcome = Late.WAITS if _waits(number, body, now) else answer_late(message_id, now)
             answered += outcome is Late.ANSWERED
             settled += outcome is not Late.WAITS
             after = (created_at, message_id)
@@ -74,10 +74,10 @@ def sweep(now: datetime | None = None) -> int:
 
 
 def due(now: datetime, after: tuple[datetime, int] | None = None) -> Select[Any]:
-    """The oldest ``BATCH`` texts left unanswered past ``GRACE`` (id, created_at), those
-    after ``after`` (the last one a sweep looked at) if given."""
+    """The oldest ``BATCH`` texts left unanswered past ``GRACE`` (id, created_at, number,
+    body), those after ``after`` (the last one a sweep looked at) if given."""
     query = (
-        db.select(TextMessage.id, TextMessage.created_at)
+        db.select(TextMessage.id, TextMessage.created_at, TextMessage.number, TextMessage.body)
         .where(text(RECEIVING_WHERE))  # a literal: the partial index's own condition
         .where(TextMessage.created_at < now - GRACE)
         .where(TextMessage.direction == Direction.INBOUND)
@@ -120,6 +120,14 @@ def answer_late(message_id: int, now: datetime) -> Late:
         return Late.SETTLED
 
 
+def _waits(number: str, body: str, now: datetime) -> bool:
+    """Outside the texter's calling hours and no carrier keyword (those apply at any hour):
+    left for their morning unread, since a night's backlog is passed over every minute."""
+    if number == contacts.ERASED or keywords.read(body, texts_on=False) is not None:
+        return False
+    return reachability.hours_refusal(number, now) is not None
+
+
 def _answer(message: TextMessage, sid: str, now: datetime) -> Late:
     keyword = inbound.keyword_in(message, now)
     then = _conversation_then(message) if keyword is None else None
@@ -130,7 +138,7 @@ def _answer(message: TextMessage, sid: str, now: datetime) -> Late:
             _give_up(sid, moved_on)
             return Late.SETTLED
         refusal = reachability.hours_refusal(message.number, now)
-        if refusal is not None:  # its reply would be refused: answered when hours open
+        if refusal is not None:  # YES answering a question: its reply waits for the hours
             db.session.rollback()
             log.info("stranded text %s waits for calling hours: %s", sid, refusal.code)
             return Late.WAITS

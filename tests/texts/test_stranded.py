@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from rq.timeouts import JobTimeoutException
-from sqlalchemy import text, update
+from sqlalchemy import event, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core import contacts, queues
@@ -205,12 +205,19 @@ def test_a_sweep_takes_at_most_a_batch(
 
 
 def test_the_scheduler_runs_the_sweep_every_minute(
-    app: Flask, client: Any, clock: Clock, fake_twilio: FakeTwilio, worker: Worker
+    app: Flask,
+    client: Any,
+    clock: Clock,
+    fake_twilio: FakeTwilio,
+    worker: Worker,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Registered with the other sweeps; as a job it settles a long-stranded text."""
     assert (jobs.answer_stranded_texts, cron.SWEEP_SECONDS) in cron.PERIODIC
     survey_started(client, fake_twilio)
-    strand(clock, "9")  # in 2025 by the test's clock: its survey has expired by now
+    strand(clock, "9")
+    clock.advance(hours=25)  # the next day, in the texter's hours: its survey has expired
+    monkeypatch.setattr(stranded, "utcnow", lambda: clock.now)
     queues.enqueue("answer_stranded_texts")
     worker.run()
     assert worker.queued() == 0
@@ -328,3 +335,28 @@ def test_a_text_whose_sender_was_erased_is_not_answered(
     assert contacts.find(contacts.ERASED) is None
     assert db.session.scalar(db.select(db.func.count()).select_from(Contact)) == 1
     assert len(sent(fake_twilio)) == 1 and scores() == []
+
+
+def test_a_nights_backlog_costs_the_sweep_one_query_a_page(
+    app: Flask, client: Any, clock: Clock, monkeypatch: pytest.MonkeyPatch, fake_twilio: FakeTwilio
+) -> None:
+    """Texts waiting for the texter's morning are passed over every minute: the sweep reads
+    them a page at a time and nothing more (it read each one's contact and conversations)."""
+    monkeypatch.setattr(stranded, "BATCH", 10)
+    survey_started(client, fake_twilio)
+    clock.now = datetime(2025, 6, 5, 5, 0, tzinfo=UTC)  # 22:00 in San Francisco
+    for i in range(25):
+        strand(clock, "9", sid=f"SM{i:032x}")
+    clock.advance(seconds=PAST_GRACE.total_seconds())
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        assert stranded.sweep(clock.now) == 0
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert len(statements) == 3, statements  # pages of 10, 10 and 5
+    assert status(f"SM{24:032x}") == inbound.UNANSWERED
