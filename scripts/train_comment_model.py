@@ -218,6 +218,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from author_folds import (  # noqa: E402
+    AUTHOR_RECALL,
+    AUTHORS_UNDER,
     RECALL_LABELS,
     SELECTION_RECALL,
     Decider,
@@ -317,6 +319,12 @@ def main(argv: list[str] | None = None) -> None:
         "--no-loao", action="store_true", help="skip the leave-one-author-out estimate"
     )
     parser.add_argument(
+        "--quick-loao",
+        action="store_true",
+        help="leave-one-author-out with thresholds from heads that saw the author left out"
+        " (N head fits, not N(N+1)/2; author_folds.leave_one_author_out)",
+    )
+    parser.add_argument(
         "--cache",
         type=Path,
         help="keep the encoder's output for each text in this file (scripts/embed_cache.py)",
@@ -346,11 +354,15 @@ def main(argv: list[str] | None = None) -> None:
         encoder_path = args.output.with_name(TUNED_PATH.name)
         x, readings, tuned = tuned_features(texts, y, author, args.cache, encoder_path)
     deciders = [Decider(name, readings, texts) for name in LABELS]
-    fits = Fits(x, y, author)
+    fits = Fits(x, y, author, args.cache)
     authors = np.flatnonzero(author >= 0)
     pooled_p = fits.by_author(authors)
-    chosen = thresholds(deciders, pooled_p, y, authors)
-    per_author = {} if args.no_loao else leave_one_author_out(fits, deciders, y, author)
+    chosen = thresholds(deciders, pooled_p, y, authors, author)
+    per_author = (
+        {}
+        if args.no_loao
+        else leave_one_author_out(fits, deciders, y, author, nested=not args.quick_loao)
+    )
     fitted = fit_heads(x, y)
     held_out = [
         str(p.resolve().relative_to(ROOT))
@@ -420,7 +432,10 @@ def main(argv: list[str] | None = None) -> None:
             "seeds": list(SEEDS),
             "target_recall": {name: TARGET_RECALL for name in RECALL_LABELS},
             "selection_recall": SELECTION_RECALL,
+            "author_recall": AUTHOR_RECALL,
+            "authors_under": AUTHORS_UNDER,
             "selected_by": "leave-one-author-out",
+            "loao": "none" if args.no_loao else "quick" if args.quick_loao else "nested",
             "labels": report,
         },
     )
