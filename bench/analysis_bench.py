@@ -70,6 +70,7 @@ HELDOUT_SETS = [
         "comments_v8.jsonl",
         "comments_v9.jsonl",
         "comments_v10.jsonl",
+        "comments_v11.jsonl",
     )
 ]
 GOAL_LABELS = ("distress", "opt_out", "contact_request")

@@ -19,9 +19,11 @@ divided by a commit's time bounds the rate whatever the code does.
 
 Each figure comes with the CPU the gunicorn workers spent per request (user + system time
 from ``/proc``, over the measured rounds): on a machine shared with other work it moves far
-less than the request rate. ``--baseline DIR`` also runs the app from another checkout
-(e.g. the commit before a change) in the same rounds, on the same database, so a change
-is measured before and after in one run.
+less than the request rate. Beside it, the CPU per request of PostgreSQL's backends for
+the bench's database (``bench/server_cpu.py``) and of wrk, on the same cores.
+``--baseline DIR`` also runs the app from another checkout (e.g. the commit before a
+change) in the same rounds, on the same database, so a change is measured before and
+after in one run.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import contextlib
 import json
 import os
 import re
+import resource
 import secrets
 import shutil
 import statistics
@@ -51,6 +54,7 @@ import requests  # noqa: E402
 import sqlalchemy  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
+from bench import server_cpu  # noqa: E402
 from core.config import LOCAL_AUTH_TOKEN, database_uri  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -66,6 +70,7 @@ GOAL_RATIO, FLOOR_RATIO, GOAL_P99_MS = 0.6, 0.3, 50.0
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS = "redis://127.0.0.1:6379/13"
 REDIS_URL = ""  # --redis-url
+DATABASE = ""  # PostgreSQL's URL while it is measured
 CUSTOMER, COMPANY = "+15005550006", "+15005550001"
 
 BARE_APP = """
@@ -198,11 +203,24 @@ def start_form(sid: str) -> dict[str, str]:
             "Direction": "inbound", "CallStatus": "in-progress"}  # fmt: skip
 
 
+def children_cpu_seconds() -> float:
+    """This process's finished children's CPU (wrk's, each run waited for)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measured(server: Gunicorn, lines: list[str], work: Path) -> dict[str, Any]:
-    """One counted round: wrk's figures and the workers' CPU over it."""
-    before = server.cpu_seconds()
+    """One counted round: wrk's figures and the CPU over it of the workers, the database's
+    backends and wrk itself."""
+    # Each run's rounds are driven one at a time: the backends' CPU over a round is its
+    # turns' (and the commit probe's few).
+    title = server_cpu.backends(DATABASE) if DATABASE else None
+    before = server.cpu_seconds(), children_cpu_seconds()
+    backends = server_cpu.cpu_by_backend(title)
     result = wrk(server.base, lines, work, SECONDS // ROUNDS)
-    result["cpu_s"] = server.cpu_seconds() - before
+    result["db_cpu_s"] = server_cpu.spent(backends, server_cpu.cpu_by_backend(title))
+    after = server.cpu_seconds(), children_cpu_seconds()
+    result["cpu_s"], result["wrk_cpu_s"] = (b - a for a, b in zip(before, after, strict=True))
     return result
 
 
@@ -335,7 +353,8 @@ def combined(segments: list[dict[str, Any]]) -> dict[str, Any]:
     seconds = sum(r["seconds"] for r in segments)
     return {"requests": total, "seconds": seconds, "rps": total / seconds,
             "p99_ms": max(r["p99_ms"] for r in segments),
-            "cpu_us": sum(r["cpu_s"] for r in segments) * 1e6 / max(total, 1),
+            **{f"{kind}_us": sum(r[f"{kind}_s"] for r in segments) * 1e6 / max(total, 1)
+               for kind in ("cpu", "db_cpu", "wrk_cpu")},
             "errors": sum(r["errors"] for r in segments)}  # fmt: skip
 
 
@@ -376,11 +395,17 @@ class CommitProbe:
         return statistics.median(self.times) if self.times else float("nan")
 
 
+def others(r: dict[str, Any]) -> str:
+    """The CPU per request spent outside the workers: the database's backends, and wrk."""
+    parts = [f"database {r['db_cpu_us']:.0f}"] if DATABASE else []
+    return "".join(f" + {part}" for part in [*parts, f"wrk {r['wrk_cpu_us']:.0f}"])
+
+
 def report(name: str, results: dict[str, dict[str, Any]]) -> bool:
     """Each figure against the goals; a baseline's (if run) beside it, not judged."""
     bare = results["bare"]
     print(f"  bare Flask static TwiML: {bare['rps']:7.0f} req/s  p99 {bare['p99_ms']:6.1f} ms"
-          f"  CPU {bare['cpu_us']:4.0f} us/request")  # fmt: skip
+          f"  CPU {bare['cpu_us']:4.0f} us/request{others(bare)}")  # fmt: skip
     ok = True
     for what in results:
         if what == "bare":
@@ -394,7 +419,7 @@ def report(name: str, results: dict[str, dict[str, Any]]) -> bool:
             f"  survey {what:17}: {r['rps']:7.0f} req/s = {ratio:4.2f}x bare "
             f"[goal >= {GOAL_RATIO}x: {goal}]  p99 {r['p99_ms']:6.1f} ms "
             f"[goal < {GOAL_P99_MS:.0f} ms: {p99}]  CPU {r['cpu_us']:4.0f} us/request"
-            f" ({r['cpu_us'] / bare['cpu_us']:.2f}x bare){errors}"
+            f" ({r['cpu_us'] / bare['cpu_us']:.2f}x bare){others(r)}{errors}"
         )
         if "baseline" not in what:
             ok = ok and goal != "FAIL" and p99 == "PASS" and not r["errors"]
@@ -402,7 +427,7 @@ def report(name: str, results: dict[str, dict[str, Any]]) -> bool:
 
 
 def main() -> int:
-    global REDIS_URL
+    global REDIS_URL, DATABASE
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--only", choices=("sqlite", "postgresql"), help="one database (default: both)"
@@ -448,6 +473,7 @@ def main() -> int:
         try:
             (work / "pg").mkdir()
             probe = CommitProbe(url)
+            DATABASE = url
             results = run_database("PostgreSQL", url, work / "pg", probe, baseline)
             ok = report("PostgreSQL", results) and ok
             flush = probe.median_ms()

@@ -3,8 +3,9 @@
 The WSGI callables are called directly (no server, no sockets), each request signed as
 Twilio signs it, so the figure is the CPU this process spends per request: far less noisy
 on a shared machine than ``webhook_bench.py``'s throughput, and the part of a webhook the
-code decides. The database's own work in another process (PostgreSQL's backend, its WAL
-flush) is not in it. Rounds alternate start, answer and bare; the median of each is shown.
+code decides. On PostgreSQL the backends' CPU for the same requests (from ``/proc``: the
+statements, the commit's WAL flush) is shown beside it. Rounds alternate start, answer
+and bare; the median of each is shown.
 
     python bench/webhook_cpu.py [--database-url URL] [--requests N] [--rounds K]
 """
@@ -31,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from twilio.request_validator import RequestValidator  # noqa: E402
 
+from bench import server_cpu  # noqa: E402
 from core.config import LOCAL_AUTH_TOKEN  # noqa: E402
 
 BASE = "http://127.0.0.1:5000"
@@ -72,11 +74,17 @@ def call(app: WSGI, request: dict[str, Any]) -> tuple[str, bytes]:
     return status[0], body
 
 
-def cpu_ms(app: WSGI, requests: list[dict[str, Any]]) -> float:
+def cpu_ms(
+    app: WSGI, requests: list[dict[str, Any]], backends: bytes | None
+) -> tuple[float, float]:
+    """CPU ms per request of this process and of the database's backends (0 on SQLite)."""
+    before = server_cpu.cpu_by_backend(backends)
     started = time.process_time()
     for request in requests:
         call(app, request)
-    return (time.process_time() - started) * 1000 / len(requests)
+    spent = time.process_time() - started
+    database = server_cpu.spent(before, server_cpu.cpu_by_backend(backends))
+    return spent * 1000 / len(requests), database * 1000 / len(requests)
 
 
 def bare_app() -> WSGI:
@@ -114,7 +122,9 @@ def main() -> int:
     n, rounds = args.requests, args.rounds
     with tempfile.TemporaryDirectory(prefix="webhook-cpu-") as tmp:
         work = Path(tmp)
-        app = product_app(args.database_url or f"sqlite:///{work / 'cpu.db'}", work)
+        url = args.database_url or f"sqlite:///{work / 'cpu.db'}"
+        app = product_app(url, work)
+        backends = server_cpu.backends(url) if url.startswith("postgres") else None
         bare = bare_app()
         _, first = call(app, environ(SURVEY, start_form("CA" + secrets.token_hex(16))))
         found = re.search(rb'<Gather[^>]* action="([^"]+)"', first)
@@ -125,23 +135,26 @@ def main() -> int:
         starts = [environ(SURVEY, start_form(sid)) for sid in sids]
         answers = [environ(answer, {**start_form(sid), "Digits": "9"}) for sid in sids]
         bares = [environ(SURVEY, start_form(sid)) for sid in sids]
-        figures: dict[str, list[float]] = {"start": [], "answer": [], "bare": []}
+        figures: dict[str, list[tuple[float, float]]] = {"start": [], "answer": [], "bare": []}
         for r in range(rounds + 1):  # the first round warms up and is not counted
             part = slice(r * n, (r + 1) * n)
             measured = {
-                "start": cpu_ms(app, starts[part]),
-                "answer": cpu_ms(app, answers[part]),
-                "bare": cpu_ms(bare, bares[part]),
+                "start": cpu_ms(app, starts[part], backends),
+                "answer": cpu_ms(app, answers[part], backends),
+                "bare": cpu_ms(bare, bares[part], None),
             }
             if r:
                 for kind, ms in measured.items():
                     figures[kind].append(ms)
-    bare_ms = statistics.median(figures["bare"])
+    bare_ms = statistics.median(ms for ms, _ in figures["bare"])
     print(f"CPU per request in-process, median of {rounds} rounds of {n}:")
-    for kind, values in figures.items():
+    for kind, pairs in figures.items():
+        values = [ms for ms, _ in pairs]
         ms = statistics.median(values)
+        database = (f"; database backends {statistics.median(db for _, db in pairs):.3f} ms"
+                    if backends and kind != "bare" else "")  # fmt: skip
         print(f"  {kind:6}: {ms:.3f} ms ({ms / bare_ms:.1f}x bare; rounds "
-              f"{min(values):.3f}-{max(values):.3f})")  # fmt: skip
+              f"{min(values):.3f}-{max(values):.3f}){database}")  # fmt: skip
     return 0
 
 

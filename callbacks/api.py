@@ -12,11 +12,11 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from callbacks import actions, dialing, reading, states
+from callbacks import actions, dialing, promise, reading, states, unrecorded
 from callbacks.models import CallbackTask, TaskState
 from callbacks.policy import OUTCOMES
 from core.api import error, invalid, query_args, read_body, token_required
-from core.db import db
+from core.db import db, utcnow
 from core.models import CallSession, User
 from core.nul import refuse_nul_json
 from core.payload import Field, Invalid, Shape, Values
@@ -37,6 +37,9 @@ def task_json(
         sessions = reading.task_sessions(task)
     recording, analysis = reading.comment(sessions) if detail else (None, None)
     transcript = analysis.text if analysis else (recording.transcript if recording else None)
+    now = utcnow()
+    missing = unrecorded.missing(task, now)
+    promises = [promise_json(m) for m in promise.every(task, now, sessions)] if detail else []
     return {
         "id": task.id,
         "phone": task.phone,
@@ -54,12 +57,36 @@ def task_json(
         "flags": analysis.flagged() if analysis else [],
         "attempts": task.attempts_count,
         "outcome": task.outcome,
+        # The call ended past the grace period with no outcome recorded (None otherwise).
+        "outcome_missing": None
+        if missing is None
+        else {
+            "call_ended_at": iso(missing.ended_at),
+            "due_at": iso(missing.due_at),
+            "escalated": missing.escalated,
+            "says": missing.says,
+        },
+        # Every promise made to the caller on the task's calls, newest first (detail only).
+        "promises": promises,
         "notes": task.notes,
         "claimed_by": task.claimed_by.email if task.claimed_by else None,
         "session_id": task.session_id,
         "contact_id": task.contact_id,
         "created_at": iso(task.created_at),
         "closed_at": iso(task.closed_at),
+    }
+
+
+def promise_json(made: promise.Made) -> dict[str, Any]:
+    """One promise: when it was said, what the caller heard, and whether it was kept."""
+    return {
+        "promised_at": iso(made.at),
+        "said": made.keeping.said,
+        "by": iso(made.keeping.by),
+        "status": made.status,
+        "confirmed": not made.keeping.pending,
+        "verdict": made.says,
+        "session_id": made.session_id,
     }
 
 
@@ -88,6 +115,30 @@ TASK_SCHEMA: dict[str, Any] = {
         "flags": {"type": "array", "items": {"type": "string"}},
         "attempts": {"type": "integer"},
         "outcome": _nullable("string"),
+        "outcome_missing": _nullable(
+            "object",
+            properties={
+                "call_ended_at": {"type": "string", "format": "date-time"},
+                "due_at": {"type": "string", "format": "date-time"},
+                "escalated": {"type": "boolean"},
+                "says": {"type": "string"},
+            },
+        ),
+        "promises": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "promised_at": {"type": "string", "format": "date-time"},
+                    "said": {"type": "string"},
+                    "by": {"type": "string", "format": "date-time"},
+                    "status": {"type": "string", "enum": ["kept", "missed", "open", "replaced"]},
+                    "confirmed": {"type": "boolean"},
+                    "verdict": {"type": "string"},
+                    "session_id": {"type": "integer"},
+                },
+            },
+        },
         "notes": _nullable("string"),
         "claimed_by": _nullable("string"),
         "session_id": _nullable("integer"),

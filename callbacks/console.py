@@ -24,7 +24,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from callbacks import actions, dialing, policy, promise, reading, script
+from callbacks import actions, dialing, policy, promise, reading, script, unrecorded
 from callbacks.api import task_json
 from callbacks.models import TaskState
 from core.auth import roles_required
@@ -75,7 +75,11 @@ def _queue_page(status: int = 200) -> tuple[str, int]:
     tasks = reading.queue(viewer=agent())
     sessions = reading.sessions_for_tasks(tasks, viewer=agent())
     reasons = {t.id: reading.reasons_seen(t, sessions[t.id]) for t in tasks}
-    page = render_template("callbacks/queue.html", tasks=tasks, reasons=reasons, now=utcnow())
+    now = utcnow()
+    missing = {t.id: unrecorded.missing(t, now) for t in tasks}
+    page = render_template(
+        "callbacks/queue.html", tasks=tasks, reasons=reasons, missing=missing, now=now
+    )
     return page, status
 
 
@@ -106,6 +110,7 @@ def queue_json() -> Any:
 @team_task
 def task(task_id: int) -> Any:
     item = actions.get_task(task_id)
+    now = utcnow()
     sessions = reading.task_sessions(item, viewer=agent())
     scores = reading.scores(sessions)
     recording, analysis = reading.comment(sessions)
@@ -132,10 +137,12 @@ def task(task_id: int) -> Any:
         steps=script.apology(item, scores, analysis),
         outcomes=policy.OUTCOMES,
         preference=CALLBACK_TIME_WORDS.get(item.preference or "", None),
-        promise=promise.of_task(item, utcnow(), sessions),
-        local_now=reading.local_time(item, utcnow()),
+        promise=promise.of_task(item, now, sessions),
+        promises=promise.every(item, now, sessions),
+        missing=unrecorded.missing(item, now),
+        local_now=reading.local_time(item, now),
         local=lambda at: reading.local_time(item, at),
-        now=utcnow(),
+        now=now,
         is_mine=item.claimed_by_id == agent().id,
         states=TaskState,
     )

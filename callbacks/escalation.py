@@ -27,6 +27,7 @@ NOT_ESCALATED = (TaskState.CONNECTED, TaskState.COMPLETED, TaskState.CLOSED)
 # escalated since by the worker or, if that job was lost, by the sweep within this window.
 OWED = "callback.escalation_owed"
 OWED_WINDOW = timedelta(days=1)
+SLA_MISSED, OUTCOME_MISSING = "sla_missed", "outcome_missing"  # why a task was escalated
 
 log = logging.getLogger(__name__)
 
@@ -60,15 +61,32 @@ def escalate_if_due(
     # A held-back deadline was missed whatever became of the task since (closed at the cap).
     if (held_back is None and task.state in NOT_ESCALATED) or deadline > now:
         return False
-    if task.escalated_at is not None and task.escalated_at >= deadline:
+    # Told since the deadline passed. Not for a held-back deadline: the escalation since may
+    # be the missing outcome's (callbacks.unrecorded), which did not say it was missed; its
+    # own dedupe key sends it once.
+    if held_back is None and task.escalated_at is not None and task.escalated_at >= deadline:
         return False
-    fresh = events.record(
-        "callback.escalation",
-        session=task.session,
-        data={"task_id": task.id, "due_at": deadline.isoformat()},
-        dedupe_key=_sent(task.id, deadline),
-    )
-    if not fresh:
+    kept = held_back is not None  # a retry keeps its time
+    return escalate(task, now, deadline, key=_sent(task.id, deadline), keep_state=kept)
+
+
+def escalate(
+    task: CallbackTask,
+    now: datetime,
+    deadline: datetime,
+    *,
+    key: str,
+    keep_state: bool = False,
+    call_ended: datetime | None = None,
+) -> bool:
+    """Escalate ``task`` once for ``key`` (the dedupe key of its ``callback.escalation``
+    event): priority up, ``escalated_at`` stamped, committed, then supervisors told.
+    ``call_ended``: the escalation is for a call that ended then with no outcome recorded
+    (``callbacks.unrecorded``), not for a missed deadline. False if it was sent before."""
+    data = {"task_id": task.id, "due_at": deadline.isoformat()}
+    if call_ended is not None:
+        data |= {"why": OUTCOME_MISSING, "call_ended_at": call_ended.isoformat()}
+    if not events.record("callback.escalation", session=task.session, data=data, dedupe_key=key):
         db.session.rollback()
         return False
     try:
@@ -76,13 +94,13 @@ def escalate_if_due(
             task,
             priority=min(task.priority + 1, int(Priority.CRITICAL)),
             now=now,
-            keep_state=held_back is not None,
+            keep_state=keep_state,
         )
     except states.Conflict:
         db.session.rollback()
         return False
     db.session.commit()
-    notify(task, now, deadline)
+    notify(task, now, deadline, call_ended=call_ended)
     return True
 
 
@@ -129,7 +147,12 @@ def schedule_held_back(task: CallbackTask, deadline: datetime) -> None:
         escalate_if_due(task.id, held_back=deadline)
 
 
-def payload(task: CallbackTask, now: datetime, deadline: datetime | None = None) -> dict[str, Any]:
+def payload(
+    task: CallbackTask,
+    now: datetime,
+    deadline: datetime | None = None,
+    call_ended: datetime | None = None,
+) -> dict[str, Any]:
     due = deadline or task.due_at
     overdue = int((now - due).total_seconds() // 60)
     kept = promise.of_task(task, now)
@@ -138,6 +161,9 @@ def payload(task: CallbackTask, now: datetime, deadline: datetime | None = None)
     earlier = missed if kept is not None and kept.kept is not False else None
     return {
         "event": "callback.escalated",
+        "why": OUTCOME_MISSING if call_ended is not None else SLA_MISSED,
+        # For an outcome missing: when the call ended (UTC); due_at is then end + grace.
+        "call_ended_at": call_ended.astimezone(UTC).isoformat() if call_ended else None,
         "task_id": task.id,
         "phone": task.phone,
         "priority": Priority(task.priority).label,
@@ -154,15 +180,38 @@ def payload(task: CallbackTask, now: datetime, deadline: datetime | None = None)
     }
 
 
-def notify(task: CallbackTask, now: datetime, deadline: datetime | None = None) -> dict[str, bool]:
+def notify(
+    task: CallbackTask,
+    now: datetime,
+    deadline: datetime | None = None,
+    *,
+    call_ended: datetime | None = None,
+) -> dict[str, bool]:
     """Tell supervisors on every configured channel; a failing channel is logged."""
-    body = payload(task, now, deadline)
-    text = (
-        f"Callback {task.id} to {task.phone} missed its SLA by {body['minutes_overdue']} min "
-        f"({', '.join(task.reason_codes)}); now {body['priority']}."
-    )
+    body = payload(task, now, deadline, call_ended)
+    reasons = ", ".join(task.reason_codes)
+    if call_ended is not None:
+        who = f"{body['claimed_by']} has" if body["claimed_by"] else "the agent has"
+        ago = promise.span(now - call_ended)
+        text = (
+            f"Callback {task.id} to {task.phone}: the call ended {ago} ago and {who} recorded "
+            f"no outcome, so nobody knows whether the caller was reached ({reasons}); "
+            f"now {body['priority']}."
+        )
+        subject = "Callback outcome not recorded"
+    else:
+        text = (
+            f"Callback {task.id} to {task.phone} missed its SLA by {body['minutes_overdue']} "
+            f"min ({reasons}); now {body['priority']}."
+        )
+        subject = "Callback missed its SLA"
     promised, earlier = body["promised"], body["earlier_promise_missed"]
-    if earlier:
+    if call_ended is not None and promised and not body["promise_missed"]:
+        # "Kept" here rests on a call nobody has said reached the caller.
+        text += (
+            f" The caller was told {promised} (their time): kept only if this call reached them."
+        )
+    elif earlier:
         text += f" Promise missed: the caller was told {earlier}, then {promised} (their time)."
     elif promised:
         told = f"was told {promised} (their time)."
@@ -171,4 +220,4 @@ def notify(task: CallbackTask, now: datetime, deadline: datetime | None = None) 
             if body["promise_missed"]
             else f" The caller {told}"
         )
-    return notify_supervisors(body, text, "Callback missed its SLA")
+    return notify_supervisors(body, text, subject)

@@ -10,7 +10,6 @@ cannot depend on the tables.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,14 +29,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import selectinload
 
-from callbacks import promise
-from callbacks.models import (
-    RECOVERED_FROM,
-    CallbackAttempt,
-    CallbackTask,
-    FollowUp,
-    Priority,
-    TaskState,
+from callbacks import promise, reading, unrecorded
+from callbacks.models import CallbackAttempt, CallbackTask, FollowUp, Priority, TaskState
+from callbacks.summaries import (
+    Attempt,
+    FollowUpSummary,
+    Recovery,
+    TaskReason,
+    TaskSummary,
+    TaskTiming,
 )
 from core.contacts import ERASED
 from core.db import db, utcnow
@@ -45,103 +45,6 @@ from core.models import CallSession, User
 
 # Task states a manager can filter by, in the order the task moves through them.
 STATES: tuple[str, ...] = tuple(state.value for state in TaskState)
-
-
-@dataclass(frozen=True)
-class TaskReason:
-    """Why the task exists: one reason, as agents read it."""
-
-    code: str
-    detail: str
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """One call an agent made for a task."""
-
-    agent_id: int | None
-    status: str
-    outcome: str | None
-    created_at: datetime | None
-    ended_at: datetime | None
-    answered_at: datetime | None = None  # the customer's leg, once it connected
-
-
-@dataclass(frozen=True)
-class FollowUpSummary:
-    """The "did we put it right?" after the task's callback, and the customer's reply."""
-
-    status: str  # scheduled, sending, sent, answered, unanswered, skipped, failed
-    channel: str | None  # sms or voice, once sent
-    due_at: datetime
-    sent_at: datetime | None
-    score: int | None  # 1-5
-    answered_at: datetime | None
-    reason: str | None  # why it was skipped or failed
-
-    @property
-    def recovered(self) -> bool:
-        return self.score is not None and self.score >= RECOVERED_FROM
-
-
-@dataclass(frozen=True)
-class TaskSummary:
-    """What the callback loop did for one survey session (its newest linked task)."""
-
-    task_id: int
-    state: str
-    priority: str
-    outcome: str | None
-    notes: str | None
-    reasons: tuple[TaskReason, ...]
-    created_at: datetime | None
-    due_at: datetime | None
-    first_attempt_at: datetime | None
-    closed_at: datetime | None
-    attempts: tuple[Attempt, ...] = ()
-    follow_up: FollowUpSummary | None = None
-
-    def sla_met(self, now: datetime | None = None) -> bool | None:
-        """True/False once decided; None while the task is still inside its SLA."""
-        if self.due_at is None:
-            return None
-        if self.first_attempt_at is not None:
-            return self.first_attempt_at <= self.due_at
-        return False if (now or utcnow()) > self.due_at else None
-
-
-@dataclass(frozen=True)
-class Recovery:
-    """A followed-up callback, for the recovery figures: "recovered" is a reply of 4-5.
-
-    Counted for the survey session that opened the task (like its SLA) and for the agent
-    whose call reached the customer.
-    """
-
-    session_id: int
-    agent_id: int | None
-    agent: str  # the agent's name or e-mail ("" when unknown)
-    status: str
-    score: int | None
-    sla_met: bool | None  # the task's first attempt within its deadline
-
-    @property
-    def replied(self) -> bool:
-        return self.score is not None
-
-    @property
-    def recovered(self) -> bool:
-        return self.score is not None and self.score >= RECOVERED_FROM
-
-
-@dataclass(frozen=True)
-class TaskTiming:
-    """When a task a session opened was created, due and first attempted."""
-
-    session_id: int
-    created_at: datetime
-    due_at: datetime
-    first_attempt_at: datetime | None
 
 
 def _reason_rows() -> Any:
@@ -207,6 +110,7 @@ def _summary(
         closed_at=task.closed_at,
         attempts=tuple(_attempt(a) for a in attempts),
         follow_up=_follow_up_summary(follow_up),
+        outcome_missing=unrecorded.missing(task, utcnow()),
     )
 
 
@@ -264,7 +168,19 @@ def promise_kept(
     """The callback promised on ``session``, kept or not by its task's calls (``callback``,
     as ``timeline`` gives it); None when nothing was promised."""
     calls = callback.attempts if callback is not None else ()
-    return promise.keeping(session, calls, now or utcnow())
+    awaiting = callback is not None and callback.state == TaskState.COMPLETED.value
+    return promise.keeping(session, calls, now or utcnow(), awaiting=awaiting)
+
+
+def promises(
+    task_id: int, viewer: User | None = None, now: datetime | None = None
+) -> list[promise.Made]:
+    """Every promise made on the task's calls that ``viewer`` may see, newest first, each
+    kept, missed, open or replaced (``promise.every``)."""
+    task = db.session.get(CallbackTask, task_id)
+    if task is None:
+        return []
+    return promise.every(task, now or utcnow(), reading.task_sessions(task, viewer=viewer))
 
 
 def promises_kept(session_ids: Select[Any], now: datetime | None = None) -> dict[int, bool | None]:

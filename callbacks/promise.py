@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from callbacks.models import CallbackTask, Priority
+from callbacks.models import CallbackTask, Priority, TaskState
 from callbacks.policy import reached, sla_minutes, window, zone
 from core import hours, reachability
 from core.db import db
@@ -149,6 +149,13 @@ def _day(at: datetime, today: datetime) -> str:
     return f"on {at:%A}" if 1 < days < 7 else f"on {at:%a} {at.day} {at:%b}"
 
 
+def moment(at: datetime, zone_name: str, today: datetime) -> str:
+    """ "10:40 AM today", "9 PM on Mon 2 Jun": a moment in the caller's time, for pages."""
+    tz = reachability.zone(zone_name)
+    local = at.astimezone(tz)
+    return f"{_clock(local)} {_day(local, today.astimezone(tz))}"
+
+
 def said(session: CallSession, today: datetime | None = None) -> str:
     """The promise in the callee's time, as said on the call ("by 4:15 PM today", "tomorrow
     between 8 AM and 9 AM"), or with its days counted from ``today`` (read later, a past
@@ -197,6 +204,9 @@ class Keeping:
     zone: str  # the caller's zone, to say times in
     reached_at: datetime | None  # when a callback since the promise first reached them
     kept: bool | None  # None: nobody reached them yet, and the deadline is still to come
+    # Kept by the task's last call, whose outcome the agent has not recorded yet: its leg
+    # answered, but it may have been voicemail (``callbacks.unrecorded``).
+    pending: bool = False
 
     @property
     def verdict(self) -> str:
@@ -209,12 +219,19 @@ class Keeping:
         tz = reachability.zone(self.zone)
         at, by = self.reached_at.astimezone(tz), self.by.astimezone(tz)
         when = _clock(at) if at.date() == by.date() else f"{_clock(at)} on {at:%a} {at.day} {at:%b}"
+        if self.kept and self.pending:
+            return (
+                f"Promise kept only if the call answered at {when} reached the caller: "
+                "no outcome recorded yet"
+            )
         if self.kept:
             return f"Promise kept: reached at {when}"
         return f"Promise missed by {span(self.reached_at - self.by)}: reached at {when}"
 
 
-def keeping(session: CallSession, calls: Iterable[Call], now: datetime) -> Keeping | None:
+def keeping(
+    session: CallSession, calls: Iterable[Call], now: datetime, *, awaiting: bool = False
+) -> Keeping | None:
     """Was the callback promised on this call kept by ``calls`` (its task's attempts)? None
     when nothing was promised.
 
@@ -224,13 +241,25 @@ def keeping(session: CallSession, calls: Iterable[Call], now: datetime) -> Keepi
     answer, or a message left, keeps nothing: they were promised someone to talk to, and the
     task retries too. A task first judged late (``callback.promise_missed``) can only be
     reached late, so it reads as broken here too.
+
+    ``awaiting``: the task waits on the agent's outcome for its last call (it is
+    ``completed``); a promise only that call kept is said to be kept only if it reached them.
     """
+    calls = list(calls)
     found = _reached_by(session, calls, now)
     if found is None:
         return None
     by, first, verdict = found
     zone_name = callee(session, session.contact)[1]
-    return Keeping(said(session, now), by, zone_name, first, verdict)
+    last = calls[-1] if calls else None
+    pending = (
+        awaiting
+        and last is not None
+        and last.outcome is None
+        and first is not None
+        and first == (last.answered_at or last.created_at)
+    )
+    return Keeping(said(session, now), by, zone_name, first, verdict, bool(pending))
 
 
 def was_kept(session: CallSession, calls: Iterable[Call], now: datetime) -> bool | None:
@@ -278,7 +307,52 @@ def of_task(
     the one before), so it is missed when nobody reached the caller by its deadline.
     """
     heard = _heard(task, sessions)
-    return keeping(heard[-1], task.attempts, now) if heard else None
+    return keeping(heard[-1], task.attempts, now, awaiting=_awaiting(task)) if heard else None
+
+
+def _awaiting(task: CallbackTask) -> bool:
+    """The task waits on the agent's outcome for its last call."""
+    return task.state is TaskState.COMPLETED
+
+
+@dataclass(frozen=True)
+class Made:
+    """One promise among a task's calls, as the task's pages list them (newest first)."""
+
+    session_id: int
+    at: datetime  # when the caller heard it (UTC)
+    when: str  # that moment in the caller's time ("10:02 AM today")
+    keeping: Keeping
+    status: str  # kept, missed, open (still to come), or replaced (see ``every``)
+
+    @property
+    def says(self) -> str:
+        """ "Kept: reached at 10:40 AM", "Missed: not reached by then", "Open: …"."""
+        if self.status == "replaced":
+            return "Replaced by a later promise before its time"
+        if self.status == "open":
+            return "Open: nobody reached yet, and its time is still to come"
+        verdict = self.keeping.verdict.removeprefix("Promise ")
+        return verdict[:1].upper() + verdict[1:]
+
+
+def every(
+    task: CallbackTask, now: datetime, sessions: Iterable[CallSession] | None = None
+) -> list[Made]:
+    """Every promise among the task's calls (``sessions``: those a viewer may see), newest
+    first: kept, missed, open, or replaced, when the caller was told another before its
+    deadline with nobody reached by then (not missed: ``broken`` reads it so too)."""
+    heard = _heard(task, sessions)
+    made: list[Made] = []
+    for session, after in zip(heard, [*heard[1:], None][: len(heard)], strict=True):
+        found = keeping(session, task.attempts, now, awaiting=_awaiting(task))
+        assert found is not None  # _heard keeps only sessions that promised
+        status = {True: "kept", False: "missed", None: "open"}[found.kept]
+        if after is not None and found.kept is not True and found.by >= _made(after):
+            status = "replaced"
+        at = _made(session)
+        made.append(Made(session.id, at, moment(at, found.zone, now), found, status))
+    return made[::-1]
 
 
 def due_in_force(task: CallbackTask, now: datetime) -> datetime | None:

@@ -1,6 +1,6 @@
 """The callback safety net, run every minute by the scheduler: overdue tasks (and deadlines
-a voicemail call held back) escalate, due retries reopen, stuck dials settle, and surveys
-(or read comments) with no verdict are evaluated."""
+a voicemail call held back, and calls left with no outcome recorded) escalate, due retries
+reopen, stuck dials settle, and surveys (or read comments) with no verdict are evaluated."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import String, and_, cast, exists, literal, or_
 
-from callbacks import dialing, escalation, evaluation, states, verdicts
+from callbacks import dialing, escalation, evaluation, states, unrecorded, verdicts
 from callbacks.models import CallbackTask, TaskState
 from core.db import db, utcnow
 from core.models import CallSession, Event, Recording, RecordingStatus, SurveyOutcome
@@ -35,6 +35,8 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
         counts["escalated"] += escalation.escalate_if_due(task_id, now)
     for task_id, deadline in escalation.owed(now):
         counts["escalated"] += escalation.escalate_if_due(task_id, now, held_back=deadline)
+    for task_id in unrecorded.overdue(now):  # a call ended long ago with no outcome
+        counts["escalated"] += unrecorded.escalate_if_missing(task_id, now)
     due_retries = db.session.scalars(
         db.select(CallbackTask)
         .where(CallbackTask.state == TaskState.RETRY_SCHEDULED)

@@ -121,6 +121,8 @@ def load_config(
         "URGENT_SLA_MINUTES": _int(env.get("URGENT_SLA_MINUTES"), 10),
         "STANDARD_SLA_MINUTES": _int(env.get("STANDARD_SLA_MINUTES"), 60),
         "CALLBACK_MAX_ATTEMPTS": _int(env.get("CALLBACK_MAX_ATTEMPTS"), 3),
+        # A callback call that ended this long ago with no outcome recorded is escalated.
+        "CALLBACK_OUTCOME_GRACE_MINUTES": _int(env.get("CALLBACK_OUTCOME_GRACE_MINUTES"), 30),
         # "Did we put it right?" this many hours after a callback reached the customer
         # (then inside their calling hours); 0 asks at once.
         "FOLLOW_UP_DELAY_HOURS": float(env.get("FOLLOW_UP_DELAY_HOURS") or 24),

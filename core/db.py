@@ -16,6 +16,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event, literal
 from sqlalchemy.orm import DeclarativeBase
 
+from core.prepared import HeldConnections
 from core.write_gate import WAIT_SECONDS, GatedConnection
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ def init_app(app: Flask) -> None:
         # it cost CPU every turn. Not a Flask-SQLAlchemy bind: a bind's metadata is kept
         # on ``db``, shared by apps.
         unpinged = {**options, "pool_pre_ping": False, "isolation_level": "AUTOCOMMIT"}
-        app.extensions[UNPINGED] = create_engine(uri, **unpinged)
+        app.extensions[UNPINGED] = HeldConnections(create_engine(uri, **unpinged))
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", "migrations")))
 
@@ -158,5 +159,12 @@ UNPINGED = "unpinged"
 def unpinged_engine() -> Engine:
     """The engine for code that survives a dead pooled connection itself
     (``core.prepared.run``): on a server database, a pool without pings; SQLite's own."""
-    engine: Engine | None = current_app.extensions.get(UNPINGED)
-    return engine if engine is not None else db.engine
+    held = held_connections()
+    return held.engine if held is not None else db.engine
+
+
+def held_connections() -> HeldConnections | None:
+    """On a server database, a connection per thread from the unpinged engine, kept between
+    turns (``core.prepared.HeldConnections``); None on SQLite (its pool and write gate)."""
+    held: HeldConnections | None = current_app.extensions.get(UNPINGED)
+    return held

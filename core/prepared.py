@@ -11,6 +11,8 @@ Engine events (``before_cursor_execute``, ``commit``) do not fire for these stat
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -127,16 +129,64 @@ def dbapi_cursor(
         connection.close()
 
 
+_parents: list[object] = []
+# Forks so far (not os.getpid(): a system call at every turn).
+_forks = [0]
+os.register_at_fork(after_in_child=lambda: _forks.__setitem__(0, _forks[0] + 1))
+
+
+class HeldConnections:
+    """A connection and a cursor per thread, kept from one call of ``run`` to the next.
+
+    A pool's checkout and return (its reset included) and a new cursor cost a PostgreSQL
+    turn more client CPU than its statement (``bench/webhook_cpu.py``); a web thread runs
+    one turn at a time, so a connection of its own is never shared, and the statements it
+    runs stay prepared on the server. For an engine whose connections are in autocommit:
+    nothing is left open between turns. Each connection is made by the engine's pool (its
+    connect setup applied) and detached from it; one found dead is closed and replaced, and
+    a thread's is closed with this object or the thread.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._local = threading.local()
+        self._forks = _forks[0]
+
+    def held(self) -> tuple[PoolProxiedConnection, DBAPICursor]:
+        held = getattr(self._local, "held", None)
+        if held is not None and held[0] == _forks[0]:
+            return held[1], held[2]
+        if held is not None:
+            # A forked child of a thread that held one: the socket is the parent's, and
+            # freeing the connection here would end the parent's session. Kept, unused.
+            _parents.append(held)
+        if self._forks != _forks[0]:  # nor a connection the parent left in the pool
+            self.engine.dispose(close=False)
+            self._forks = _forks[0]
+        connection = self.engine.raw_connection()
+        connection.detach()
+        cursor = connection.cursor()
+        self._local.held = (_forks[0], connection, cursor)
+        return connection, cursor
+
+    def drop(self, exc: BaseException) -> None:
+        """This thread's connection, found dead: closed, and a new one next time."""
+        _, connection, _ = self._local.__dict__.pop("held")
+        connection.invalidate(exc)
+
+
 def run(
-    engine: Engine,
+    engine: Engine | HeldConnections,
     work: Callable[[PoolProxiedConnection, DBAPICursor], T],
     *,
     autocommit: bool = False,
 ) -> T:
-    """``work`` on a pooled connection's cursor, and once more on a new connection when the
-    first was found dead (the pool is then renewed): what the pool's ping before each
-    checkout gives, without its round trip (``core.db.unpinged_engine``). ``work`` must be
-    safe to run twice."""
+    """``work`` on a pooled (or this thread's held) connection's cursor, and once more on a
+    new connection when the first was found dead (a pool is then renewed): what the pool's
+    ping before each checkout gives, without its round trip (``core.db.unpinged_engine``).
+    ``work`` must be safe to run twice."""
+    if isinstance(engine, HeldConnections):
+        return _run_held(engine, work)
     for attempt in (1, 2):
         driver, pool = None, engine.pool
         try:
@@ -154,4 +204,22 @@ def run(
             # would be orphaned, open until collected.
             if engine.pool is pool:
                 engine.dispose()
+    raise AssertionError("unreachable")
+
+
+def _run_held(held: HeldConnections, work: Callable[[PoolProxiedConnection, DBAPICursor], T]) -> T:
+    dialect = held.engine.dialect
+    for attempt in (1, 2):
+        connection, cursor = held.held()
+        try:
+            return work(connection, cursor)
+        except dialect.loaded_dbapi.Error as exc:
+            if not dialect.is_disconnect(exc, connection.dbapi_connection, None):
+                connection.rollback()  # in autocommit nothing is open: no round trip
+                raise
+            held.drop(exc)
+            if attempt == 2:
+                raise
+            # After a database restart each thread finds its own connection dead once.
+            log.warning("a held database connection was dead; running the turn again")
     raise AssertionError("unreachable")

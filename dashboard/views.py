@@ -116,6 +116,7 @@ def call_detail(session_id: int) -> Any:
         playable=[r for r in session.recordings if audio.playable(r)],
         callback=callback,
         promise=links.promise_kept(session, callback),
+        promises=links.promises(callback.task_id, viewer=_user()) if callback else [],
         steps=detail.timeline(session, callback),
         audit=detail.audit_trail(session),
     )

@@ -3,8 +3,8 @@
 A known caller's survey start and a plain answer to a question (a score, no request for a
 person, nothing to read back) are most of the webhook traffic. ``ivr.fast_lane`` asks here
 first, before Flask. Each turn runs fixed Core statements, compiled once and executed on a
-pooled DBAPI connection of its own (``core.prepared``; on PostgreSQL a pool without the
-ping before each checkout, the turn run again if its connection was found dead): the start
+DBAPI connection of its own (``core.prepared``; on PostgreSQL one per thread kept between
+turns, without a ping, the turn run again if its connection was found dead): the start
 is one INSERT .. SELECT (version, contact and session row at once) committed by itself,
 the answer one read and its writes then one commit. The reply is built by the flow's own
 functions (``survey.start``, ``survey.ask_question``) and kept per survey version, since it
@@ -30,7 +30,7 @@ from sqlalchemy.engine.interfaces import DBAPICursor
 
 from callbacks import verdicts
 from core import survey_cache
-from core.db import unpinged_engine, utcnow
+from core.db import held_connections, unpinged_engine, utcnow
 from core.models import (
     Answer,
     CallSession,
@@ -175,7 +175,8 @@ def _run(turn: Callable[[PoolProxiedConnection, DBAPICursor, Dialect], T]) -> T:
     statement its own snapshot either way. SQLite keeps transactions (its write gate is
     held from the first write to the commit)."""
     engine = unpinged_engine()
-    return run(engine, lambda conn, cursor: turn(conn, cursor, engine.dialect))
+    source = held_connections() or engine  # PostgreSQL: this thread's own connection
+    return run(source, lambda conn, cursor: turn(conn, cursor, engine.dialect))
 
 
 def _start_new_call(

@@ -13,6 +13,7 @@ database or the audit log (so "delete this caller's data" has nothing to find).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from redis.exceptions import RedisError
 from twilio.twiml.voice_response import VoiceResponse
@@ -21,6 +22,7 @@ from core import quotes
 from core.db import db
 from core.models import CallSession, QuestionKind
 from core.redis_client import get_redis
+from core.twilio_params import BadParameter, clean_args, db_id, shown
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,20 @@ FALLBACK = "A survey caller asked to speak with a person. Connecting you now."
 
 def url(session_id: int) -> str:
     return f"{PATH}?session={session_id}"
+
+
+def session_arg(args: Mapping[str, str]) -> int:
+    """The session ``url`` named (a well-formed id may still name no session).
+
+    Raises:
+        BadParameter: a query we never give Twilio (no id, not a positive 32-bit id, or
+            not a parameter of our URLs): the client's fault, not a failure of ours.
+    """
+    given = clean_args(args).get("session", "")
+    # isdecimal and isascii: "²" or "٣" are digits to str.isdigit, not ids of ours.
+    if not (given.isascii() and given.isdecimal()) or len(given) > 10 or not db_id(int(given)):
+        raise BadParameter("session", f"must be a call session id, not {shown(given)}")
+    return int(given)
 
 
 def _key(session_id: int) -> str:

@@ -3,6 +3,7 @@ parameters and rows as SQLAlchemy does."""
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import bindparam, insert, select, text
 
-from core.db import db, unpinged_engine
+from core.db import db, held_connections, unpinged_engine
 from core.models import CallSession, CallStatus, Contact, SurveyOutcome
 from core.prepared import Prepared, dbapi_cursor, run
 
@@ -88,13 +89,7 @@ def test_dead_pooled_connections_cost_a_retry_not_the_turn(app: Flask) -> None:
     assert engine is not db.engine
     with dbapi_cursor(engine) as (one, first), dbapi_cursor(engine) as (two, second):
         pooled = [backend_pid(one, first), backend_pid(two, second)]
-    for pid in pooled:
-        db.session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-    alive = text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)")
-    deadline = time.monotonic() + 10
-    while db.session.scalar(alive, {"pids": pooled}) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    db.session.commit()
+    terminate(pooled)
     tries: list[int] = []
 
     def work(conn: Any, cursor: Any) -> int:
@@ -103,6 +98,59 @@ def test_dead_pooled_connections_cost_a_retry_not_the_turn(app: Flask) -> None:
 
     assert run(engine, work) not in pooled
     assert len(tries) == 2
+
+
+def terminate(pids: list[int]) -> None:
+    """The server ends these backends, as a restart would; back once they are gone."""
+    for pid in pids:
+        db.session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    alive = text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)")
+    deadline = time.monotonic() + 10
+    while db.session.scalar(alive, {"pids": pids}) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    db.session.commit()
+
+
+def test_a_thread_keeps_its_connection_and_a_dead_one_costs_a_retry(app: Flask) -> None:
+    """On PostgreSQL each thread runs its turns on a connection of its own, kept between
+    them; after the server dropped it, the next turn runs once more on a new one."""
+    held = held_connections()
+    if held is None:
+        pytest.skip("a server connection to lose")
+    mine = run(held, backend_pid)
+    assert run(held, backend_pid) == mine
+    terminate([mine])
+    tries: list[int] = []
+
+    def work(conn: Any, cursor: Any) -> int:
+        tries.append(1)
+        return backend_pid(conn, cursor)
+
+    again = run(held, work)
+    assert again != mine and len(tries) == 2
+    assert run(held, backend_pid) == again
+
+
+def test_a_forked_child_never_uses_nor_ends_its_parents_connection(app: Flask) -> None:
+    """A process forked from a thread that held a connection (a work horse, a preloading
+    server) opens its own, and the parent's session lives on."""
+    held = held_connections()
+    if held is None:
+        pytest.skip("a server connection to share")
+    mine = run(held, backend_pid)
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child process)
+        try:
+            os.write(write, str(run(held, backend_pid)).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        childs = int(pipe.read() or 0)
+    os.waitpid(child, 0)
+    assert childs not in (0, mine)
+    assert run(held, backend_pid) == mine
 
 
 def test_a_failing_statement_is_not_run_again(app: Flask) -> None:
@@ -116,3 +164,9 @@ def test_a_failing_statement_is_not_run_again(app: Flask) -> None:
     with pytest.raises(Exception, match="no_such_table"):
         run(unpinged_engine(), work)
     assert tries == [1]
+    held = held_connections()
+    if held is not None:  # and the thread's connection is still of use after it
+        with pytest.raises(Exception, match="no_such_table"):
+            run(held, work)
+        assert tries == [1, 1]
+        assert run(held, lambda conn, cursor: backend_pid(conn, cursor)) > 0

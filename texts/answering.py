@@ -59,6 +59,18 @@ def on_reply(conversation: TextConversation, message: TextMessage) -> list[str]:
     return on_offer(session, conversation, read_speech(QuestionKind.YES_NO, text), now)
 
 
+def waiting_for(conversation: TextConversation) -> list[str]:
+    """The survey's question, comment or offer the conversation waits for, as asked."""
+    session = db.session.get(CallSession, conversation.session_id or 0)
+    if session is None or session.survey_version is None:
+        return []
+    questions = session.survey_version.questions
+    step = conversation.step or "q:0"
+    if step.startswith("q:") and int(step[2:]) < len(questions):
+        return [wording.question(questions[int(step[2:])])]
+    return {"comment": [wording.COMMENT], "offer": [wording.OFFER]}.get(step, [])
+
+
 def on_question(
     session: CallSession,
     conversation: TextConversation,
@@ -193,4 +205,4 @@ def opt_out(session: CallSession, now: datetime) -> list[str]:
     return [wording.OPTED_OUT]
 
 
-conversations.register(survey.KIND, on_reply, survey.on_close)
+conversations.register(survey.KIND, on_reply, survey.on_close, ask=waiting_for)

@@ -27,19 +27,28 @@ HANDLERS: dict[str, Handler] = {}
 # Closing a conversation for one of these reasons (STOP, expiry) also tells its kind.
 Closer = Callable[[TextConversation, str], None]
 CLOSERS: dict[str, Closer] = {}
+# The conversation -> what it is waiting for, asked again (after a reply we failed to take).
+Asker = Callable[[TextConversation], list[str]]
+ASKERS: dict[str, Asker] = {}
 
 
-def register(kind: str, handler: Handler, on_close: Closer | None = None) -> None:
+def register(
+    kind: str, handler: Handler, on_close: Closer | None = None, ask: Asker | None = None
+) -> None:
     """Route replies to conversations of ``kind`` to ``handler`` (one handler per kind).
 
     ``on_close(conversation, reason)`` is told when the conversation is closed from outside
     (the customer texted STOP: ``opted_out``; nobody answered in time: ``expired``).
+    ``ask(conversation)`` gives the question it waits for, to ask again when answering a
+    reply failed (``texts.inbound``).
     """
     if HANDLERS.get(kind, handler) is not handler:
         raise ValueError(f"a handler for text conversations of kind {kind!r} is registered")
     HANDLERS[kind] = handler
     if on_close is not None:
         CLOSERS[kind] = on_close
+    if ask is not None:
+        ASKERS[kind] = ask
 
 
 def open_conversation(
@@ -120,11 +129,22 @@ def dispatch(message: TextMessage, now: datetime) -> list[str]:
     if handler is None:  # a kind whose code is gone: keep the reply, answer nothing
         log.error("no handler for text conversation kind %r", conversation.kind)
         return []
+    attach(message, conversation)
+    conversation.last_activity_at = now
+    return handler(conversation, message)
+
+
+def attach(message: TextMessage, conversation: TextConversation) -> None:
+    """File the reply under the conversation (and its survey or task)."""
     message.conversation_id = conversation.id
     message.session_id = message.session_id or conversation.session_id
     message.task_id = message.task_id or conversation.task_id
-    conversation.last_activity_at = now
-    return handler(conversation, message)
+
+
+def ask_again(conversation: TextConversation) -> list[str]:
+    """What the conversation waits for, as first asked; [] when its kind cannot say."""
+    ask = ASKERS.get(conversation.kind)
+    return ask(conversation) if ask is not None else []
 
 
 def expire(now: datetime | None = None) -> int:

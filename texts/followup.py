@@ -78,7 +78,12 @@ def on_reply(conversation: TextConversation, message: TextMessage) -> list[str]:
         conversations.close(conversation, "no_answer", now=now, tell=False)
         return []
     conversation.tries += 1
-    return [f"{wording.REPROMPT} {followup.QUESTION} {HOW}"]
+    return [f"{wording.REPROMPT} {ask(conversation)[0]}"]
 
 
-conversations.register(KIND, on_reply)
+def ask(conversation: TextConversation) -> list[str]:
+    """The question, asked again (after a reprompt, or a reply we failed to take)."""
+    return [f"{followup.QUESTION} {HOW}"]
+
+
+conversations.register(KIND, on_reply, ask=ask)

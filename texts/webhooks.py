@@ -43,7 +43,8 @@ def incoming() -> Response:
     except (OperationalError, PoolTimeout):
         raise  # a short 503 (core.errors): Twilio tries the fallback URL
     except Exception:
-        # Nothing half-done is kept, and no reply beats a wrong one.
+        # receive answers its own faults with an apology; this is one in storing the text
+        # or in the apology itself: nothing half-done is kept, and no reply beats a wrong one.
         db.session.rollback()
         log.exception("incoming text %s failed", params["MessageSid"])
         return messaging([])

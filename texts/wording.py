@@ -23,6 +23,9 @@ VOICE_ONLY = re.compile(
 )
 SENTENCE = re.compile(r"(?<=[.!?])\s+")
 REPROMPT = "Sorry, I didn't get that."
+# A reply we failed to take (our fault): the question follows, or this when there is none.
+SORRY = "Sorry, something went wrong on our side."
+SORRY_LATER = f"{SORRY} Please try again later."
 COMMENT = (
     "Is there anything you'd like to tell us about your experience? Reply in your own words, "
     "or reply SKIP."
