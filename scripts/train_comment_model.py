@@ -15,7 +15,8 @@ fitted on the other authors, and on those pooled probabilities (the fixtures, wh
 * distress, opt_out, contact_request: of the thresholds whose held-out recall is at least
   ``SELECTION_RECALL`` (0.955: the goal, 0.95, and a margin for a new author), the one
   with the best F1 (reader 2.3: best F2 at 0.95, which bought recall above the goal with
-  precision);
+  precision); for opt_out (2.8) only among those that also keep each author's own held-out
+  recall at 0.95, all but one author's (``author_folds.AUTHORS_UNDER``);
 * negative: the threshold with the best held-out F1.
 
 The main figure, printed and stored in the model's ``meta``, is the whole procedure
@@ -198,6 +199,61 @@ Run time is unchanged: the same six layers run, two of them the served ones (7 M
 float16, ``transcription/comment_encoder.safetensors``, named by digest in the model), in
 the reader's packed pass; training runs them padded (``scripts/padded_encoder.py``).
 
+Reader 2.8, thirteen authors (X and Y joined). Trained on the thirteen files as they were
+(candidate 2.7.0), the reader scored better F1 but lost opt-out recall on most authors;
+leave-one-author-out shows it too (2.6 -> 2.7 opt-out recall: h .907 -> .893, hard .925 ->
+.914, p .971 -> .951, r .963 -> .935, s .979 -> .949, voices .981 -> .971; goals met, recall
+>= 0.95 and F1 >= 0.9, 7 -> 6 of 13 authors). Two causes:
+
+* the labels disagreed: older authors (A, E, F, H, M, R) had labelled ten channel moves
+  ("don't call me email me", "stop the texts ... just give me a call instead") both
+  ``opt_out`` and ``contact_request``; ``LABELS.md`` says ``contact_request`` only, and X
+  and Y label them so ("stop phoning and send an email"). Taught both, the head read "stop
+  calling me" less surely. The ten are relabelled (``data/README.md``, per file);
+* the pooled threshold: X's and Y's opt-outs are easy (2.6 as shipped, never trained on
+  them: recall 0.98 on both), so with them in the pool the threshold that keeps pooled
+  recall at 0.955 rose (relabelled data, heads fixed: 0.25 -> 0.30-0.33 for nine of the
+  other eleven) and the harder authors paid (h .919 -> .905, hard .967 -> .956, m .941 -> .931,
+  voices .981 -> .962). Opt-out's threshold now also keeps each training author's own
+  held-out recall at 0.95, all but one of them (``author_folds.AUTHORS_UNDER``).
+
+Leave-one-author-out, macro over the thirteen (P / R / F1), ``--quick-loao`` (thresholds
+for author a chosen on heads that did train on a; the nested run, 91 head fits and three
+encoder tunes per author left out in full, did not fit the session's two shared cores):
+
+==============================  =====================  =====================  =====================
+step                            distress               contact_request        opt_out
+==============================  =====================  =====================  =====================
+2.7: the files as they were     0.880 / 0.953 / 0.914  0.883 / 0.957 / 0.915  0.905 / 0.953 / 0.927
++ channel moves relabelled      0.878 / 0.951 / 0.911  0.870 / 0.956 / 0.907  0.906 / 0.957 / 0.930
+2.8: + opt-out per author       0.878 / 0.951 / 0.911  0.870 / 0.956 / 0.907  0.880 / 0.968 / 0.921
+==============================  =====================  =====================  =====================
+
+Goals met (of 39 author-label pairs) 22, 24, 25; opt-out alone 6, 8, 9 of 13, opt-out recall
+>= 0.95 on 8, 10, 11 authors (lowest .893, .905, .926). Per author, 2.6 procedure (its own
+nested leave-one-author-out on the eleven; on X and Y, 2.6.0 as shipped, which never saw
+them) against 2.8, opt-out P / R / F1: comments 1.00/.99/.99 -> .97/.99/.98, h .83/.91/.87
+-> .85/.93/.88, hard .93/.92/.93 -> .91/.97/.94, i .93/1.0/.97 -> .89/.99/.94, l .78/.94/.85
+-> .77/.96/.85, m .94/.91/.93 -> .92/.96/.94, o .92/.96/.94 -> .89/.98/.93, p .98/.97/.98 ->
+.98/.97/.98, r .83/.96/.89 -> .83/.94/.88, s .87/.98/.92 -> .85/.96/.90, voices .97/.98/.98
+-> .96/.98/.97, x .86/.98/.92 -> .87/.97/.92, y .80/.98/.88 -> .76/.98/.86; goals met over
+the three labels 22 -> 25 of 39 (opt-out 7 -> 9, distress 6 -> 7, contact 9 -> 9). Authors
+AB and AC (joined after 2.8 was trained; not in its data), read by 2.6.0 and 2.8.0 as
+shipped, neither having seen them: AB distress .79/.99/.88 -> .85/.97/.91, contact
+.92/.96/.94 -> .91/.97/.94, opt-out .89/.98/.94 -> .82/.98/.90; AC distress .86/1.0/.93 ->
+.90/1.0/.95, contact .89/.84/.86 -> .84/.92/.88, opt-out .90/.96/.93 -> .88/.955/.92 (goals
+2 -> 2 on each). Over the fifteen: 26 -> 29 of 45.
+
+Tried and left out (same fits, quick leave-one-author-out, relabelled data): the per-author
+rule on distress and contact requests too (F1 0.790 / 0.806: H's and Y's requests and S's
+distress sit below 0.95 at any useful threshold, so the thresholds fell to 0.001-0.002;
+at 0.93 or 0.90 per author, no goal gained); all but two authors for opt-out (0.892 / 0.963
+/ 0.924, 8 goals); pooled recall 0.96-0.97 (goals 24 -> 21-15); the "other sense" veto ("no
+need to call me", "take me off hold") overruled at p >= 0.9 or 0.7, which missed six opt-outs
+said beside such words (22-23 goals: the pooled threshold rose to match). Contact F1 fell
+with X and Y in the data (l .84 -> .75: precision); AB and AC, contact requests and their
+near misses, are the next data to try (one more tuned run: not measured in time).
+
 Writes ``transcription/comment_model.json`` and ``transcription/comment_encoder.safetensors``.
 Deterministic: same data, same files (one torch thread for every fit).
 """
@@ -327,7 +383,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--cache",
         type=Path,
-        help="keep the encoder's output for each text in this file (scripts/embed_cache.py)",
+        help="keep the encoder's output for each text in this file (scripts/embed_cache.py),"
+        " and the tuned layers and head fits next to it",
     )
     parser.add_argument(
         "--frozen",
