@@ -257,8 +257,9 @@ near misses, are the next data to try (one more tuned run: not measured in time)
 Cost is 2.6's: the same layers, head and features (``scripts/reader_cost_probe.py``, 2.8.0
 and 2.6.0 taking turns in worker-like processes at load 2.7-3.0, 40 long and 40 short
 training comments right after a Whisper decode: p95 197 against 190 ms long, 59 against 73
-ms short, both far above an unloaded machine's; max RSS with faster-whisper and the reader
-610 MB for both).
+ms short, a second run 381 against 331 and 120 against 157, all far above an unloaded
+machine's; one process reading 60 long comments with each model in turn: p50 97 against 96
+ms, 61 against 63 labels flagged; max RSS with faster-whisper and the reader 610 MB for both).
 
 Writes ``transcription/comment_model.json`` and ``transcription/comment_encoder.safetensors``.
 Deterministic: same data, same files (one torch thread for every fit).
