@@ -23,8 +23,11 @@ Vector = npt.NDArray[np.float64]
 
 RECALL_LABELS = ("distress", "opt_out", "contact_request")
 # Thresholds are chosen to keep pooled recall at this, half a point above the goal: a new
-# author's recall scatters around the pooled figure (macro 0.947-0.952 at 0.95).
-SELECTION_RECALL = 0.955
+# author's recall scatters around the pooled figure (macro 0.947-0.952 at 0.95). Reader 2.8.1,
+# distress: one point above, as its recall scatters more (fifteen authors, leave-one-author-out:
+# at 0.955, 8 of them at 0.95 or more; at 0.96, 11; the per-author rule held it only at
+# thresholds near 0.01, precision 0.75).
+SELECTION_RECALL: dict[str, float] = {"distress": 0.96, "opt_out": 0.955, "contact_request": 0.955}
 # Reader 2.8, opt_out: a pooled figure is carried by the authors whose opt-outs are easy (X and
 # Y: adding them raised the threshold 0.25 -> 0.30-0.33 and cost H, M, hard and voices
 # recall), so of the thresholds that keep it, only those that also keep every training
@@ -138,7 +141,7 @@ def choose_threshold(
     if label in RECALL_LABELS:
         # The best F1 among the thresholds that keep held-out recall at the target, pooled
         # and (2.8, opt_out) for all but AUTHORS_UNDER[label] of the authors.
-        keep = np.array([s["recall"] >= SELECTION_RECALL for _, s in scored])
+        keep = np.array([s["recall"] >= SELECTION_RECALL[label] for _, s in scored])
         if label in AUTHORS_UNDER:
             keep &= authors_under(candidates, p, allowed, wanted, groups) <= AUTHORS_UNDER[label]
         reaching = [found for found, kept in zip(scored, keep, strict=True) if kept]
