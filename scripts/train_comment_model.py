@@ -13,9 +13,11 @@ fitted on the other authors, and on those pooled probabilities (the fixtures, wh
 1.2 cues were tuned on, are always trained on):
 
 * distress, opt_out, contact_request: of the thresholds whose held-out recall is at least
-  ``SELECTION_RECALL`` (0.955: the goal, 0.95, and a margin for a new author), the one
-  with the best F1 (reader 2.3: best F2 at 0.95, which bought recall above the goal with
-  precision);
+  ``SELECTION_RECALL`` (0.955: the goal, 0.95, and a margin for a new author; 2.8.1,
+  distress: 0.96), the one with the best F1 (reader 2.3: best F2 at 0.95, which bought
+  recall above the goal with precision); for opt_out (2.8) only among those that also
+  keep each author's own held-out recall at 0.95, all but one author's
+  (``author_folds.AUTHORS_UNDER``);
 * negative: the threshold with the best held-out F1.
 
 The main figure, printed and stored in the model's ``meta``, is the whole procedure
@@ -198,6 +200,88 @@ Run time is unchanged: the same six layers run, two of them the served ones (7 M
 float16, ``transcription/comment_encoder.safetensors``, named by digest in the model), in
 the reader's packed pass; training runs them padded (``scripts/padded_encoder.py``).
 
+Reader 2.8, thirteen authors (X and Y joined). Trained on the thirteen files as they were
+(candidate 2.7.0), the reader scored better F1 but lost opt-out recall on most authors;
+leave-one-author-out shows it too (2.6 -> 2.7 opt-out recall: h .907 -> .893, hard .925 ->
+.914, p .971 -> .951, r .963 -> .935, s .979 -> .949, voices .981 -> .971; goals met, recall
+>= 0.95 and F1 >= 0.9, 7 -> 6 of 13 authors). Two causes:
+
+* the labels disagreed: older authors (A, E, F, H, M, R) had labelled ten channel moves
+  ("don't call me email me", "stop the texts ... just give me a call instead") both
+  ``opt_out`` and ``contact_request``; ``LABELS.md`` says ``contact_request`` only, and X
+  and Y label them so ("stop phoning and send an email"). The ten are relabelled
+  (``data/README.md``, per file): opt-out recall 0.95 or more for 10 authors, from 8;
+* the pooled threshold: X's and Y's opt-outs are easy (2.6 as shipped, never trained on
+  them: recall 0.98 on both), so with them in the pool the threshold that keeps pooled
+  recall at 0.955 rose (relabelled data, heads fixed: 0.25 -> 0.30-0.33 for nine of the
+  other eleven) and the harder authors paid (h .919 -> .905, hard .967 -> .956, m .941 -> .931,
+  voices .981 -> .962). Opt-out's threshold now also keeps each training author's own
+  held-out recall at 0.95, all but one of them (``author_folds.AUTHORS_UNDER``).
+
+Leave-one-author-out, macro over the thirteen (P / R / F1), ``--quick-loao`` (thresholds
+for author a chosen on heads that did train on a; the nested run, 91 head fits and three
+encoder tunes per author left out in full, did not fit the session's two shared cores):
+
+==============================  =====================  =====================  =====================
+step                            distress               contact_request        opt_out
+==============================  =====================  =====================  =====================
+2.7: the files as they were     0.880 / 0.953 / 0.914  0.883 / 0.957 / 0.915  0.905 / 0.953 / 0.927
++ channel moves relabelled      0.878 / 0.951 / 0.911  0.870 / 0.956 / 0.907  0.906 / 0.957 / 0.930
+2.8: + opt-out per author       0.878 / 0.951 / 0.911  0.870 / 0.956 / 0.907  0.880 / 0.968 / 0.921
+==============================  =====================  =====================  =====================
+
+Goals met (of 39 author-label pairs) 22, 24, 25; opt-out alone 6, 8, 9 of 13, opt-out recall
+>= 0.95 on 8, 10, 11 authors (lowest .893, .905, .926). Per author, 2.6 procedure (its own
+nested leave-one-author-out on the eleven; on X and Y, 2.6.0 as shipped, which never saw
+them) against 2.8, opt-out P / R / F1: comments 1.00/.99/.99 -> .97/.99/.98, h .83/.91/.87
+-> .85/.93/.88, hard .93/.92/.93 -> .91/.97/.94, i .93/1.0/.97 -> .89/.99/.94, l .78/.94/.85
+-> .77/.96/.85, m .94/.91/.93 -> .92/.96/.94, o .92/.96/.94 -> .89/.98/.93, p .98/.97/.98 ->
+.98/.97/.98, r .83/.96/.89 -> .83/.94/.88, s .87/.98/.92 -> .85/.96/.90, voices .97/.98/.98
+-> .96/.98/.97, x .86/.98/.92 -> .87/.97/.92, y .80/.98/.88 -> .76/.98/.86; goals met over
+the three labels 22 -> 25 of 39 (opt-out 7 -> 9, distress 6 -> 7, contact 9 -> 9). Authors
+AB and AC (joined after 2.8 was trained; not in its data), read by 2.6.0 and 2.8.0 as
+shipped, neither having seen them: AB distress .79/.99/.88 -> .85/.97/.91, contact
+.92/.96/.94 -> .91/.97/.94, opt-out .89/.98/.94 -> .82/.98/.90; AC distress .86/1.0/.93 ->
+.90/1.0/.95, contact .89/.84/.86 -> .84/.92/.88, opt-out .90/.96/.93 -> .88/.955/.92 (goals
+2 -> 2 on each). Over the fifteen: 26 -> 29 of 45.
+
+Tried and left out (same fits, quick leave-one-author-out, relabelled data): the per-author
+rule on distress and contact requests too (F1 0.790 / 0.806: H's and Y's requests and S's
+distress sit below 0.95 at any useful threshold, so the thresholds fell to 0.001-0.002;
+at 0.93 or 0.90 per author, no goal gained); all but two authors for opt-out (0.892 / 0.963
+/ 0.924, 8 goals); pooled recall 0.96-0.97 (goals 24 -> 21-15); the "other sense" veto ("no
+need to call me", "take me off hold") overruled at p >= 0.9 or 0.7, which missed six opt-outs
+said beside such words (22-23 goals: the pooled threshold rose to match). Contact F1 fell
+with X and Y in the data (l .84 -> .75: precision); AB and AC, contact requests and their
+near misses, are the next data to try (one more tuned run: not measured in time).
+
+Reader 2.8.1, fifteen authors (AB and AC joined), the same procedure (tuned layers, head,
+``--quick-loao``) but for distress's pooled recall target, 0.955 -> 0.96
+(``author_folds.SELECTION_RECALL``): held-out, 2.8.0 lost distress recall, which its own
+leave-one-author-out already showed as the weakest (S .86, O .91, X .92, voices .92). The 2.8.0
+procedure on the fifteen, distress P / R / F1 by author, -> 2.8.1 (contact requests and
+opt-outs are unchanged: their thresholds and rules are 2.8.0's): comments .97/.92/.94 ->
+.96/.93/.94, ab .81/.97/.89 -> .80/.99/.88, ac .81/1.0/.89 -> .79/1.0/.88, h .64/.94/.76 ->
+.60/.94/.73, hard .88/1.0/.94 -> .86/1.0/.92, i .81/.93/.87 -> .80/.96/.87, l .82/.98/.90 ->
+.80/.99/.89, m .88/.98/.93 -> .86/.98/.92, o .90/.94/.92 -> .87/.95/.91, p .85/1.0/.92 ->
+.82/1.0/.90, r .88/.97/.92 -> .87/.97/.92, s .94/.84/.89 -> .93/.84/.88, voices .95/.93/.94 ->
+.94/.95/.94, x .89/.94/.91 -> .88/.94/.91, y .79/.97/.87 -> .77/.97/.86 (threshold 0.104 ->
+0.070). Macro distress 0.855 / 0.954 / 0.898 -> 0.836 / 0.959 / 0.890; recall >= 0.95 on 8 ->
+11 of the fifteen authors; goals met 4 -> 6 (contact 9, opt-out 9 on both; opt-out recall >=
+0.95 on 13, contact 11): 22 -> 24 of 45. Tried on the same fits and left out: the per-author
+rule for distress, all but one to four authors under 0.95 (thresholds 0.009-0.07; F1
+0.845-0.894, goals 2, 1, 2, 5); a pooled target of 0.965, 0.97, 0.975 (F1 0.877, 0.859, 0.843;
+goals 3, 2, 1); the per-author rule with a pooled precision floor of 0.80-0.85 (goals 4-5). S's
+distress recall stays the lowest (0.84). The nested leave-one-author-out and the cost were not
+run again (same layers, head and features).
+
+Cost is 2.6's: the same layers, head and features (``scripts/reader_cost_probe.py``, 2.8.0
+and 2.6.0 taking turns in worker-like processes at load 2.7-3.0, 40 long and 40 short
+training comments right after a Whisper decode: p95 197 against 190 ms long, 59 against 73
+ms short, a second run 381 against 331 and 120 against 157, all far above an unloaded
+machine's; one process reading 60 long comments with each model in turn: p50 97 against 96
+ms, 61 against 63 labels flagged; max RSS with faster-whisper and the reader 610 MB for both).
+
 Writes ``transcription/comment_model.json`` and ``transcription/comment_encoder.safetensors``.
 Deterministic: same data, same files (one torch thread for every fit).
 """
@@ -218,6 +302,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from author_folds import (  # noqa: E402
+    AUTHOR_RECALL,
+    AUTHORS_UNDER,
     RECALL_LABELS,
     SELECTION_RECALL,
     Decider,
@@ -317,9 +403,16 @@ def main(argv: list[str] | None = None) -> None:
         "--no-loao", action="store_true", help="skip the leave-one-author-out estimate"
     )
     parser.add_argument(
+        "--quick-loao",
+        action="store_true",
+        help="leave-one-author-out with thresholds from heads that saw the author left out"
+        " (N head fits, not N(N+1)/2; author_folds.leave_one_author_out)",
+    )
+    parser.add_argument(
         "--cache",
         type=Path,
-        help="keep the encoder's output for each text in this file (scripts/embed_cache.py)",
+        help="keep the encoder's output for each text in this file (scripts/embed_cache.py),"
+        " and the tuned layers and head fits next to it",
     )
     parser.add_argument(
         "--frozen",
@@ -346,11 +439,15 @@ def main(argv: list[str] | None = None) -> None:
         encoder_path = args.output.with_name(TUNED_PATH.name)
         x, readings, tuned = tuned_features(texts, y, author, args.cache, encoder_path)
     deciders = [Decider(name, readings, texts) for name in LABELS]
-    fits = Fits(x, y, author)
+    fits = Fits(x, y, author, args.cache)
     authors = np.flatnonzero(author >= 0)
     pooled_p = fits.by_author(authors)
-    chosen = thresholds(deciders, pooled_p, y, authors)
-    per_author = {} if args.no_loao else leave_one_author_out(fits, deciders, y, author)
+    chosen = thresholds(deciders, pooled_p, y, authors, author)
+    per_author = (
+        {}
+        if args.no_loao
+        else leave_one_author_out(fits, deciders, y, author, nested=not args.quick_loao)
+    )
     fitted = fit_heads(x, y)
     held_out = [
         str(p.resolve().relative_to(ROOT))
@@ -420,7 +517,10 @@ def main(argv: list[str] | None = None) -> None:
             "seeds": list(SEEDS),
             "target_recall": {name: TARGET_RECALL for name in RECALL_LABELS},
             "selection_recall": SELECTION_RECALL,
+            "author_recall": AUTHOR_RECALL,
+            "authors_under": AUTHORS_UNDER,
             "selected_by": "leave-one-author-out",
+            "loao": "none" if args.no_loao else "quick" if args.quick_loao else "nested",
             "labels": report,
         },
     )

@@ -14,7 +14,7 @@ LABELS: tuple[str, ...] = ("distress", "negative", "contact_request", "opt_out")
 
 # Bump whenever the cues, the model, its weights or a threshold change: stored results name
 # the reader that produced them, and ``flask comments reanalyse`` re-reads older ones.
-ANALYSER_VERSION = "2.6.0"
+ANALYSER_VERSION = "2.8.1"
 
 
 @dataclass(frozen=True)

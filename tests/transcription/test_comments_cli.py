@@ -66,7 +66,8 @@ def test_bytes_that_are_not_utf8_are_read_and_later_lines_too(app: Flask) -> Non
     """A line of invalid UTF-8 is read with U+FFFD in place of the bytes, and so is the next."""
     code, printed = _run(app, b"\xff\xfe bad\nSTOP CALLING ME\n")
     assert code == 0
-    assert printed[0] == {"text": "\ufffd\ufffd bad", "labels": [], "phrases": {}}
+    # What "bad" is read as is the model's call (2.8.0: negative); the line is read, not failed.
+    assert printed[0]["text"] == "\ufffd\ufffd bad" and "error" not in printed[0]
     assert printed[1]["text"] == "STOP CALLING ME" and printed[1]["labels"] == ["opt_out"]
 
 
