@@ -60,7 +60,9 @@ def queue(
             db.select(CallbackTask)
             .where(CallbackTask.state.in_(states_filter))
             .where(_tasks_seen_by(viewer))
-            .options(selectinload(CallbackTask.claimed_by))
+            # the attempts say whether a completed task is missing its outcome
+            # (callbacks.unrecorded): one query for the page, not one per task
+            .options(selectinload(CallbackTask.claimed_by), selectinload(CallbackTask.attempts))
             .order_by(CallbackTask.priority.desc(), CallbackTask.due_at, CallbackTask.id)
         )
     )
